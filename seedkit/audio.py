@@ -1,0 +1,68 @@
+"""Reading audio named by a ``wav.scp`` entry: a file path or a ``cmd |`` pipe.
+
+Audio is read with ``soundfile`` as float32 in [-1, 1]. Pipes are run with ``bash -c`` and their
+stdout is parsed as a wav file. Checks (each a :class:`SeedkitError`): the file exists and parses,
+one channel, the expected sample rate, at least one sample.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import soundfile as sf
+
+from seedkit.errors import PathLike, SeedkitError
+
+
+def read_audio(entry: str, expected_rate: Optional[int] = None, *, where: Optional[PathLike] = None,
+               line: int = 0, key: str = "") -> tuple[np.ndarray, int]:
+    """Return ``(samples float32 [N], sample_rate)`` for a wav.scp value.
+
+    ``where``/``line`` name the wav.scp line for error messages.
+    """
+    what = f"{key!r}: " if key else ""
+    src = where if where is not None else entry
+    entry = entry.strip()
+    if entry.endswith("|"):
+        cmd = entry[:-1].strip()
+        proc = subprocess.run(["bash", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            tail = err[-1] if err else ""
+            raise SeedkitError(f"{what}pipe command failed with status {proc.returncode}: "
+                               f"{tail}", src, line)
+        data = io.BytesIO(proc.stdout)
+        label = "pipe output"
+    else:
+        if not Path(entry).is_file():
+            raise SeedkitError(f"{what}audio file {entry} does not exist", src, line)
+        data = entry
+        label = entry
+    try:
+        samples, rate = sf.read(data, dtype="float32", always_2d=True)
+    except Exception as err:  # soundfile raises RuntimeError/LibsndfileError/TypeError
+        raise SeedkitError(f"{what}cannot read {label} as audio ({err}); the file is corrupt or "
+                           "not a sound file", src, line) from None
+    if samples.shape[1] != 1:
+        raise SeedkitError(f"{what}{label} has {samples.shape[1]} channels; seedkit needs mono "
+                           "(convert with: ffmpeg -i in.wav -ac 1 out.wav)", src, line)
+    if expected_rate is not None and rate != expected_rate:
+        raise SeedkitError(f"{what}{label} has sample rate {rate} Hz, the model expects "
+                           f"{expected_rate} Hz; resample first (ffmpeg -ar {expected_rate})",
+                           src, line)
+    if samples.shape[0] == 0:
+        raise SeedkitError(f"{what}{label} has no samples", src, line)
+    return samples[:, 0], int(rate)
+
+
+def write_wav(path: PathLike, samples: np.ndarray, rate: int) -> None:
+    """Write 16-bit PCM mono wav atomically."""
+    from seedkit.fileio import atomic_output
+
+    with atomic_output(path) as tmp:
+        sf.write(str(tmp), np.asarray(samples, dtype=np.float32), rate, subtype="PCM_16",
+                 format="WAV")

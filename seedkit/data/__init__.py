@@ -1,0 +1,25 @@
+"""Kaldi data directories and trial lists."""
+
+from seedkit.data.datadir import (
+    DataDir,
+    fix_data_dir,
+    load_data_dir,
+    split_data_dir,
+    subset_data_dir,
+    validate_data_dir,
+    write_data_dir,
+)
+from seedkit.data.trials import Trial, read_trials, write_trials
+
+__all__ = [
+    "DataDir",
+    "Trial",
+    "fix_data_dir",
+    "load_data_dir",
+    "read_trials",
+    "split_data_dir",
+    "subset_data_dir",
+    "validate_data_dir",
+    "write_data_dir",
+    "write_trials",
+]

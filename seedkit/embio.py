@@ -1,0 +1,290 @@
+"""Embedding archives with Kaldi specifiers, on kaldiio.
+
+Write specifiers (wspecifiers):
+  ``ark,scp:x.ark,x.scp``  archive plus index (the usual form);
+  ``ark:x.ark``            archive only;
+  ``ark:-``                binary archive on stdout (for pipes).
+Read specifiers (rspecifiers):
+  ``scp:x.scp``            index (entries ``key x.ark:offset``);
+  ``ark:x.ark``            archive read sequentially;
+  ``ark:-``                archive on stdin.
+Values are float32 vectors (one embedding per utterance) or matrices (one row per crop).
+
+Files are written under temporary names and renamed when the writer is closed without error, so
+an interrupted job never leaves an ``x.scp`` that a later stage could take for complete output. An
+scp index is written last, after its archive is in place.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Optional
+
+import kaldiio
+import numpy as np
+from kaldiio.matio import write_array
+
+from seedkit.errors import SeedkitError
+from seedkit.fileio import temp_path_for
+
+
+@dataclass(frozen=True)
+class WSpecifier:
+    ark: str  # path or "-"
+    scp: Optional[str]
+
+
+@dataclass(frozen=True)
+class RSpecifier:
+    kind: str  # "scp" or "ark"
+    path: str  # path or "-"
+
+
+def parse_wspecifier(spec: str) -> WSpecifier:
+    """Parse ``ark,scp:a.ark,a.scp`` / ``ark:a.ark`` / ``ark:-``."""
+    if ":" not in spec:
+        raise SeedkitError(f"bad wspecifier {spec!r}; use ark,scp:x.ark,x.scp or ark:x.ark or "
+                           "ark:-")
+    opts, _, rest = spec.partition(":")
+    flags = [o for o in opts.split(",") if o]
+    kinds = [f for f in flags if f in ("ark", "scp")]
+    unknown = [f for f in flags if f not in ("ark", "scp", "f", "nf", "p")]
+    if unknown:
+        raise SeedkitError(f"bad wspecifier {spec!r}: unsupported option(s) {unknown}")
+    if kinds == ["ark", "scp"]:
+        parts = rest.split(",")
+        if len(parts) != 2 or not all(parts):
+            raise SeedkitError(f"bad wspecifier {spec!r}: ark,scp needs two paths 'x.ark,x.scp'")
+        return WSpecifier(parts[0], parts[1])
+    if kinds == ["ark"]:
+        if not rest:
+            raise SeedkitError(f"bad wspecifier {spec!r}: missing path")
+        return WSpecifier(rest, None)
+    raise SeedkitError(f"bad wspecifier {spec!r}; use ark,scp:x.ark,x.scp or ark:x.ark or ark:-")
+
+
+def parse_rspecifier(spec: str) -> RSpecifier:
+    """Parse ``scp:x.scp`` / ``ark:x.ark`` / ``ark:-`` (options like ``ark,s,cs:`` are accepted)."""
+    if ":" not in spec:
+        raise SeedkitError(f"bad rspecifier {spec!r}; use scp:x.scp or ark:x.ark or ark:-")
+    opts, _, rest = spec.partition(":")
+    flags = [o for o in opts.split(",") if o]
+    kinds = [f for f in flags if f in ("ark", "scp")]
+    if len(kinds) != 1 or not rest:
+        raise SeedkitError(f"bad rspecifier {spec!r}; use scp:x.scp or ark:x.ark or ark:-")
+    if kinds[0] == "scp" and rest == "-":
+        raise SeedkitError(f"bad rspecifier {spec!r}: scp from stdin is not supported; "
+                           "use ark:- or a file")
+    return RSpecifier(kinds[0], rest)
+
+
+class EmbeddingWriter:
+    """Write ``key -> float32 array`` to a wspecifier; use as a context manager.
+
+    Keys must be unique and contain no whitespace. On a clean exit the temporary archive (then the
+    scp) is renamed into place; on an exception both temporaries are removed.
+    """
+
+    def __init__(self, wspecifier: str):
+        self.spec = parse_wspecifier(wspecifier)
+        self._keys: set[str] = set()
+        self._scp_lines: list[str] = []
+        self._tmp_ark: Optional[Path] = None
+        self._fd: Optional[BinaryIO] = None
+        self.count = 0
+
+    def __enter__(self) -> "EmbeddingWriter":
+        if self.spec.ark == "-":
+            self._fd = sys.stdout.buffer
+        else:
+            ark = Path(self.spec.ark)
+            ark.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp_ark = temp_path_for(ark)
+            self._fd = open(self._tmp_ark, "wb")
+        return self
+
+    def write(self, key: str, value: np.ndarray) -> None:
+        if not key or any(c.isspace() for c in key):
+            raise SeedkitError(f"embedding key {key!r} is empty or contains whitespace")
+        if key in self._keys:
+            raise SeedkitError(f"duplicate embedding key {key!r}")
+        arr = np.asarray(value, dtype=np.float32)
+        if arr.ndim not in (1, 2):
+            raise SeedkitError(f"embedding {key!r} must be a vector or matrix, got shape "
+                               f"{arr.shape}")
+        assert self._fd is not None, "use EmbeddingWriter as a context manager"
+        self._keys.add(key)
+        self._fd.write(key.encode("utf-8") + b" ")
+        if self.spec.scp is not None:
+            offset = self._fd.tell()
+            self._scp_lines.append(f"{key} {self.spec.ark}:{offset}\n")
+        write_array(self._fd, arr)
+        self.count += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._tmp_ark is None:  # stdout
+            if self._fd is not None:
+                self._fd.flush()
+            return
+        assert self._fd is not None
+        self._fd.close()
+        if exc_type is not None:
+            self._tmp_ark.unlink(missing_ok=True)
+            return
+        os.replace(self._tmp_ark, self.spec.ark)
+        if self.spec.scp is not None:
+            scp = Path(self.spec.scp)
+            scp.parent.mkdir(parents=True, exist_ok=True)
+            tmp = temp_path_for(scp)
+            tmp.write_text("".join(self._scp_lines), encoding="utf-8")
+            os.replace(tmp, scp)
+
+
+def write_embeddings(wspecifier: str, items: Iterable[tuple[str, np.ndarray]]) -> int:
+    """Write all ``(key, array)`` items; returns the count."""
+    with EmbeddingWriter(wspecifier) as w:
+        for key, value in items:
+            w.write(key, value)
+    return w.count
+
+
+def _check_value(arr: np.ndarray, key: str, where: str, line: int, check_finite: bool):
+    arr = np.asarray(arr)
+    if arr.ndim not in (1, 2):
+        raise SeedkitError(f"entry {key!r} has shape {arr.shape}; expected a vector or matrix",
+                           where, line)
+    if check_finite and not np.all(np.isfinite(arr)):
+        raise SeedkitError(f"embedding {key!r} contains NaN or inf; re-extract it", where, line)
+    return arr.astype(np.float32, copy=False)
+
+
+def read_scp_index(path: str) -> list[tuple[int, str, str]]:
+    """Parse an scp file into ``(line, key, location)``; checks unique keys."""
+    p = Path(path)
+    if not p.is_file():
+        raise SeedkitError("scp file not found; run the stage that writes it", path)
+    rows = []
+    seen: dict[str, int] = {}
+    with open(p, encoding="utf-8") as f:
+        for n, raw in enumerate(f, start=1):
+            fields = raw.split(maxsplit=1)
+            if len(fields) != 2:
+                raise SeedkitError("expected '<key> <ark>:<offset>'", path, n)
+            key, loc = fields[0], fields[1].strip()
+            if key in seen:
+                raise SeedkitError(f"duplicate key {key!r} (first on line {seen[key]})", path, n)
+            seen[key] = n
+            rows.append((n, key, loc))
+    return rows
+
+
+def iter_embeddings(rspecifier: str, check_finite: bool = True
+                    ) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield ``(key, float32 array)`` in file order; the first bad entry raises with its place.
+
+    For ``scp:`` the place is the scp file and line; for archives it is the archive and the
+    1-based entry number (reported in the line field).
+    """
+    spec = parse_rspecifier(rspecifier)
+    if spec.kind == "scp":
+        handles: dict[str, BinaryIO] = {}
+        try:
+            for n, key, loc in read_scp_index(spec.path):
+                ark, sep, off = loc.rpartition(":")
+                if not sep or not off.isdigit():
+                    raise SeedkitError(f"location {loc!r} is not '<ark>:<offset>'", spec.path, n)
+                if ark not in handles:
+                    if not os.path.isfile(ark):
+                        raise SeedkitError(f"archive {ark} of {key!r} does not exist",
+                                           spec.path, n)
+                    handles[ark] = open(ark, "rb")
+                fd = handles[ark]
+                try:
+                    fd.seek(int(off))
+                    arr = kaldiio.matio.read_kaldi(fd)
+                except SeedkitError:
+                    raise
+                except Exception as err:  # kaldiio raises several types on corrupt data
+                    raise SeedkitError(f"cannot read {key!r} at {loc} ({err}); the archive is "
+                                       "truncated or corrupt: re-run the stage that wrote it",
+                                       spec.path, n) from None
+                yield key, _check_value(arr, key, spec.path, n, check_finite)
+        finally:
+            for fd in handles.values():
+                fd.close()
+        return
+    if spec.path == "-":
+        stream: BinaryIO = sys.stdin.buffer
+        close = False
+        where = "<stdin>"
+    else:
+        if not os.path.isfile(spec.path):
+            raise SeedkitError("archive not found; run the stage that writes it", spec.path)
+        stream = open(spec.path, "rb")
+        close = True
+        where = spec.path
+    try:
+        n = 0
+        seen: set[str] = set()
+        it = kaldiio.load_ark(stream)
+        while True:
+            n += 1
+            try:
+                key, arr = next(it)
+            except StopIteration:
+                break
+            except Exception as err:
+                raise SeedkitError(f"cannot read archive entry {n} ({err}); the archive is "
+                                   "truncated or corrupt", where, n) from None
+            if key in seen:
+                raise SeedkitError(f"duplicate key {key!r} in archive", where, n)
+            seen.add(key)
+            yield key, _check_value(arr, key, where, n, check_finite)
+    finally:
+        if close:
+            stream.close()
+
+
+def read_embeddings(rspecifier: str, check_finite: bool = True) -> dict[str, np.ndarray]:
+    """Read a whole rspecifier into a dict (file order preserved)."""
+    return dict(iter_embeddings(rspecifier, check_finite=check_finite))
+
+
+def read_embedding_matrix(rspecifier: str, check_finite: bool = True
+                          ) -> tuple[list[str], np.ndarray]:
+    """Read vectors into ``(keys, [N, D] float32)``; all entries must be vectors of one size."""
+    keys: list[str] = []
+    rows: list[np.ndarray] = []
+    dim = None
+    for key, arr in iter_embeddings(rspecifier, check_finite=check_finite):
+        if arr.ndim != 1:
+            raise SeedkitError(f"entry {key!r} is a matrix {arr.shape}; expected vectors "
+                               "(for multi-crop embeddings use the matrix-aware tools)")
+        if dim is None:
+            dim = arr.shape[0]
+        elif arr.shape[0] != dim:
+            raise SeedkitError(f"entry {key!r} has dimension {arr.shape[0]}, the first entry "
+                               f"{keys[0]!r} has {dim}; mixed archives are not allowed")
+        keys.append(key)
+        rows.append(arr)
+    if not rows:
+        raise SeedkitError(f"no embeddings in {rspecifier}")
+    return keys, np.stack(rows)
+
+
+__all__ = [
+    "EmbeddingWriter",
+    "RSpecifier",
+    "WSpecifier",
+    "iter_embeddings",
+    "parse_rspecifier",
+    "parse_wspecifier",
+    "read_embedding_matrix",
+    "read_embeddings",
+    "read_scp_index",
+    "write_embeddings",
+]
