@@ -1,0 +1,13 @@
+# Environment for the mini recipe; sourced by run.sh (and by you, to run the tools by hand).
+# The recipe directory is egs/mini/seed inside the seedkit checkout: the console scripts live in
+# the checkout's .venv/bin, the Kaldi-style helpers in utils/ (a symlink to the checkout's utils/).
+SEEDKIT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+export SEEDKIT_ROOT
+export PATH=$SEEDKIT_ROOT/.venv/bin:$SEEDKIT_ROOT/utils:$PATH
+export LC_ALL=C                  # Kaldi tables are sorted in the C locale
+export PYTHONIOENCODING=UTF-8
+export PYTHONUNBUFFERED=1        # log lines reach the job logs as they happen
+# Two cores: two threads per process (override from the environment if you have more).
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+export MKL_NUM_THREADS=${MKL_NUM_THREADS:-$OMP_NUM_THREADS}
+export TORCH_NUM_THREADS=${TORCH_NUM_THREADS:-$OMP_NUM_THREADS}
