@@ -1,0 +1,176 @@
+"""Index embeddings once, map trial keys to rows, score pairs in bounded-memory chunks.
+
+A side (enroll or test) becomes an :class:`EmbeddingSet`: a key -> row map plus either one
+``[N, D]`` matrix (vectors) or a list of ``[n_i, D]`` matrices (multi-crop). Trials are turned into
+two int arrays of row numbers once; every scorer then works on those arrays chunk by chunk, so a
+million trials cost two gathers of ``chunk x D`` floats at a time, never a ``trials x D`` copy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import numpy as np
+
+from seedkit.errors import SeedkitError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK = 1 << 15  # trials per chunk: 2 x 32768 x D float32 = 64 MiB at D = 256
+
+__all__ = ["DEFAULT_CHUNK", "EmbeddingSet", "l2_normalize", "lookup", "pair_dot"]
+
+
+def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarray:
+    """``x / max(||x||, eps)`` along ``axis`` (as ``torch.nn.functional.normalize``)."""
+    norm = np.linalg.norm(x, axis=axis, keepdims=True)
+    return x / np.maximum(norm, eps)
+
+
+@dataclass
+class EmbeddingSet:
+    """Embeddings of one side, indexed once.
+
+    ``vectors`` is ``[N, D]`` when every entry is a vector; ``crops`` holds the per-key matrices
+    when entries are matrices (one row per crop). ``name`` says where they came from (errors).
+    """
+
+    keys: list[str]
+    vectors: Optional[np.ndarray] = None
+    crops: Optional[list[np.ndarray]] = None
+    name: str = "embeddings"
+    pos: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.pos:
+            self.pos = {k: i for i, k in enumerate(self.keys)}
+
+    @classmethod
+    def from_dict(cls, table: Mapping[str, np.ndarray], name: str = "embeddings"
+                  ) -> "EmbeddingSet":
+        """Build from ``key -> vector`` or ``key -> [n_crops, D]`` (all vectors or all matrices,
+        one dimension D)."""
+        keys = list(table)
+        if not keys:
+            raise SeedkitError(f"no embeddings in {name}")
+        arrays = [np.asarray(table[k]) for k in keys]
+        ndims = {a.ndim for a in arrays}
+        if not ndims <= {1, 2} or len(ndims) != 1:
+            raise SeedkitError(f"{name}: entries mix vectors and matrices (or have other shapes "
+                               f"{sorted(ndims)}); use one kind per archive")
+        dims = {a.shape[-1] for a in arrays}
+        if len(dims) != 1:
+            first = arrays[0].shape[-1]
+            bad = next(k for k, a in zip(keys, arrays) if a.shape[-1] != first)
+            raise SeedkitError(f"{name}: entry {bad!r} has dimension {table[bad].shape[-1]} but "
+                               f"{keys[0]!r} has {first}; all embeddings must have one dimension")
+        if ndims == {1}:
+            return cls(keys, vectors=np.stack(arrays).astype(np.float32, copy=False), name=name)
+        for k, a in zip(keys, arrays):
+            if a.shape[0] == 0:
+                raise SeedkitError(f"{name}: entry {k!r} has no rows")
+        return cls(keys, crops=[a.astype(np.float32, copy=False) for a in arrays], name=name)
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1] if self.vectors is not None else self.crops[0].shape[1])
+
+    @property
+    def is_multicrop(self) -> bool:
+        return self.vectors is None
+
+    def require_vectors(self, method: str) -> np.ndarray:
+        if self.vectors is None:
+            raise SeedkitError(f"{self.name} holds multi-crop matrices; --method {method} needs "
+                               "one vector per utterance (use --method seed or seed-cosine, or "
+                               "average the crops first)")
+        return self.vectors
+
+    def mean_vector(self) -> np.ndarray:
+        """Mean over all vectors (or over all crop rows), float64."""
+        if self.vectors is not None:
+            return self.vectors.mean(axis=0, dtype=np.float64)
+        total = sum(c.sum(axis=0, dtype=np.float64) for c in self.crops)
+        return total / sum(c.shape[0] for c in self.crops)
+
+    def map(self, fn) -> "EmbeddingSet":
+        """A new set with ``fn`` applied to the vector matrix or to every crop matrix."""
+        if self.vectors is not None:
+            return EmbeddingSet(self.keys, vectors=fn(self.vectors), name=self.name, pos=self.pos)
+        return EmbeddingSet(self.keys, crops=[fn(c) for c in self.crops], name=self.name,
+                            pos=self.pos)
+
+
+def check_same_dim(enroll: EmbeddingSet, test: EmbeddingSet) -> None:
+    if enroll.dim != test.dim:
+        raise SeedkitError(f"enroll embeddings ({enroll.name}) have dimension {enroll.dim} but "
+                           f"test embeddings ({test.name}) have {test.dim}; score embeddings of "
+                           "the same backbone (and the same SEED model) on both sides")
+
+
+def lookup(keys: list[str], emb: EmbeddingSet, side: str) -> np.ndarray:
+    """Row numbers of ``keys`` in ``emb``; -1 where absent."""
+    pos = emb.pos
+    return np.fromiter((pos.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
+
+
+def missing_report(keys: list[str], idx: np.ndarray) -> tuple[int, list[str]]:
+    """(number of distinct missing keys, first five of them in trial order)."""
+    seen: dict[str, None] = {}
+    for i in np.flatnonzero(idx < 0):
+        seen.setdefault(keys[i], None)
+    names = list(seen)
+    return len(names), names[:5]
+
+
+def resolve_trials(enroll_keys: list[str], test_keys: list[str], enroll: EmbeddingSet,
+                   test: EmbeddingSet, skip_missing: bool = False, trials_path=None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Map trial keys to rows: ``(enroll_idx, test_idx, keep_mask)``.
+
+    Missing keys raise :class:`SeedkitError` with the count and the first five, unless
+    ``skip_missing`` (then those trials are dropped and the count is logged).
+    """
+    ei = lookup(enroll_keys, enroll, "enroll")
+    ti = lookup(test_keys, test, "test")
+    keep = (ei >= 0) & (ti >= 0)
+    n_drop = int(keep.size - keep.sum())
+    if n_drop:
+        parts = []
+        for side, keys, idx, emb in (("enroll", enroll_keys, ei, enroll),
+                                     ("test", test_keys, ti, test)):
+            n, first = missing_report(keys, idx)
+            if n:
+                parts.append(f"{n} {side} key(s) absent from {emb.name} (first: "
+                             f"{', '.join(first)})")
+        msg = f"{n_drop} of {keep.size} trials cannot be scored: " + "; ".join(parts)
+        if not skip_missing:
+            raise SeedkitError(msg + "; extract the missing embeddings or pass --skip-missing",
+                               trials_path)
+        log.warning("%s; skipped (--skip-missing)", msg)
+        if n_drop == keep.size:
+            raise SeedkitError("no trial can be scored: every trial has a key absent from the "
+                               "embeddings; check that the trials belong to these embeddings",
+                               trials_path)
+    return ei[keep], ti[keep], keep
+
+
+def pair_dot(a: np.ndarray, ia: np.ndarray, b: np.ndarray, ib: np.ndarray,
+             chunk: int = DEFAULT_CHUNK) -> np.ndarray:
+    """``out[k] = a[ia[k]] . b[ib[k]]``, computed ``chunk`` pairs at a time (float32 in, float32
+    out for float32 input)."""
+    out = np.empty(ia.shape[0], dtype=np.result_type(a.dtype, b.dtype))
+    for s in range(0, ia.shape[0], chunk):
+        e = min(s + chunk, ia.shape[0])
+        np.einsum("ij,ij->i", a[ia[s:e]], b[ib[s:e]], out=out[s:e])
+    return out
+
+
+Table = Union[Mapping[str, np.ndarray], EmbeddingSet]
+
+
+def as_set(table: Table, name: str) -> EmbeddingSet:
+    return table if isinstance(table, EmbeddingSet) else EmbeddingSet.from_dict(table, name)

@@ -1,0 +1,162 @@
+"""Verification metrics: EER and minDCF with the exact rules of the SEED / voxceleb_trainer code.
+
+**EER** (``tuneThresholdfromScore``): the ROC curve of ``sklearn.metrics.roc_curve(labels, scores)``
+with its default ``drop_intermediate=True``, reimplemented in numpy (sklearn is not needed):
+
+1. sort the scores descending; keep the last index of every run of equal scores (one ROC point per
+   distinct threshold), with cumulative target (tp) and non-target (fp) counts there;
+2. drop the points that are collinear with both neighbours (``diff(fp, 2) == 0 and
+   diff(tp, 2) == 0``), keeping the first and last;
+3. prepend the point (0, 0) (threshold +inf); fpr = fp / N_non, fnr = 1 - tp / N_tar;
+4. ``idx = argmin |fnr - fpr|`` (first minimum); **EER = max(fpr[idx], fnr[idx]) * 100** (percent).
+
+**minDCF** (``ComputeErrorRates`` + ``ComputeMinDcf``): a *stable* ascending sort of the trials;
+at every position i (not per unique threshold),
+``fnr_i = #targets among the first i+1 / N_tar``, ``fpr_i = 1 - #non-targets among the first i+1 /
+N_non``; ``minDCF = min_i (c_miss*fnr_i*p + c_fa*fpr_i*(1-p)) / min(c_miss*p, c_fa*(1-p))``.
+
+Both reproduce ``../shared/reference/metrics.json`` exactly (ties included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from seedkit.errors import SeedkitError
+
+__all__ = ["check_scores_labels", "compute_eer", "compute_min_dcf", "det_curve", "eer_point",
+           "min_dcf_point", "summarize",
+           "roc_points"]
+
+
+def check_scores_labels(scores, labels, where: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and convert to ``(float64 scores, bool labels)``.
+
+    Raises :class:`SeedkitError` for empty input, different lengths, non-finite scores, or a
+    single class (EER and minDCF need both targets and non-targets).
+    """
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    lab = np.asarray(labels)
+    if lab.dtype != bool:
+        lab = lab.astype(np.float64)
+        if not np.all((lab == 0) | (lab == 1)):
+            raise SeedkitError("labels must be 0/1 (or booleans)", where)
+        lab = lab.astype(bool)
+    lab = lab.reshape(-1)
+    if s.size == 0:
+        raise SeedkitError("no scores: the trial list is empty", where)
+    if s.size != lab.size:
+        raise SeedkitError(f"{s.size} scores but {lab.size} labels", where)
+    bad = ~np.isfinite(s)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SeedkitError(f"{int(bad.sum())} score(s) are NaN or infinite (first at trial "
+                           f"{i + 1}: {s[i]}); fix the scorer or the embeddings", where)
+    n_tar = int(lab.sum())
+    if n_tar == 0 or n_tar == lab.size:
+        kind = "target" if n_tar else "nontarget"
+        raise SeedkitError(f"all {lab.size} trials are {kind}: EER and minDCF need both target "
+                           "and nontarget trials; use a complete trial list", where)
+    return s, lab
+
+
+def roc_points(scores, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(fpr, tpr, thresholds)`` exactly as ``sklearn.metrics.roc_curve(labels, scores)``
+    (``drop_intermediate=True``, first threshold ``inf``)."""
+    s, lab = check_scores_labels(scores, labels)
+    order = np.argsort(s, kind="mergesort")[::-1]
+    s = s[order]
+    y = lab[order].astype(np.int64)
+    distinct = np.flatnonzero(np.diff(s))
+    idx = np.r_[distinct, y.size - 1]
+    tps = np.cumsum(y)[idx]
+    fps = 1 + idx - tps
+    thresholds = s[idx]
+    if tps.size > 2:
+        keep = np.flatnonzero(np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])
+        tps, fps, thresholds = tps[keep], fps[keep], thresholds[keep]
+    tps = np.r_[0, tps]
+    fps = np.r_[0, fps]
+    thresholds = np.r_[np.inf, thresholds]
+    return fps / fps[-1], tps / tps[-1], thresholds
+
+
+def eer_point(scores, labels) -> tuple[float, float, float, float]:
+    """``(eer_percent, fpr, fnr, threshold)`` at the voxceleb_trainer EER point."""
+    fpr, tpr, thr = roc_points(scores, labels)
+    fnr = 1 - tpr
+    i = int(np.nanargmin(np.abs(fnr - fpr)))
+    return float(max(fpr[i], fnr[i]) * 100), float(fpr[i]), float(fnr[i]), float(thr[i])
+
+
+def compute_eer(scores, labels) -> float:
+    """Equal error rate in percent (sklearn ROC with dropped intermediate points; see module)."""
+    return float(eer_point(scores, labels)[0])
+
+
+def _error_rates(s: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    order = np.argsort(s, kind="stable")
+    y = lab[order].astype(np.int64)
+    n_tar = int(y.sum())
+    n_non = y.size - n_tar
+    fnrs = np.cumsum(y) / float(n_tar)
+    fprs = 1 - np.cumsum(1 - y) / float(n_non)
+    return fnrs, fprs, s[order]
+
+
+def min_dcf_point(scores, labels, p_target: float, c_miss: float = 1.0, c_fa: float = 1.0
+                  ) -> tuple[float, float]:
+    """``(minDCF, threshold)``; the threshold is the score at the minimising position."""
+    if not 0.0 < p_target < 1.0:
+        raise SeedkitError(f"p_target must be in (0, 1), got {p_target}")
+    s, lab = check_scores_labels(scores, labels)
+    fnrs, fprs, thr = _error_rates(s, lab)
+    c_det = c_miss * fnrs * p_target + c_fa * fprs * (1 - p_target)
+    i = int(np.argmin(c_det))  # first minimum, as the original's strict '<'
+    c_def = min(c_miss * p_target, c_fa * (1 - p_target))
+    return float(c_det[i] / c_def), float(thr[i])
+
+
+def compute_min_dcf(scores, labels, p_target: float, c_miss: float = 1.0,
+                    c_fa: float = 1.0) -> float:
+    """Normalised minimum detection cost (every position of a stable sort; see module)."""
+    return min_dcf_point(scores, labels, p_target, c_miss, c_fa)[0]
+
+
+def det_curve(scores, labels) -> tuple[np.ndarray, np.ndarray]:
+    """``(fpr, fnr)`` at every distinct threshold (for DET plots), from the full ROC."""
+    s, lab = check_scores_labels(scores, labels)
+    order = np.argsort(s, kind="mergesort")[::-1]
+    s = s[order]
+    y = lab[order].astype(np.int64)
+    idx = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]
+    tps = np.r_[0, np.cumsum(y)[idx]]
+    fps = np.r_[0, (1 + idx) - np.cumsum(y)[idx]]
+    return fps / fps[-1], 1 - tps / tps[-1]
+
+
+def summarize(scores, labels, p_targets: Sequence[float] = (0.01, 0.05)) -> dict:
+    """EER, minDCF per p_target and counts as a JSON-ready dict."""
+    s, lab = check_scores_labels(scores, labels)
+    eer, fpr, fnr, thr = eer_point(s, lab)
+    out = {
+        "num_trials": int(s.size),
+        "num_target": int(lab.sum()),
+        "num_nontarget": int(s.size - lab.sum()),
+        "eer_percent": float(eer),
+        "eer_threshold": thr,
+        "eer_fpr": fpr,
+        "eer_fnr": fnr,
+        "min_dcf": {},
+    }
+    for p in p_targets:
+        value, t = min_dcf_point(s, lab, p)
+        out["min_dcf"][_p_key(p)] = {"p_target": float(p), "c_miss": 1.0, "c_fa": 1.0,
+                                      "value": value, "threshold": t}
+    return out
+
+
+def _p_key(p: float) -> str:
+    return f"{p:g}"
