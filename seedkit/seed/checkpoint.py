@@ -1,0 +1,177 @@
+"""SEED model files: seedkit checkpoints and official (bare RDM-MLP state dict) checkpoints.
+
+A seedkit file is a ``torch.save``'d dict with ``format: "seedkit-seed"`` and ``kind``:
+  ``model``  (``final.pt``, ``checkpoints/best.pt``): ``config``, ``model`` (RDM-MLP state dict,
+             official key names), ``step``, ``epoch``, ``selected_by``, ``dev_eer``;
+  ``train``  (``checkpoints/ckpt-<step>.pt``): also ``optimizer``, ``ema``, ``rng``,
+             ``config_hash``, ``data_fingerprint``, ``epoch``/``step_in_epoch``, dev history.
+An official SEED checkpoint is ``torch.save(diffusion_network.state_dict())``: 40 tensors with
+no prefix (``time_embed.0.weight`` ... ``out.2.bias``). It carries no config, so loading it needs
+``--config`` (the network size follows from ``embed_dim``). Prefixes ``module.``,
+``diffusion_network.`` and ``net.`` are stripped. Every file is read with
+``torch.load(weights_only=True)``: a checkpoint is data, never code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from seedkit.errors import PathLike, SeedkitError
+from seedkit.fileio import atomic_output
+from seedkit.seed.config import (
+    DEFAULTS,
+    NETWORK_KEYS,
+    SAMPLING_KEYS,
+    check_value,
+    merge_config,
+    read_config_file,
+    resolve_dims,
+)
+from seedkit.seed.diffusion import SeedDiffusion
+from seedkit.seed.network import RDMMLP
+
+FORMAT = "seedkit-seed"
+_PREFIXES = ("module.", "diffusion_network.", "net.", "_orig_mod.")
+
+
+def save_checkpoint(obj: Mapping[str, Any], path: PathLike) -> None:
+    """``torch.save`` to a temporary sibling, then rename (never a partial file at ``path``)."""
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
+            torch.save(dict(obj), f)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def read_checkpoint(path: PathLike) -> Any:
+    """``torch.load(weights_only=True)`` with a clear error for unreadable or foreign files."""
+    p = Path(path)
+    if not p.is_file():
+        raise SeedkitError("model file not found", p)
+    try:
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for foreign data
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise SeedkitError(f"not a SEED checkpoint (torch.load failed: {msg[:200]}); give a "
+                           "seedkit final.pt/checkpoint or an official SEED diffusion "
+                           "state dict", p) from None
+
+
+def strip_prefix(sd: Mapping[str, Any], expected: set[str]) -> Optional[dict[str, Any]]:
+    """The state dict with a known prefix removed so its keys equal ``expected``, or None."""
+    keys = set(sd)
+    if keys == expected:
+        return dict(sd)
+    for prefix in _PREFIXES + tuple(a + b for a in _PREFIXES for b in _PREFIXES):
+        stripped = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+        if set(stripped) == expected:
+            return stripped
+    return None
+
+
+def looks_like_rdm_mlp(sd: Any) -> bool:
+    return (isinstance(sd, Mapping) and bool(sd)
+            and all(isinstance(k, str) and torch.is_tensor(v) for k, v in sd.items())
+            and any(k.endswith("input_proj.weight") for k in sd))
+
+
+def load_official_state_dict(net: RDMMLP, sd: Mapping[str, Any], where: PathLike) -> None:
+    """Load a bare (optionally prefixed) RDM-MLP state dict strictly into ``net``."""
+    expected = set(net.state_dict())
+    bare = strip_prefix(sd, expected)
+    if bare is None:
+        missing = sorted(expected - {k.split(".", 1)[-1] for k in sd} - set(sd))
+        extra = sorted(set(sd) - expected)
+        raise SeedkitError(
+            f"state dict does not match the RDM-MLP of this config: missing {missing[:4]}"
+            f"{'...' if len(missing) > 4 else ''}, unexpected {extra[:4]}"
+            f"{'...' if len(extra) > 4 else ''}; check num_res_blocks in the config", where)
+    own = net.state_dict()
+    for k, v in bare.items():
+        if tuple(v.shape) != tuple(own[k].shape):
+            raise SeedkitError(
+                f"{k} has shape {tuple(v.shape)} but the config gives {tuple(own[k].shape)}; "
+                f"set embed_dim (and model_channels) in the config to match the checkpoint "
+                f"(input_proj.weight is [C, D])", where)
+        if not v.is_floating_point():
+            raise SeedkitError(f"{k} has dtype {v.dtype}; expected floating point", where)
+    net.load_state_dict({k: v.float() for k, v in bare.items()}, strict=True)
+
+
+def _official_dims(sd: Mapping[str, Any]) -> dict[str, int]:
+    """embed_dim etc. read from a bare state dict (used when the config leaves them null)."""
+    get = {k.split("input_proj.")[-1] if "input_proj." in k else k: v for k, v in sd.items()}
+    w = next(v for k, v in sd.items() if k.endswith("input_proj.weight"))
+    out = {"embed_dim": int(w.shape[1]), "model_channels": int(w.shape[0])}
+    te = [v for k, v in sd.items() if k.endswith("time_embed.2.weight")]
+    if te:
+        out["time_embed_dim"] = int(te[0].shape[0])
+    il = [v for k, v in sd.items() if k.endswith("res_blocks.0.in_layers.2.weight")]
+    if il:
+        out["bottleneck_channels"] = int(il[0].shape[0])
+    blocks = {k.split("res_blocks.")[1].split(".")[0] for k in sd if "res_blocks." in k}
+    out["num_res_blocks"] = len(blocks)
+    del get
+    return out
+
+
+def load_model(path: PathLike, config: Optional[PathLike] = None,
+               overrides: Optional[Mapping[str, Any]] = None
+               ) -> tuple[SeedDiffusion, dict[str, Any]]:
+    """Load a seedkit checkpoint or an official state dict (the latter needs ``config``).
+
+    With a seedkit checkpoint and a ``config``, the config must agree on the network keys;
+    its sampling keys (t_star, sample_steps, ...) replace the checkpoint's. ``overrides``
+    (command-line values) come last. Returns the model in eval mode and its resolved config.
+    """
+    obj = read_checkpoint(path)
+    file_cfg = read_config_file(config) if config is not None else None
+    if isinstance(obj, Mapping) and obj.get("format") == FORMAT:
+        if not isinstance(obj.get("config"), Mapping) or "model" not in obj:
+            raise SeedkitError("seedkit checkpoint without config or model; the file is damaged",
+                               path)
+        ckpt_cfg = {k: v for k, v in obj["config"].items() if k in DEFAULTS}
+        cfg = merge_config(ckpt_cfg)
+        if file_cfg:
+            for k in NETWORK_KEYS:
+                if k in file_cfg and file_cfg[k] is not None and file_cfg[k] != cfg[k]:
+                    raise SeedkitError(
+                        f"--config sets {k}={file_cfg[k]} but the checkpoint has {cfg[k]}; "
+                        "drop the key or use the matching config", config)
+            cfg = merge_config(cfg, {k: v for k, v in file_cfg.items() if k in SAMPLING_KEYS})
+        cfg = merge_config(cfg, overrides)
+        cfg = resolve_dims(cfg)
+        model = SeedDiffusion(cfg)
+        weights = obj["model"]
+        if obj.get("kind") == "train" and obj.get("ema") is not None:
+            weights = obj["ema"]
+        load_official_state_dict(model.net, weights, path)
+    elif looks_like_rdm_mlp(obj):
+        if file_cfg is None:
+            raise SeedkitError("this is a bare RDM-MLP state dict (an official SEED checkpoint) "
+                               "and carries no config; pass --config conf/seed_rdm_mlp3.yaml",
+                               path)
+        dims = _official_dims(obj)
+        cfg = merge_config(file_cfg, overrides)
+        if cfg["embed_dim"] is None:
+            cfg["embed_dim"] = dims["embed_dim"]
+        cfg = resolve_dims(cfg)
+        model = SeedDiffusion(cfg)
+        load_official_state_dict(model.net, obj, path)
+    else:
+        what = type(obj).__name__
+        if isinstance(obj, Mapping):
+            what = f"a dict with keys {sorted(map(str, obj))[:5]}"
+        raise SeedkitError(f"not a SEED checkpoint ({what}); give a seedkit final.pt/checkpoint "
+                           "or an official SEED diffusion state dict", path)
+    model.eval()
+    return model, cfg
+
+
+__all__ = ["FORMAT", "check_value", "load_model", "load_official_state_dict", "read_checkpoint",
+           "save_checkpoint", "strip_prefix"]
