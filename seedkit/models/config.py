@@ -1,0 +1,193 @@
+"""Backbone conf files (YAML) and building a ready-to-run backbone from one.
+
+Keys (``egs/*/seed/conf/<backbone>.yaml``)::
+
+    model: ResNetSE34V2        # registry name (see seedkit.models.available_backbones())
+    model_module: null         # optional: module / .py file to import first (user backbones)
+    model_args: {}             # constructor arguments (sizes, front-end settings)
+    sample_rate: 16000         # audio must have this rate (checked per file)
+    embed_dim: 512             # checked against the built model's output size
+    checkpoint: path.model     # weights; ``resemblyzer`` = the GE2E file shipped in the
+                               # resemblyzer package; null = none (needs --allow-random-weights)
+    input_scale: 1.0           # waveform multiplier before the model (32768 = int16 scale)
+    crop: full                 # default crop mode of seedkit-extract
+    batch_size: 32             # crops per forward pass for fixed-length crop modes
+
+Relative checkpoint paths are resolved against the current directory (the recipe directory).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+import yaml
+
+from seedkit.errors import PathLike, SeedkitError
+from seedkit.models.checkpoint import load_backbone_checkpoint
+from seedkit.models.registry import Backbone, build_backbone, import_model_module
+
+log = logging.getLogger(__name__)
+
+KEYS = ("model", "model_module", "model_args", "sample_rate", "embed_dim", "checkpoint",
+        "input_scale", "crop", "batch_size")
+RESEMBLYZER = "resemblyzer"
+
+
+@dataclass
+class BackboneConfig:
+    """A parsed backbone conf; ``lines`` maps each key to its line in the file (for errors)."""
+
+    model: str = "GE2E"
+    model_module: Optional[str] = None
+    model_args: dict[str, Any] = field(default_factory=dict)
+    sample_rate: int = 16000
+    embed_dim: Optional[int] = None
+    checkpoint: Optional[str] = RESEMBLYZER
+    input_scale: float = 1.0
+    crop: str = "full"
+    batch_size: int = 32
+    path: Optional[Path] = None
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, 0)
+
+
+def load_backbone_config(path: Optional[PathLike]) -> BackboneConfig:
+    """Parse and check a conf file; ``None`` gives the built-in GE2E/resemblyzer default."""
+    if path is None:
+        return BackboneConfig()
+    p = Path(path)
+    if not p.is_file():
+        raise SeedkitError("backbone conf file does not exist", p)
+    text = p.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise SeedkitError(f"invalid YAML: {getattr(err, 'problem', err)}", p,
+                           mark.line + 1 if mark else 0) from None
+    if not isinstance(data, dict) or node is None:
+        raise SeedkitError("a backbone conf must be a YAML mapping (model: ..., ...)", p)
+    lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
+    cfg = BackboneConfig(path=p, lines=lines)
+    for key in data:
+        if key not in KEYS:
+            raise SeedkitError(f"unknown key {key!r}; allowed: {', '.join(KEYS)}", p,
+                               lines.get(key, 0))
+    if "model" not in data:
+        raise SeedkitError("missing key 'model' (the backbone name, e.g. GE2E, ResNetSE34V2, "
+                           "ECAPA_TDNN)", p)
+
+    def typed(key: str, kind, allow_none: bool = False):
+        value = data[key]
+        if value is None and allow_none:
+            return None
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise SeedkitError(f"{key} must be a {kind.__name__}, got {value!r}", p,
+                               lines.get(key, 0))
+        return value
+
+    cfg.model = typed("model", str)
+    if "model_module" in data:
+        cfg.model_module = typed("model_module", str, allow_none=True)
+    if "model_args" in data:
+        cfg.model_args = typed("model_args", dict, allow_none=True) or {}
+    if "sample_rate" in data:
+        cfg.sample_rate = typed("sample_rate", int)
+    if "embed_dim" in data:
+        cfg.embed_dim = typed("embed_dim", int, allow_none=True)
+    if "checkpoint" in data:
+        cfg.checkpoint = typed("checkpoint", str, allow_none=True)
+    else:
+        cfg.checkpoint = None
+    if "input_scale" in data:
+        cfg.input_scale = typed("input_scale", float)
+    if "crop" in data:
+        cfg.crop = typed("crop", str)
+    if "batch_size" in data:
+        cfg.batch_size = typed("batch_size", int)
+        if cfg.batch_size < 1:
+            raise SeedkitError("batch_size must be >= 1", p, lines.get("batch_size", 0))
+    return cfg
+
+
+def resemblyzer_checkpoint() -> Path:
+    """Path of ``pretrained.pt`` inside the installed resemblyzer package (not imported)."""
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or not spec.submodule_search_locations:
+        raise SeedkitError("checkpoint 'resemblyzer' needs the resemblyzer package for its GE2E "
+                           "weights: pip install --no-deps resemblyzer==0.1.4 (tools/install.sh "
+                           "does this)")
+    for loc in spec.submodule_search_locations:
+        cand = Path(loc) / "pretrained.pt"
+        if cand.is_file():
+            return cand
+    raise SeedkitError("resemblyzer is installed but has no pretrained.pt; reinstall "
+                       "resemblyzer==0.1.4")
+
+
+def resolve_checkpoint(cfg: BackboneConfig, override: Optional[str] = None) -> Optional[Path]:
+    """The checkpoint file to load (``override`` beats the conf), or None when none is set."""
+    value = override if override is not None else cfg.checkpoint
+    if value is None or value == "" or value.lower() in ("none", "null", "random"):
+        return None
+    if value == RESEMBLYZER:
+        return resemblyzer_checkpoint()
+    return Path(value)
+
+
+def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,
+                      allow_random_weights: bool = False, init_seed: int = 0) -> Backbone:
+    """Build ``cfg``'s backbone in eval mode on the CPU and load its weights.
+
+    Without a usable checkpoint this raises unless ``allow_random_weights``; random weights are
+    drawn from ``init_seed`` so parallel jobs build identical models.
+    """
+    if cfg.model_module:
+        import_model_module(cfg.model_module, cfg.path, cfg.line("model_module"))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(init_seed)
+        model = build_backbone(cfg.model, cfg.model_args, cfg.path, cfg.line("model"))
+    model.eval()
+    if model.sample_rate != cfg.sample_rate:
+        raise SeedkitError(f"sample_rate {cfg.sample_rate} disagrees with model {cfg.model}, "
+                           f"which expects {model.sample_rate} Hz (set model_args.sample_rate "
+                           "if the model supports other rates)", cfg.path,
+                           cfg.line("sample_rate"))
+    if cfg.embed_dim is not None and cfg.embed_dim != model.embed_dim:
+        raise SeedkitError(f"embed_dim {cfg.embed_dim} disagrees with model {cfg.model}, whose "
+                           f"output has {model.embed_dim} dimensions", cfg.path,
+                           cfg.line("embed_dim"))
+    ckpt = resolve_checkpoint(cfg, checkpoint)
+    where = "--checkpoint" if checkpoint is not None else "conf key 'checkpoint'"
+    if ckpt is None or not ckpt.is_file():
+        what = ("no checkpoint is set" if ckpt is None
+                else f"checkpoint {ckpt} does not exist")
+        if not allow_random_weights:
+            raise SeedkitError(f"{what} ({where}); give the official weights file, or pass "
+                               "--allow-random-weights to run with random weights (tests only)",
+                               cfg.path, cfg.line("checkpoint"))
+        log.warning("%s: using RANDOM weights for %s (init seed %d); embeddings are meaningless "
+                    "for evaluation", what, cfg.model, init_seed)
+        return model
+    load_backbone_checkpoint(model, ckpt)
+    log.info("loaded %s weights from %s", cfg.model, ckpt)
+    return model
+
+
+__all__ = [
+    "BackboneConfig",
+    "build_from_config",
+    "load_backbone_config",
+    "resemblyzer_checkpoint",
+    "resolve_checkpoint",
+]
