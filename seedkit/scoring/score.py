@@ -1,0 +1,128 @@
+"""Score a trial list with one of the back ends (the library side of ``seedkit-score``).
+
+Methods: ``cosine`` (vectors), ``seed`` (multi-crop: -mean crop-pair Euclidean distance of unit
+rows), ``seed-cosine`` (mean crop-pair cosine), ``znorm`` / ``tnorm`` / ``snorm`` / ``asnorm``
+(cosine normalised against a cohort, :mod:`seedkit.scoring.snorm`) and ``plda`` (LLR of a
+:mod:`seedkit.scoring.plda` back end). Embeddings are read and indexed once; trial keys are
+mapped to rows once; scoring runs in chunks, so memory is bounded by the embeddings plus a
+chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Optional
+
+import numpy as np
+
+from seedkit.embio import iter_embeddings
+from seedkit.errors import SeedkitError
+from seedkit.scoring.cosine import cosine_pairs, normalized_vectors
+from seedkit.scoring.index import (
+    DEFAULT_CHUNK,
+    EmbeddingSet,
+    check_same_dim,
+    pair_dot,
+    resolve_trials,
+)
+from seedkit.scoring.multicrop import mean_cosine_pairs, seed_pairs
+from seedkit.scoring.plda import load_plda
+from seedkit.scoring.scorefile import write_scores
+from seedkit.scoring.snorm import MODES as NORM_MODES
+from seedkit.scoring.snorm import normalize_scores
+from seedkit.scoring.trialio import TrialList, read_trial_list
+
+log = logging.getLogger(__name__)
+
+METHODS = ("cosine", "seed", "seed-cosine", "asnorm", "znorm", "tnorm", "snorm", "plda")
+
+__all__ = ["METHODS", "load_embedding_set", "score_sets", "score_trials_file"]
+
+
+def load_embedding_set(rspecifier: str) -> EmbeddingSet:
+    """Read an rspecifier into an :class:`EmbeddingSet` (vectors or multi-crop matrices)."""
+    return EmbeddingSet.from_dict(dict(iter_embeddings(rspecifier)), rspecifier)
+
+
+def _check_options(method: str, mean, cohort, top_n, plda) -> None:
+    if method not in METHODS:
+        raise SeedkitError(f"unknown --method {method!r}; use one of {', '.join(METHODS)}")
+    if method in NORM_MODES and cohort is None:
+        raise SeedkitError(f"--method {method} needs --cohort <rspecifier> (e.g. per-speaker "
+                           "mean embeddings of a training set)")
+    if method not in NORM_MODES and cohort is not None:
+        raise SeedkitError(f"--cohort is only used by {', '.join(NORM_MODES)}")
+    if top_n is not None and method not in NORM_MODES:
+        raise SeedkitError(f"--top-n is only used by {', '.join(NORM_MODES)}")
+    if method == "plda" and plda is None:
+        raise SeedkitError("--method plda needs --plda <model> (train it with "
+                           "seedkit-train-plda)")
+    if method != "plda" and plda is not None:
+        raise SeedkitError("--plda is only used by --method plda")
+    if method == "plda" and mean is not None:
+        raise SeedkitError("--mean-from is not used with --method plda: the PLDA model "
+                           "subtracts its own training mean")
+
+
+def score_sets(trials: TrialList, enroll: EmbeddingSet, test: EmbeddingSet,
+               method: str = "cosine", mean: Optional[np.ndarray] = None,
+               cohort: Optional[EmbeddingSet] = None, top_n: Optional[int] = None,
+               plda=None, skip_missing: bool = False, chunk: int = DEFAULT_CHUNK
+               ) -> tuple[TrialList, np.ndarray]:
+    """Score ``trials``; returns ``(scored trials, scores)`` (fewer trials only with
+    ``skip_missing``). ``plda`` is a :class:`~seedkit.scoring.plda.PLDABackend`."""
+    _check_options(method, mean, cohort, top_n, plda)
+    if mean is not None and mean.shape[0] != enroll.dim:
+        raise SeedkitError(f"the --mean-from embeddings have dimension {mean.shape[0]} but the "
+                           f"trial embeddings have {enroll.dim}")
+    check_same_dim(enroll, test)
+    ei, ti, keep = resolve_trials(trials.enroll, trials.test, enroll, test, skip_missing,
+                                  trials.path)
+    scored = trials if keep.all() else trials.subset(keep)
+    if method == "cosine":
+        scores = cosine_pairs(enroll, test, ei, ti, mean, chunk)
+    elif method == "seed":
+        scores = seed_pairs(enroll, test, ei, ti, mean, chunk)
+    elif method == "seed-cosine":
+        scores = mean_cosine_pairs(enroll, test, ei, ti, mean, chunk)
+    elif method in NORM_MODES:
+        a = normalized_vectors(enroll, mean, method)
+        b = a if test is enroll else normalized_vectors(test, mean, method)
+        c = normalized_vectors(cohort, mean, method)
+        raw = pair_dot(a, ei, b, ti, chunk)
+        scores = normalize_scores(raw, ei, ti, a, b, c, method, top_n)
+    else:
+        a = enroll.require_vectors(method)
+        b = a if test is enroll else test.require_vectors(method)
+        scores = plda.score_pairs(a, ei, b, ti, chunk, (enroll.name, test.name))
+    if not np.all(np.isfinite(scores)):
+        bad = int(np.flatnonzero(~np.isfinite(scores))[0])
+        raise SeedkitError(f"score of trial '{scored.enroll[bad]} {scored.test[bad]}' is not "
+                           "finite; check its embeddings (all-zero vectors?)", trials.path)
+    return scored, scores
+
+
+def score_trials_file(trials_path: str, enroll_rspec: str, test_rspec: str, out_path: str,
+                      method: str = "cosine", mean_from: Optional[str] = None,
+                      cohort: Optional[str] = None, top_n: Optional[int] = None,
+                      plda_path: Optional[str] = None, skip_missing: bool = False,
+                      chunk: int = DEFAULT_CHUNK) -> dict:
+    """Read everything, score, write ``out_path`` atomically; returns a small summary dict."""
+    _check_options(method, mean_from, cohort, top_n, plda_path)
+    t0 = time.perf_counter()
+    trials = read_trial_list(trials_path)
+    enroll = load_embedding_set(enroll_rspec)
+    test = enroll if test_rspec == enroll_rspec else load_embedding_set(test_rspec)
+    mean = load_embedding_set(mean_from).mean_vector() if mean_from else None
+    coh = load_embedding_set(cohort) if cohort else None
+    plda = load_plda(plda_path) if plda_path else None
+    t1 = time.perf_counter()
+    scored, scores = score_sets(trials, enroll, test, method, mean, coh, top_n, plda,
+                                skip_missing, chunk)
+    t2 = time.perf_counter()
+    write_scores(out_path, scored.enroll, scored.test, scores)
+    t3 = time.perf_counter()
+    log.info("%s: %d trials scored with %s (read %.2fs, score %.2fs, write %.2fs)", out_path,
+             len(scored), method, t1 - t0, t2 - t1, t3 - t2)
+    return {"trials": len(trials), "scored": len(scored), "method": method}

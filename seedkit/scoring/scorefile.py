@@ -1,0 +1,113 @@
+"""Score files: ``<enroll> <test> <score>`` per line, in trial order; checked against trials."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from seedkit.errors import PathLike, SeedkitError
+from seedkit.fileio import atomic_text_writer
+from seedkit.scoring.trialio import TrialList
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ScoreList", "align_scores", "read_scores", "write_scores"]
+
+_LINES_PER_WRITE = 1 << 16
+
+
+class ScoreList:
+    """Parallel ``enroll``, ``test`` key lists and a float64 ``scores`` array."""
+
+    def __init__(self, enroll: list[str], test: list[str], scores: np.ndarray, path=None):
+        self.enroll, self.test, self.scores, self.path = enroll, test, scores, path
+
+    def __len__(self) -> int:
+        return len(self.enroll)
+
+
+def write_scores(path: PathLike, enroll: list[str], test: list[str], scores: np.ndarray) -> None:
+    """Write atomically; ``%.9g`` keeps float32 scores exact and float64 to ~1e-9."""
+    scores = np.asarray(scores)
+    if not (len(enroll) == len(test) == scores.shape[0]):
+        raise ValueError("enroll, test and scores must have one length")
+    with atomic_text_writer(path) as f:
+        for s in range(0, len(enroll), _LINES_PER_WRITE):
+            e = s + _LINES_PER_WRITE
+            vals = ["%.9g" % v for v in scores[s:e].tolist()]
+            f.write("".join(f"{a} {b} {v}\n" for a, b, v in zip(enroll[s:e], test[s:e], vals)))
+
+
+def read_scores(path: PathLike) -> ScoreList:
+    """Read a score file; empty files, malformed lines and NaN/inf scores are errors."""
+    p = Path(path)
+    if not p.is_file():
+        raise SeedkitError("scores file not found; run seedkit-score first", p)
+    text = p.read_text(encoding="utf-8")
+    if not text.strip():
+        raise SeedkitError("scores file is empty; re-run seedkit-score", p)
+    lines = text.splitlines()
+    tok = text.split()
+    if len(tok) == 3 * len(lines) and all(line.strip() for line in lines):
+        enroll, test, raw = tok[0::3], tok[1::3], tok[2::3]
+        try:
+            scores = np.array(raw, dtype=np.float64)
+        except ValueError:
+            scores = None
+        if scores is not None and np.all(np.isfinite(scores)):
+            return ScoreList(enroll, test, scores, str(p))
+    # slow path: find the first bad line
+    enroll, test, vals = [], [], []
+    for n, raw in enumerate(lines, start=1):
+        f = raw.split()
+        if len(f) != 3:
+            raise SeedkitError(f"expected '<enroll> <test> <score>', got {raw!r}", p, n)
+        try:
+            v = float(f[2])
+        except ValueError:
+            raise SeedkitError(f"score {f[2]!r} is not a number", p, n) from None
+        if not np.isfinite(v):
+            raise SeedkitError(f"score is {f[2]}; the scorer produced NaN/inf: check the "
+                               "embeddings (zero vectors?) and re-score", p, n)
+        enroll.append(f[0])
+        test.append(f[1])
+        vals.append(v)
+    return ScoreList(enroll, test, np.array(vals), str(p))
+
+
+def align_scores(scores: ScoreList, trials: TrialList, skip_missing: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores, labels)`` after checking the score file holds the trials' pairs in order.
+
+    With ``skip_missing`` the score file may omit trials (``seedkit-score --skip-missing``): it
+    must then be an in-order subsequence of the trials; the count of unscored trials is logged.
+    """
+    labels = trials.labels()
+    n_s, n_t = len(scores), len(trials)
+    if n_s == n_t and scores.enroll == trials.enroll and scores.test == trials.test:
+        return scores.scores, labels
+    if not skip_missing or n_s > n_t:
+        for i in range(min(n_s, n_t)):
+            if scores.enroll[i] != trials.enroll[i] or scores.test[i] != trials.test[i]:
+                raise SeedkitError(
+                    f"pair '{scores.enroll[i]} {scores.test[i]}' does not match trial "
+                    f"'{trials.enroll[i]} {trials.test[i]}' ({trials.path}:{i + 1}); score this "
+                    "trials file with seedkit-score (same pairs, same order)", scores.path, i + 1)
+        raise SeedkitError(f"{n_s} scores for {n_t} trials ({trials.path}); score this trials "
+                           "file with seedkit-score"
+                           + ("" if n_s > n_t else ", or pass --skip-missing if it was scored "
+                              "with --skip-missing"), scores.path, min(n_s, n_t) + 1)
+    keep = np.zeros(n_t, dtype=bool)
+    j = 0
+    for i in range(n_t):
+        if j < n_s and scores.enroll[j] == trials.enroll[i] and scores.test[j] == trials.test[i]:
+            keep[i] = True
+            j += 1
+    if j != n_s:
+        raise SeedkitError(f"pair '{scores.enroll[j]} {scores.test[j]}' is not a trial of "
+                           f"{trials.path} (or is out of order)", scores.path, j + 1)
+    log.warning("%d of %d trials have no score (--skip-missing); metrics use the %d scored ones",
+                n_t - n_s, n_t, n_s)
+    return scores.scores, labels[keep]
