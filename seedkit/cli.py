@@ -6,8 +6,9 @@ A bin script is::
     def main(argv=None) -> int:
         args = get_parser().parse_args(argv)
         ... call the library ...
+    console_main = entry(main)
     if __name__ == "__main__":
-        sys.exit(run_main(main))
+        console_main()
 
 and gets a console script ``seedkit-<name>`` (underscores become dashes) automatically.
 """
