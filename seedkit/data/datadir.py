@@ -1,27 +1,48 @@
 """Kaldi data directories: ``wav.scp``, ``utt2spk``, ``spk2utt``, ``utt2dur``, ``segments``.
 
 A data directory maps utterance ids to audio. ``wav.scp`` lines are ``<id> <path>`` or
-``<id> <command> |`` (a shell pipe whose stdout is a wav file). When ``segments``
-(``<utt> <recording> <start> <end>``) exists, ``wav.scp`` is keyed by recording and utterances are
-the segment ids. Every table's keys are unique and sorted in the C locale (``LC_ALL=C sort``).
+``<id> <command> |`` (a shell pipe whose stdout is a wav file; the command is kept exactly as
+written). When ``segments`` (``<utt> <recording> <start> <end>``, seconds, ``end`` may be ``-1``
+for "to the end") exists, ``wav.scp`` is keyed by recording and utterances are the segment ids.
+Every table's keys are unique and sorted in the C locale (``LC_ALL=C sort``), and, as in Kaldi,
+utterance ids sort in speaker order (make them start with ``<speaker>-``).
 
-Other per-utterance tables that seedkit writes (``utt2env``, ``utt2clean``) are carried along as
-``extra`` tables: validated for key consistency, subset and split with the rest.
+Other tables are carried along when present, validated for key consistency, and subset, split,
+fixed and copied with the rest: per-utterance ``extra`` tables (:data:`EXTRA_UTT_TABLES`, e.g.
+``utt2env``, ``utt2clean``, ``text``) and per-recording tables (:data:`RECO_TABLES`, ``reco2dur``).
 """
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import shlex
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from seedkit.errors import PathLike, SeedkitError
-from seedkit.fileio import atomic_text_writer, c_sorted, is_c_sorted, iter_table, write_lines
+from seedkit.fileio import (
+    atomic_text_writer,
+    c_sorted,
+    is_c_sorted,
+    iter_lines,
+    iter_table,
+    write_lines,
+)
 
-#: Per-utterance tables with one value that are carried through subset/split/fix when present.
-EXTRA_UTT_TABLES = ("utt2env", "utt2clean", "utt2lang", "utt2gender", "utt2num_samples")
+#: Per-utterance tables carried through subset/split/fix/copy when present.
+EXTRA_UTT_TABLES = ("utt2env", "utt2clean", "utt2lang", "utt2gender", "utt2num_samples",
+                    "utt2num_frames", "utt2uniq", "text")
+#: Extra tables whose value is the rest of the line (several fields); the others have one value.
+MULTI_FIELD_TABLES = ("text",)
+#: Per-recording tables (keyed like ``wav.scp``) carried along when present.
+RECO_TABLES = ("reco2dur",)
+#: Every file name this module reads and writes.
+ALL_TABLES = ("wav.scp", "utt2spk", "spk2utt", "utt2dur", "segments") + EXTRA_UTT_TABLES \
+    + RECO_TABLES
 
 
 @dataclass
@@ -34,6 +55,7 @@ class DataDir:
     utt2dur: "Optional[OrderedDict[str, float]]" = None
     segments: "Optional[OrderedDict[str, tuple[str, float, float]]]" = None
     extra: "dict[str, OrderedDict[str, str]]" = field(default_factory=dict)
+    reco_extra: "dict[str, OrderedDict[str, str]]" = field(default_factory=dict)
     path: Optional[Path] = None
 
     @property
@@ -65,40 +87,59 @@ def check_pipe(entry: str, path: PathLike, line: int) -> None:
     cmd = entry.rstrip()[:-1].strip()
     if not cmd:
         raise SeedkitError("pipe entry has no command before '|'", path, line)
-    if "|" in cmd.replace("||", "") and cmd.rstrip().endswith("|"):
+    if cmd.endswith("|"):
         raise SeedkitError("pipe entry ends in '| |'; remove the extra '|'", path, line)
+    if cmd.startswith("|"):
+        raise SeedkitError("pipe entry starts with '|'; it needs a command first", path, line)
     try:
         shlex.split(cmd)
     except ValueError as err:
-        raise SeedkitError(f"pipe entry is not valid shell ({err}); fix its quoting", path, line)
+        raise SeedkitError(f"pipe entry is not valid shell ({err}); fix its quoting",
+                           path, line) from None
 
 
 def _read_unique(path: Path, min_fields: int, max_fields: Optional[int]):
     seen: dict[str, int] = {}
     rows = []
     for n, fields in iter_table(path, min_fields=min_fields, max_fields=max_fields):
-        key = fields[0]
-        if key in seen:
-            raise SeedkitError(f"duplicate key {key!r} (first on line {seen[key]}); "
-                               "keys must be unique (run utils/fix_data_dir.sh)", path, n)
-        seen[key] = n
+        _check_new_key(fields[0], seen, path, n)
         rows.append((n, fields))
     return rows
 
 
-def read_wav_scp(path: PathLike) -> "OrderedDict[str, str]":
-    """Read ``wav.scp``: ``<id> <path>`` or ``<id> <cmd ...> |``."""
+def _check_new_key(key: str, seen: dict[str, int], path: Path, n: int) -> None:
+    if key in seen:
+        raise SeedkitError(f"duplicate key {key!r} (first on line {seen[key]}); "
+                           "keys must be unique: remove or rename one of the two lines", path, n)
+    seen[key] = n
+
+
+def _read_rest_of_line(path: PathLike) -> "OrderedDict[str, str]":
+    """``<key> <value...>`` with the value kept as written (e.g. a pipe command)."""
     path = Path(path)
     out: OrderedDict[str, str] = OrderedDict()
-    for n, fields in _read_unique(path, 2, None):
-        value = " ".join(fields[1:])
+    seen: dict[str, int] = {}
+    for n, line in iter_lines(path):
+        fields = line.strip().split(maxsplit=1)
+        if len(fields) < 2:
+            raise SeedkitError(f"expected '<key> <value>', got {line.strip()!r}", path, n)
+        _check_new_key(fields[0], seen, path, n)
+        out[fields[0]] = fields[1].strip()
+    return out
+
+
+def read_wav_scp(path: PathLike) -> "OrderedDict[str, str]":
+    """Read ``wav.scp``: ``<id> <path>`` or ``<id> <cmd ...> |`` (command kept verbatim)."""
+    path = Path(path)
+    out = _read_rest_of_line(path)
+    for n, (key, value) in enumerate(out.items(), start=1):
         if is_pipe(value):
             check_pipe(value, path, n)
-        elif len(fields) > 2:
+        elif len(value.split()) > 1:
             raise SeedkitError(
-                "a path entry must be one field (file names with spaces are not supported; "
-                "a command must end with '|')", path, n)
-        out[fields[0]] = value
+                f"entry of {key!r} is a path with spaces or a command without a final '|'; "
+                "file names with spaces are not supported, and a command must end with '|'",
+                path, n)
     return out
 
 
@@ -109,11 +150,13 @@ def read_utt2x(path: PathLike) -> "OrderedDict[str, str]":
 
 
 def read_spk2utt(path: PathLike) -> "OrderedDict[str, list[str]]":
+    """Read ``spk2utt``: ``<spk> <utt1> <utt2> ...``."""
     path = Path(path)
     return OrderedDict((f[0], f[1:]) for _, f in _read_unique(path, 2, None))
 
 
 def read_utt2dur(path: PathLike) -> "OrderedDict[str, float]":
+    """Read ``utt2dur`` (``<utt> <seconds>``); durations must be numbers >= 0."""
     path = Path(path)
     out: OrderedDict[str, float] = OrderedDict()
     for n, f in _read_unique(path, 2, 2):
@@ -128,6 +171,7 @@ def read_utt2dur(path: PathLike) -> "OrderedDict[str, float]":
 
 
 def read_segments(path: PathLike) -> "OrderedDict[str, tuple[str, float, float]]":
+    """Read ``segments``: ``<utt> <recording> <start> <end>`` (seconds; ``end`` -1: to the end)."""
     path = Path(path)
     out: OrderedDict[str, tuple[str, float, float]] = OrderedDict()
     for n, f in _read_unique(path, 4, 4):
@@ -135,10 +179,19 @@ def read_segments(path: PathLike) -> "OrderedDict[str, tuple[str, float, float]]
             start, end = float(f[2]), float(f[3])
         except ValueError:
             raise SeedkitError("segment start/end must be numbers (seconds)", path, n) from None
-        if not (0 <= start < end or end == -1):
-            raise SeedkitError(f"segment needs 0 <= start < end, got {start} {end}", path, n)
+        if not (start >= 0 and (start < end or end == -1)):
+            raise SeedkitError(f"segment needs 0 <= start < end (or end -1), got {f[2]} {f[3]}",
+                               path, n)
         out[f[0]] = (f[1], start, end)
     return out
+
+
+def read_extra_table(path: PathLike) -> "OrderedDict[str, str]":
+    """Read an extra table: one value, or the rest of the line for :data:`MULTI_FIELD_TABLES`."""
+    path = Path(path)
+    if path.name in MULTI_FIELD_TABLES:
+        return _read_rest_of_line(path)
+    return read_utt2x(path)
 
 
 def spk2utt_from_utt2spk(utt2spk: "dict[str, str]") -> "OrderedDict[str, list[str]]":
@@ -175,30 +228,49 @@ def load_data_dir(path: PathLike) -> DataDir:
         dd.segments = read_segments(path / "segments")
     for name in EXTRA_UTT_TABLES:
         if (path / name).is_file():
-            dd.extra[name] = read_utt2x(path / name)
+            dd.extra[name] = read_extra_table(path / name)
+    for name in RECO_TABLES:
+        if (path / name).is_file():
+            dd.reco_extra[name] = read_extra_table(path / name)
     return dd
 
 
+def _num(x: float) -> str:
+    """Shortest text that reads back as the same float (``3.0`` -> ``3``)."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
 def write_data_dir(dd: DataDir, path: PathLike) -> None:
-    """Write ``dd`` to ``path`` (each file atomically), C-sorted, ``spk2utt`` always written."""
+    """Write ``dd`` to ``path`` (each file atomically), C-sorted, ``spk2utt`` always written.
+
+    Tables of :data:`ALL_TABLES` that ``dd`` does not hold are removed from ``path``, so a
+    directory written over an older one never keeps a stale ``utt2dur`` or ``segments``.
+    """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
+    written = {"wav.scp", "utt2spk", "spk2utt"}
     write_lines(path / "wav.scp", (f"{k} {dd.wav_scp[k]}" for k in c_sorted(dd.wav_scp)))
     write_lines(path / "utt2spk", (f"{k} {dd.utt2spk[k]}" for k in c_sorted(dd.utt2spk)))
     spk2utt = spk2utt_from_utt2spk(dd.utt2spk)
     write_lines(path / "spk2utt", (f"{s} {' '.join(u)}" for s, u in spk2utt.items()))
     if dd.utt2dur is not None:
-        write_lines(path / "utt2dur", (f"{k} {dd.utt2dur[k]:.3f}" for k in c_sorted(dd.utt2dur)))
+        written.add("utt2dur")
+        write_lines(path / "utt2dur", (f"{k} {_num(dd.utt2dur[k])}" for k in c_sorted(dd.utt2dur)))
     if dd.segments is not None:
+        written.add("segments")
         write_lines(path / "segments", (
-            f"{k} {r} {s:.3f} {e:.3f}" for k in c_sorted(dd.segments)
+            f"{k} {r} {_num(s)} {_num(e)}" for k in c_sorted(dd.segments)
             for r, s, e in [dd.segments[k]]))
-    for name, table in dd.extra.items():
+    for name, table in list(dd.extra.items()) + list(dd.reco_extra.items()):
+        written.add(name)
         write_lines(path / name, (f"{k} {table[k]}" for k in c_sorted(table)))
+    for name in ALL_TABLES:
+        if name not in written:
+            (path / name).unlink(missing_ok=True)
 
 
 def _first_line_of(path: Path, key: str) -> int:
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:
         for n, raw in enumerate(f, start=1):
             fields = raw.split()
             if fields and fields[0] == key:
@@ -206,13 +278,16 @@ def _first_line_of(path: Path, key: str) -> int:
     return 0
 
 
-def validate_data_dir(path: PathLike, check_files: bool = True) -> DataDir:
+def validate_data_dir(path: PathLike, check_files: bool = True,
+                      check_spk_sort: bool = True) -> DataDir:
     """Check a data directory; raise :class:`SeedkitError` naming the first problem.
 
-    Checks: each table parses, keys are unique and C-sorted; ``utt2spk`` and ``spk2utt`` agree;
-    ``utt2dur``/extra tables have the utterance key set; ``wav.scp`` has the recording key set
-    (utterances, or the recordings of ``segments``); with ``check_files``, every path exists and
-    every pipe is well-formed shell.
+    Checks: each table parses (no blank or malformed lines, no empty file), keys are unique and
+    C-sorted; ``utt2spk`` and ``spk2utt`` agree; with ``check_spk_sort``, utterance order is also
+    speaker order (Kaldi's rule; needed to split by speaker into contiguous parts);
+    ``utt2dur``/extra tables have the utterance key set; ``wav.scp`` and ``reco2dur`` have the
+    recording key set (utterances, or the recordings of ``segments``); pipes are well-formed
+    shell; with ``check_files``, every audio path exists.
     """
     path = Path(path)
     dd = load_data_dir(path)
@@ -224,48 +299,64 @@ def validate_data_dir(path: PathLike, check_files: bool = True) -> DataDir:
     if dd.segments is not None:
         tables.append(("segments", list(dd.segments)))
     tables += [(name, list(t)) for name, t in dd.extra.items()]
+    tables += [(name, list(t)) for name, t in dd.reco_extra.items()]
     for name, keys in tables:
+        if not keys:
+            raise SeedkitError("file is empty; a data dir needs at least one utterance (remove "
+                               "the file or the directory, or re-run the stage that wrote it)",
+                               path / name)
         enc = [k.encode("utf-8") for k in keys]
         for i in range(1, len(enc)):
             if enc[i - 1] > enc[i]:
                 raise SeedkitError(f"keys not sorted in C locale ({keys[i-1]!r} before "
                                    f"{keys[i]!r}); run utils/fix_data_dir.sh", path / name, i + 1)
     utts = set(dd.utt2spk)
-    if not utts:
-        raise SeedkitError("utt2spk is empty", path / "utt2spk")
     if (path / "spk2utt").is_file():
         derived = spk2utt_from_utt2spk(dd.utt2spk)
         for n, (spk, us) in enumerate(dd.spk2utt.items(), start=1):
             if derived.get(spk) != c_sorted(us):
                 raise SeedkitError(f"speaker {spk!r} does not match utt2spk; regenerate spk2utt "
-                                   "with utils/utt2spk_to_spk2utt.pl", path / "spk2utt", n)
+                                   "with utils/utt2spk_to_spk2utt.pl (or utils/fix_data_dir.sh)",
+                                   path / "spk2utt", n)
         if set(derived) != set(dd.spk2utt):
             missing = c_sorted(set(derived) - set(dd.spk2utt))
             raise SeedkitError(f"{len(missing)} speakers of utt2spk missing, first "
                                f"{missing[:5]}; regenerate spk2utt", path / "spk2utt")
+    if check_spk_sort:
+        _check_speaker_order(dd, path / "utt2spk")
     if dd.segments is not None:
         want_recs = {r for r, _, _ in dd.segments.values()}
-        seg_utts = set(dd.segments)
-        _check_keys(path / "segments", seg_utts, utts, "utt2spk", path)
+        _check_keys(path / "segments", set(dd.segments), utts, "utt2spk")
     else:
         want_recs = utts
     _check_keys(path / "wav.scp", set(dd.wav_scp), want_recs,
-                "segments" if dd.segments is not None else "utt2spk", path)
+                "segments" if dd.segments is not None else "utt2spk")
     if dd.utt2dur is not None:
-        _check_keys(path / "utt2dur", set(dd.utt2dur), utts, "utt2spk", path)
+        _check_keys(path / "utt2dur", set(dd.utt2dur), utts, "utt2spk")
     for name, table in dd.extra.items():
-        _check_keys(path / name, set(table), utts, "utt2spk", path)
+        _check_keys(path / name, set(table), utts, "utt2spk")
+    for name, table in dd.reco_extra.items():
+        _check_keys(path / name, set(table), set(dd.wav_scp), "wav.scp")
     if check_files:
         for n, (key, entry) in enumerate(dd.wav_scp.items(), start=1):
-            if is_pipe(entry):
-                check_pipe(entry, path / "wav.scp", n)
-            elif not Path(entry).is_file():
+            if not is_pipe(entry) and not Path(entry).is_file():
                 raise SeedkitError(f"audio file {entry} of {key!r} does not exist",
                                    path / "wav.scp", n)
     return dd
 
 
-def _check_keys(table: Path, have: set[str], want: set[str], ref: str, root: Path) -> None:
+def _check_speaker_order(dd: DataDir, where: Path) -> None:
+    """Kaldi's rule: sorting utt2spk by speaker (then utterance) keeps the utterance order."""
+    by_spk = sorted(dd.utt2spk, key=lambda u: (dd.utt2spk[u].encode("utf-8"), u.encode("utf-8")))
+    for n, (have, want) in enumerate(zip(dd.utts, by_spk), start=1):
+        if have != want:
+            raise SeedkitError(
+                f"utterance {have!r} (speaker {dd.utt2spk[have]!r}) is out of speaker order: "
+                "sorted utterance ids must also be sorted by speaker; make every utterance id "
+                "start with '<speaker>-' (or pass --no-spk-sort)", where, n)
+
+
+def _check_keys(table: Path, have: set[str], want: set[str], ref: str) -> None:
     extra = c_sorted(have - want)
     if extra:
         n = _first_line_of(table, extra[0])
@@ -277,37 +368,61 @@ def _check_keys(table: Path, have: set[str], want: set[str], ref: str, root: Pat
                            "utils/fix_data_dir.sh", table)
 
 
-def fix_data_dir(path: PathLike) -> dict[str, int]:
-    """Sort every table and keep only utterances present in every table (as Kaldi's
-    ``fix_data_dir.sh``). Rewrites the directory in place (atomically per file) and returns
-    ``{"kept": n, "dropped": m}``. Duplicate keys are errors, not silently dropped.
-    """
-    path = Path(path)
-    dd = load_data_dir(path)
+def _all_utt_ids(dd: DataDir) -> set[str]:
+    """Every utterance id any per-utterance table mentions."""
+    ids = set(dd.utt2spk) | set(dd.segments if dd.segments is not None else dd.wav_scp)
+    if dd.utt2dur is not None:
+        ids |= set(dd.utt2dur)
+    for table in dd.extra.values():
+        ids |= set(table)
+    return ids
+
+
+def complete_utts(dd: DataDir) -> set[str]:
+    """Utterances present in every table (with their recording in every per-recording table)."""
     utts = set(dd.utt2spk)
     if dd.segments is not None:
         utts &= set(dd.segments)
-        utts = {u for u in utts if dd.segments[u][0] in dd.wav_scp}
-    else:
-        utts &= set(dd.wav_scp)
+    recs = set(dd.wav_scp)
+    for table in dd.reco_extra.values():
+        recs &= set(table)
+    utts = {u for u in utts if dd.recording_of(u) in recs}
     if dd.utt2dur is not None:
         utts &= set(dd.utt2dur)
     for table in dd.extra.values():
         utts &= set(table)
-    before = len(set(dd.utt2spk) | set(dd.segments or dd.wav_scp))
+    return utts
+
+
+def fix_data_dir(path: PathLike) -> dict[str, int]:
+    """Sort every table and keep only utterances present in every table (as Kaldi's
+    ``fix_data_dir.sh``); ``spk2utt`` is rebuilt from ``utt2spk``. Rewrites the directory in
+    place (atomically per file) and returns ``{"kept": n, "dropped": m}``, where ``dropped``
+    counts the utterance ids some table mentioned but that were not kept. Duplicate keys are
+    errors, not silently dropped; if nothing would be kept, nothing is written.
+    """
+    path = Path(path)
+    dd = load_data_dir(path)
+    utts = complete_utts(dd)
+    before = len(_all_utt_ids(dd))
+    if not utts:
+        raise SeedkitError(f"no utterance is in every table ({before} ids seen); nothing to "
+                           "keep: check that wav.scp, utt2spk and the other tables use the same "
+                           "ids", path)
     fixed = subset_data_dir(dd, utts)
     write_data_dir(fixed, path)
     return {"kept": len(fixed), "dropped": before - len(fixed)}
 
 
-def subset_data_dir(dd: DataDir, utts) -> DataDir:
-    """A new DataDir holding only ``utts`` (and their recordings and speakers)."""
+def subset_data_dir(dd: DataDir, utts: Iterable[str]) -> DataDir:
+    """A new DataDir holding only ``utts`` (and their recordings and speakers); ids that ``dd``
+    does not hold are ignored."""
     keep = c_sorted(u for u in set(utts) if u in dd.utt2spk)
     out = DataDir()
     out.utt2spk = OrderedDict((u, dd.utt2spk[u]) for u in keep)
     out.spk2utt = spk2utt_from_utt2spk(out.utt2spk)
     if dd.segments is not None:
-        out.segments = OrderedDict((u, dd.segments[u]) for u in keep)
+        out.segments = OrderedDict((u, dd.segments[u]) for u in keep if u in dd.segments)
         recs = {r for r, _, _ in out.segments.values()}
     else:
         recs = set(keep)
@@ -316,15 +431,73 @@ def subset_data_dir(dd: DataDir, utts) -> DataDir:
         out.utt2dur = OrderedDict((u, dd.utt2dur[u]) for u in keep if u in dd.utt2dur)
     out.extra = {name: OrderedDict((u, t[u]) for u in keep if u in t)
                  for name, t in dd.extra.items()}
+    out.reco_extra = {name: OrderedDict((r, t[r]) for r in out.wav_scp if r in t)
+                      for name, t in dd.reco_extra.items()}
     return out
 
 
+def subset_by_speakers(dd: DataDir, speakers: Iterable[str]) -> DataDir:
+    """A new DataDir holding every utterance of ``speakers``."""
+    spks = set(speakers)
+    return subset_data_dir(dd, (u for u, s in dd.utt2spk.items() if s in spks))
+
+
+def rename_data_dir(dd: DataDir, utt_map: Callable[[str], str],
+                    spk_map: Callable[[str], str]) -> DataDir:
+    """A copy of ``dd`` with utterance ids mapped by ``utt_map`` and speaker ids by ``spk_map``
+    (Kaldi's ``copy_data_dir.sh --utt-prefix/--spk-prefix``). Recording ids change with the
+    utterance ids only when there is no ``segments`` file (then they are the utterance ids).
+    Values of extra tables (e.g. the clean ids of ``utt2clean``) are left as they are."""
+    def remap(table):
+        return OrderedDict((utt_map(k), v) for k, v in table.items())
+
+    out = DataDir()
+    out.utt2spk = OrderedDict((utt_map(u), spk_map(s)) for u, s in dd.utt2spk.items())
+    if len(set(out.utt2spk)) != len(dd.utt2spk):
+        raise SeedkitError("renaming made two utterance ids equal", dd.path)
+    out.spk2utt = spk2utt_from_utt2spk(out.utt2spk)
+    if dd.segments is not None:
+        out.segments = remap(dd.segments)
+        out.wav_scp = OrderedDict(dd.wav_scp)
+        out.reco_extra = {n: OrderedDict(t) for n, t in dd.reco_extra.items()}
+    else:
+        out.wav_scp = remap(dd.wav_scp)
+        out.reco_extra = {n: remap(t) for n, t in dd.reco_extra.items()}
+    if dd.utt2dur is not None:
+        out.utt2dur = remap(dd.utt2dur)
+    out.extra = {n: remap(t) for n, t in dd.extra.items()}
+    return out
+
+
+def _contiguous_bounds(sizes: list[int], num_parts: int) -> list[int]:
+    """Cut ``sizes`` (in order) into ``num_parts`` non-empty runs of near-equal total size.
+
+    Returns ``num_parts + 1`` indices ``0 = b0 < b1 < ... = len(sizes)``; run ``i`` holds units
+    ``b[i]..b[i+1]-1``. Each cut is the position whose cumulative size is nearest to its ideal
+    ``total * i / num_parts``, while leaving at least one unit for every later part.
+    """
+    cum = [0]
+    for s in sizes:
+        cum.append(cum[-1] + s)
+    total, m = cum[-1], len(sizes)
+    bounds = [0]
+    for j in range(1, num_parts):
+        lo, hi = bounds[-1] + 1, m - (num_parts - j)
+        target = total * j / num_parts
+        b = bisect.bisect_left(cum, target, lo, hi + 1)
+        candidates = [c for c in (b - 1, b) if lo <= c <= hi]
+        bounds.append(min(candidates, key=lambda c: (abs(cum[c] - target), c)))
+    bounds.append(m)
+    return bounds
+
+
 def split_data_dir(dd: DataDir, num_parts: int, by: str = "speaker") -> list[DataDir]:
-    """Split into ``num_parts`` contiguous parts of near-equal size.
+    """Split into ``num_parts`` non-empty contiguous parts of near-equal size (in utterances).
 
     ``by="speaker"`` keeps each speaker's utterances in one part (Kaldi's ``split_data.sh``);
-    ``by="utt"`` splits utterances (``split_data.sh --per-utt``). Parts are contiguous in C order, so
-    concatenating per-part outputs in part order gives a C-sorted whole.
+    ``by="utt"`` splits utterances (``split_data.sh --per-utt``). Parts are contiguous in C order
+    when utterance ids sort in speaker order (see :func:`validate_data_dir`), so concatenating
+    per-part outputs in part order gives a C-sorted whole.
     """
     if num_parts < 1:
         raise SeedkitError(f"number of parts must be >= 1, got {num_parts}")
@@ -333,48 +506,50 @@ def split_data_dir(dd: DataDir, num_parts: int, by: str = "speaker") -> list[Dat
     if by == "utt":
         units = [[u] for u in c_sorted(dd.utt2spk)]
     else:
-        # contiguous in utterance order: a speaker's utterances are contiguous when utt ids
-        # start with the speaker id, as Kaldi requires; otherwise group by first occurrence.
         groups: OrderedDict[str, list[str]] = OrderedDict()
         for u in c_sorted(dd.utt2spk):
             groups.setdefault(dd.utt2spk[u], []).append(u)
         units = list(groups.values())
     if len(units) < num_parts:
-        raise SeedkitError(f"cannot split {len(units)} {by}s into {num_parts} parts; use fewer "
-                           "jobs (--nj)" + (" or split by utterance" if by == "speaker" else ""),
-                           dd.path)
-    total = sum(len(u) for u in units)
-    parts: list[list[str]] = [[] for _ in range(num_parts)]
-    # Greedy contiguous assignment: unit i goes to the part whose target range holds its middle.
-    done = 0
-    for unit in units:
-        mid = done + len(unit) / 2
-        idx = min(int(mid * num_parts / total), num_parts - 1)
-        parts[idx].extend(unit)
-        done += len(unit)
-    # make sure no part is empty (possible with very uneven units): move units from neighbours
-    for i in range(num_parts):
-        if not parts[i]:
-            donor = max(range(num_parts), key=lambda j: len(parts[j]))
-            take = parts[donor][-1:] if by == "utt" else [
-                u for u in parts[donor] if dd.utt2spk[u] == dd.utt2spk[parts[donor][-1]]]
-            parts[donor] = [u for u in parts[donor] if u not in set(take)]
-            parts[i] = take
-    return [subset_data_dir(dd, p) for p in parts]
+        what = "speakers" if by == "speaker" else "utterances"
+        raise SeedkitError(f"cannot split {len(units)} {what} into {num_parts} parts; use fewer "
+                           "jobs (--nj)" + (" or split by utterance (--per-utt)"
+                                            if by == "speaker" else ""), dd.path)
+    bounds = _contiguous_bounds([len(u) for u in units], num_parts)
+    return [subset_data_dir(dd, [u for unit in units[a:b] for u in unit])
+            for a, b in zip(bounds, bounds[1:])]
+
+
+def _content_hash(dd: DataDir) -> str:
+    """A hash of every table of ``dd`` (what a split depends on)."""
+    h = hashlib.sha256()
+    tables: list[tuple[str, dict]] = [("wav.scp", dd.wav_scp), ("utt2spk", dd.utt2spk),
+                                      ("utt2dur", dd.utt2dur or {}),
+                                      ("segments", dd.segments or {})]
+    tables += sorted(dd.extra.items()) + sorted(dd.reco_extra.items())
+    for name, table in tables:
+        h.update(f"\0{name}\0".encode())
+        for k in c_sorted(table):
+            h.update(f"{k} {table[k]}\n".encode())
+    return h.hexdigest()
 
 
 def write_split(dd: DataDir, data_dir: PathLike, num_parts: int, by: str = "speaker") -> Path:
     """Write Kaldi's split layout: ``<data>/split<N>[utt]/<1..N>/`` and return the split root.
 
-    An existing complete split with the same utterances is reused (a re-run is a no-op).
+    An existing complete split of the same content is reused (a re-run is a no-op); a split of
+    older content is rewritten.
     """
     data_dir = Path(data_dir)
     root = data_dir / (f"split{num_parts}" + ("utt" if by == "utt" else ""))
     stamp = root / ".complete"
-    wanted = "\n".join(c_sorted(dd.utt2spk))
-    if stamp.is_file() and stamp.read_text() == wanted:
+    wanted = f"{by} {num_parts} {_content_hash(dd)}\n"
+    if stamp.is_file() and stamp.read_text() == wanted \
+            and all((root / str(i) / "utt2spk").is_file() for i in range(1, num_parts + 1)):
         return root
-    for i, part in enumerate(split_data_dir(dd, num_parts, by=by), start=1):
+    parts = split_data_dir(dd, num_parts, by=by)
+    stamp.unlink(missing_ok=True)
+    for i, part in enumerate(parts, start=1):
         write_data_dir(part, root / str(i))
     with atomic_text_writer(stamp) as f:
         f.write(wanted)
@@ -382,20 +557,27 @@ def write_split(dd: DataDir, data_dir: PathLike, num_parts: int, by: str = "spea
 
 
 __all__ = [
+    "ALL_TABLES",
     "DataDir",
     "EXTRA_UTT_TABLES",
+    "MULTI_FIELD_TABLES",
+    "RECO_TABLES",
     "check_pipe",
+    "complete_utts",
     "fix_data_dir",
     "is_c_sorted",
     "is_pipe",
     "load_data_dir",
+    "read_extra_table",
     "read_segments",
     "read_spk2utt",
     "read_utt2dur",
     "read_utt2x",
     "read_wav_scp",
+    "rename_data_dir",
     "spk2utt_from_utt2spk",
     "split_data_dir",
+    "subset_by_speakers",
     "subset_data_dir",
     "validate_data_dir",
     "write_data_dir",

@@ -18,6 +18,8 @@ LABELS = {"target": True, "nontarget": False}
 
 @dataclass(frozen=True)
 class Trial:
+    """One verification trial: does ``test`` have the speaker of ``enroll``?"""
+
     enroll: str
     test: str
     target: bool
@@ -63,7 +65,13 @@ def read_trials(path: PathLike, key_mapping: str = "kaldi") -> list[Trial]:
     return trials
 
 
-def write_trials(path: PathLike, trials: list[Trial]) -> None:
-    """Write Kaldi-form trials atomically."""
-    write_lines(path, (f"{t.enroll} {t.test} {'target' if t.target else 'nontarget'}"
-                       for t in trials))
+def write_trials(path: PathLike, trials: list[Trial], form: str = "kaldi") -> None:
+    """Write trials atomically: ``form="kaldi"`` (``<enroll> <test> target|nontarget``) or
+    ``"voxceleb"`` (``<1|0> <enroll> <test>``, keys written as they are)."""
+    if form == "kaldi":
+        lines = (f"{t.enroll} {t.test} {'target' if t.target else 'nontarget'}" for t in trials)
+    elif form == "voxceleb":
+        lines = (f"{int(t.target)} {t.enroll} {t.test}" for t in trials)
+    else:
+        raise SeedkitError(f"unknown trials form {form!r}; use 'kaldi' or 'voxceleb'")
+    write_lines(path, lines)
