@@ -22,19 +22,24 @@ def read_audio(entry: str, expected_rate: Optional[int] = None, *, where: Option
                line: int = 0, key: str = "") -> tuple[np.ndarray, int]:
     """Return ``(samples float32 [N], sample_rate)`` for a wav.scp value.
 
-    ``where``/``line`` name the wav.scp line for error messages.
+    ``where``/``line`` name the wav.scp line for error messages; without them an error names
+    the audio file (for a path) or quotes the command (for a pipe).
     """
     what = f"{key!r}: " if key else ""
-    src = where if where is not None else entry
     entry = entry.strip()
-    if entry.endswith("|"):
+    is_pipe = entry.endswith("|")
+    src = where if where is not None else (None if is_pipe else entry)
+    if is_pipe:
         cmd = entry[:-1].strip()
-        proc = subprocess.run(["bash", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if where is None:
+            what += f"command {cmd!r}: "
+        proc = subprocess.run(["bash", "-c", cmd], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
         if proc.returncode != 0:
             err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             tail = err[-1] if err else ""
             raise SeedkitError(f"{what}pipe command failed with status {proc.returncode}: "
-                               f"{tail}", src, line)
+                               f"{tail}; run the command by hand to see why", src, line)
         data = io.BytesIO(proc.stdout)
         label = "pipe output"
     else:
@@ -51,11 +56,12 @@ def read_audio(entry: str, expected_rate: Optional[int] = None, *, where: Option
         raise SeedkitError(f"{what}{label} has {samples.shape[1]} channels; seedkit needs mono "
                            "(convert with: ffmpeg -i in.wav -ac 1 out.wav)", src, line)
     if expected_rate is not None and rate != expected_rate:
-        raise SeedkitError(f"{what}{label} has sample rate {rate} Hz, the model expects "
+        raise SeedkitError(f"{what}{label} has sample rate {rate} Hz, expected "
                            f"{expected_rate} Hz; resample first (ffmpeg -ar {expected_rate})",
                            src, line)
     if samples.shape[0] == 0:
-        raise SeedkitError(f"{what}{label} has no samples", src, line)
+        raise SeedkitError(f"{what}{label} has no samples; remove the utterance (and run "
+                           "utils/fix_data_dir.sh)", src, line)
     return samples[:, 0], int(rate)
 
 

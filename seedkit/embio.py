@@ -82,6 +82,27 @@ def parse_rspecifier(spec: str) -> RSpecifier:
     return RSpecifier(kinds[0], rest)
 
 
+class _StrictReader:
+    """Wraps a binary stream for kaldiio: a short read inside an entry raises ``EOFError``.
+
+    kaldiio reads a vector's data with one ``read(n)`` and accepts fewer bytes, so a truncated
+    archive would give a shorter vector. One-byte reads (kaldiio reads keys byte by byte) may
+    still return ``b""``: that is how the end of an archive is found.
+    """
+
+    def __init__(self, raw: BinaryIO):
+        self._raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if size is not None and size > 1 and len(data) < size:
+            raise EOFError(f"archive ends inside an entry ({len(data)} of {size} bytes)")
+        return data
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+
 class EmbeddingWriter:
     """Write ``key -> float32 array`` to a wspecifier; use as a context manager.
 
@@ -108,14 +129,17 @@ class EmbeddingWriter:
         return self
 
     def write(self, key: str, value: np.ndarray) -> None:
+        """Append ``key -> value`` (converted to float32; a vector or a matrix)."""
+        where = self.spec.ark
         if not key or any(c.isspace() for c in key):
-            raise SeedkitError(f"embedding key {key!r} is empty or contains whitespace")
+            raise SeedkitError(f"embedding key {key!r} is empty or contains whitespace", where)
         if key in self._keys:
-            raise SeedkitError(f"duplicate embedding key {key!r}")
+            raise SeedkitError(f"duplicate embedding key {key!r}; each key is written once",
+                               where)
         arr = np.asarray(value, dtype=np.float32)
         if arr.ndim not in (1, 2):
             raise SeedkitError(f"embedding {key!r} must be a vector or matrix, got shape "
-                               f"{arr.shape}")
+                               f"{arr.shape}", where)
         assert self._fd is not None, "use EmbeddingWriter as a context manager"
         self._keys.add(key)
         self._fd.write(key.encode("utf-8") + b" ")
@@ -135,6 +159,9 @@ class EmbeddingWriter:
         if exc_type is not None:
             self._tmp_ark.unlink(missing_ok=True)
             return
+        if self.spec.scp is not None:
+            # An old index would point into the new archive at wrong offsets: drop it first.
+            Path(self.spec.scp).unlink(missing_ok=True)
         os.replace(self._tmp_ark, self.spec.ark)
         if self.spec.scp is not None:
             scp = Path(self.spec.scp)
@@ -201,7 +228,7 @@ def iter_embeddings(rspecifier: str, check_finite: bool = True
                     if not os.path.isfile(ark):
                         raise SeedkitError(f"archive {ark} of {key!r} does not exist",
                                            spec.path, n)
-                    handles[ark] = open(ark, "rb")
+                    handles[ark] = _StrictReader(open(ark, "rb"))
                 fd = handles[ark]
                 try:
                     fd.seek(int(off))
@@ -218,13 +245,13 @@ def iter_embeddings(rspecifier: str, check_finite: bool = True
                 fd.close()
         return
     if spec.path == "-":
-        stream: BinaryIO = sys.stdin.buffer
+        stream = _StrictReader(sys.stdin.buffer)
         close = False
         where = "<stdin>"
     else:
         if not os.path.isfile(spec.path):
             raise SeedkitError("archive not found; run the stage that writes it", spec.path)
-        stream = open(spec.path, "rb")
+        stream = _StrictReader(open(spec.path, "rb"))
         close = True
         where = spec.path
     try:
@@ -260,19 +287,24 @@ def read_embedding_matrix(rspecifier: str, check_finite: bool = True
     keys: list[str] = []
     rows: list[np.ndarray] = []
     dim = None
-    for key, arr in iter_embeddings(rspecifier, check_finite=check_finite):
+    where = parse_rspecifier(rspecifier).path
+    for n, (key, arr) in enumerate(iter_embeddings(rspecifier, check_finite=check_finite),
+                                   start=1):
         if arr.ndim != 1:
             raise SeedkitError(f"entry {key!r} is a matrix {arr.shape}; expected vectors "
-                               "(for multi-crop embeddings use the matrix-aware tools)")
+                               "(for multi-crop embeddings use the matrix-aware tools)",
+                               where, n)
         if dim is None:
             dim = arr.shape[0]
         elif arr.shape[0] != dim:
             raise SeedkitError(f"entry {key!r} has dimension {arr.shape[0]}, the first entry "
-                               f"{keys[0]!r} has {dim}; mixed archives are not allowed")
+                               f"{keys[0]!r} has {dim}; mixed archives are not allowed",
+                               where, n)
         keys.append(key)
         rows.append(arr)
     if not rows:
-        raise SeedkitError(f"no embeddings in {rspecifier}")
+        raise SeedkitError("no embeddings: the archive or index is empty; re-run the stage "
+                           "that wrote it", where)
     return keys, np.stack(rows)
 
 
