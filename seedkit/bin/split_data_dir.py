@@ -1,0 +1,29 @@
+"""Split a Kaldi data directory into <data>/split<N>[utt]/{1..N} (by speaker, or by utterance)."""
+
+from __future__ import annotations
+
+import argparse
+
+from seedkit.cli import entry
+from seedkit.data.datadir import load_data_dir, write_split
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seedkit-split-data-dir", description=__doc__)
+    p.add_argument("--per-utt", action="store_true",
+                   help="split by utterance into split<N>utt/ (a speaker may span parts)")
+    p.add_argument("data_dir")
+    p.add_argument("num_parts", type=int)
+    return p
+
+
+def main(argv=None) -> int:
+    args = get_parser().parse_args(argv)
+    dd = load_data_dir(args.data_dir)
+    write_split(dd, args.data_dir, args.num_parts, by="utt" if args.per_utt else "speaker")
+    return 0
+
+
+console_main = entry(main)
+if __name__ == "__main__":
+    console_main()
