@@ -1,0 +1,42 @@
+"""Resample a data dir to mono 16-bit wav at one rate with ffmpeg (paths and ``cmd |`` pipes).
+
+Without --job: converts whatever is not done yet and writes <dest-data> (wav.scp pointing into
+<wav-dir>, utt2dur, and utt2spk/spk2utt/segments/utt2*/trials carried over). With --job J --nj N:
+converts part J of N and writes no data dir (utils/resample_data_dir.sh runs the parts in parallel,
+then this without --job). Finished files are skipped, so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from seedkit.cli import entry, setup_logging
+from seedkit.resample import resample_data_dir
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seedkit-resample-data-dir", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sample-rate", "--rate", type=int, default=16000, dest="sample_rate",
+                   help="output sample rate in Hz (default: %(default)s)")
+    p.add_argument("--job", type=int, default=None, help="convert only part JOB (1-based) of --nj")
+    p.add_argument("--nj", type=int, default=None, help="number of parts (with --job)")
+    p.add_argument("src_data", help="source data dir (wav.scp with paths or pipes)")
+    p.add_argument("dest_data", help="data dir to write (not written with --job)")
+    p.add_argument("wav_dir", help="directory for the converted wav files")
+    return p
+
+
+def main(argv=None) -> int:
+    args = get_parser().parse_args(argv)
+    setup_logging()
+    if (args.job is None) != (args.nj is None):
+        get_parser().error("--job and --nj go together")
+    resample_data_dir(args.src_data, args.dest_data, args.wav_dir, sample_rate=args.sample_rate,
+                      job=args.job, nj=args.nj)
+    return 0
+
+
+console_main = entry(main)
+if __name__ == "__main__":
+    console_main()

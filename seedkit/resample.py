@@ -1,0 +1,184 @@
+"""Resample a Kaldi data dir to 16 kHz mono 16-bit wav files with ffmpeg (stage 2 of the recipes).
+
+``resample_data_dir(src, dest, wav_dir)`` converts every ``wav.scp`` entry of ``src`` (a path in
+any format ffmpeg reads, or a ``cmd |`` pipe) with
+``ffmpeg -ac 1 -ar <rate> -acodec pcm_s16le`` to ``<wav_dir>/<xx>/<recording>.wav`` (``xx``: two
+hex digits of the key's md5, so no directory holds millions of files) and writes ``dest``: the same
+data dir with ``wav.scp`` pointing at those files, a fresh ``utt2dur``, and ``segments``, ``utt2*``
+tables and ``trials`` carried over.
+
+Each file is written to a temporary name and renamed when ffmpeg succeeds, so a file that exists is
+complete: a re-run skips it (and checks its rate and channel count). ``job``/``nj`` convert only
+part ``job`` of ``nj`` contiguous parts of the C-sorted recording keys and write no data dir;
+``utils/resample_data_dir.sh`` runs the parts through ``run.pl``/``slurm.pl`` and then this
+function without ``job`` to write ``dest`` (finding every file done).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from collections import OrderedDict
+from pathlib import Path
+from typing import Optional
+
+import soundfile as sf
+from tqdm import tqdm
+
+from seedkit.data.datadir import (
+    DataDir,
+    is_pipe,
+    load_data_dir,
+    spk2utt_from_utt2spk,
+    write_data_dir,
+)
+from seedkit.errors import PathLike, SeedkitError
+from seedkit.fileio import atomic_output, c_sorted
+
+log = logging.getLogger(__name__)
+
+#: files copied unchanged from the source data dir when present
+COPIED_FILES = ("trials", "text", "spk2gender")
+
+
+def output_path(wav_dir: PathLike, key: str) -> Path:
+    """Where the converted audio of recording ``key`` goes."""
+    if "/" in key or key in (".", ".."):
+        raise SeedkitError(f"recording key {key!r} contains '/'; it cannot name a file")
+    sub = hashlib.md5(key.encode("utf-8")).hexdigest()[:2]
+    return Path(wav_dir) / sub / f"{key}.wav"
+
+
+def job_keys(keys: list[str], job: int, nj: int) -> list[str]:
+    """Part ``job`` (1-based) of ``nj`` contiguous parts of the C-sorted ``keys``."""
+    if nj < 1 or not 1 <= job <= nj:
+        raise SeedkitError(f"--job must be in 1..--nj, got job {job} of {nj}")
+    keys = c_sorted(keys)
+    n = len(keys)
+    return keys[(job - 1) * n // nj: job * n // nj]
+
+
+def is_done(path: Path, rate: int) -> bool:
+    """True when ``path`` is a finished conversion (mono, at ``rate``)."""
+    if not path.is_file():
+        return False
+    try:
+        info = sf.info(str(path))
+    except Exception:
+        return False
+    return info.samplerate == rate and info.channels == 1 and info.frames > 0
+
+
+def need_ffmpeg() -> str:
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise SeedkitError("ffmpeg not found on PATH; install it (apt-get install ffmpeg, or "
+                           "bash tools/install.sh)")
+    return exe
+
+
+def convert(entry: str, out: Path, rate: int, *, where: PathLike, line: int, key: str) -> None:
+    """Convert one ``wav.scp`` value to a mono 16-bit wav at ``rate`` (atomic)."""
+    ff = [need_ffmpeg(), "-nostdin", "-loglevel", "error", "-y"]
+    tail = ["-vn", "-ac", "1", "-ar", str(rate), "-acodec", "pcm_s16le", "-f", "wav"]
+    with atomic_output(out) as tmp:
+        if is_pipe(entry):
+            cmd = entry.rstrip()[:-1].strip()
+            with tempfile.TemporaryFile() as errf:
+                src = subprocess.Popen(["bash", "-c", cmd], stdout=subprocess.PIPE, stderr=errf)
+                proc = subprocess.run(ff + ["-i", "pipe:0"] + tail + [str(tmp)],
+                                      stdin=src.stdout, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE)
+                src.stdout.close()
+                status = src.wait()
+                errf.seek(0)
+                src_err = errf.read().decode("utf-8", "replace").strip()
+            if status != 0:
+                last = src_err.splitlines()[-1] if src_err else ""
+                raise SeedkitError(f"{key!r}: pipe command failed with status {status}: {last}",
+                                   where, line)
+        else:
+            if not Path(entry).is_file():
+                raise SeedkitError(f"{key!r}: audio file {entry} does not exist", where, line)
+            proc = subprocess.run(ff + ["-i", entry] + tail + [str(tmp)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise SeedkitError(f"{key!r}: ffmpeg could not convert it ({err[-1] if err else ''})"
+                               "; the audio is corrupt or not audio", where, line)
+        if not is_done(Path(tmp), rate):
+            raise SeedkitError(f"{key!r}: ffmpeg produced no audio; the source is empty or "
+                               "corrupt", where, line)
+
+
+def _line_numbers(path: Path) -> dict[str, int]:
+    with open(path, encoding="utf-8") as f:
+        return {ln.split(maxsplit=1)[0]: n for n, ln in enumerate(f, start=1) if ln.strip()}
+
+
+def convert_keys(dd: DataDir, keys: list[str], wav_dir: PathLike, rate: int,
+                 desc: str = "resample") -> dict[str, int]:
+    """Convert the recordings ``keys`` of ``dd``; returns ``{"converted": n, "skipped": m}``."""
+    lines = _line_numbers(dd.path / "wav.scp") if dd.path else {}
+    done = skipped = 0
+    for key in tqdm(keys, desc=desc, unit="file", leave=False):
+        out = output_path(wav_dir, key)
+        if is_done(out, rate):
+            skipped += 1
+            continue
+        convert(dd.wav_scp[key], out, rate, where=(dd.path / "wav.scp") if dd.path else "wav.scp",
+                line=lines.get(key, 0), key=key)
+        done += 1
+    return {"converted": done, "skipped": skipped}
+
+
+def resample_data_dir(src: PathLike, dest: Optional[PathLike], wav_dir: PathLike,
+                      sample_rate: int = 16000, job: Optional[int] = None,
+                      nj: Optional[int] = None) -> dict[str, int]:
+    """Convert ``src``'s audio into ``wav_dir`` and (without ``job``) write data dir ``dest``."""
+    src = Path(src)
+    dd = load_data_dir(src)
+    if not dd.wav_scp:
+        raise SeedkitError("wav.scp is empty", src / "wav.scp")
+    if dest is not None and Path(dest).resolve() == src.resolve():
+        raise SeedkitError("destination data dir is the source; give another directory", dest)
+    wav_dir = Path(wav_dir)
+    keys = c_sorted(dd.wav_scp)
+    if job is not None:
+        stats = convert_keys(dd, job_keys(keys, job, nj or 1), wav_dir, sample_rate,
+                             desc=f"resample {job}/{nj}")
+        log.info("job %d/%d: converted %d, already done %d", job, nj, stats["converted"],
+                 stats["skipped"])
+        return stats
+    if dest is None:
+        raise SeedkitError("no destination data dir given")
+    stats = convert_keys(dd, keys, wav_dir, sample_rate)
+    out = DataDir()
+    out.wav_scp = OrderedDict((k, os.path.abspath(output_path(wav_dir, k))) for k in keys)
+    out.utt2spk = dd.utt2spk
+    out.spk2utt = spk2utt_from_utt2spk(dd.utt2spk)
+    out.segments = dd.segments
+    out.extra = dict(dd.extra)
+    if dd.segments is None:
+        out.utt2dur = OrderedDict()
+        for k in c_sorted(dd.utt2spk):
+            info = sf.info(out.wav_scp[k])
+            out.utt2dur[k] = info.frames / info.samplerate
+    else:
+        out.utt2dur = dd.utt2dur
+    dest = Path(dest)
+    write_data_dir(out, dest)
+    for name in COPIED_FILES:
+        if (src / name).is_file():
+            with atomic_output(dest / name) as tmp:
+                shutil.copyfile(src / name, tmp)
+    log.info("%s -> %s: %d recordings at %d Hz (%d converted now, %d were done)", src, dest,
+             len(keys), sample_rate, stats["converted"], stats["skipped"])
+    return stats
+
+
+__all__ = ["convert", "job_keys", "output_path", "resample_data_dir"]
