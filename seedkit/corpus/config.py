@@ -1,0 +1,167 @@
+"""Parameters of the synthetic mini corpus (:class:`CorpusConfig`) and their checks.
+
+Every size and range of the generator lives here, so ``corpus.json`` can record the complete
+recipe of a corpus. Defaults are sized so the whole mini recipe fits 10 minutes on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from seedkit.errors import SeedkitError
+
+#: espeak-ng language voices that read the English word list with Latin-script rules.
+DEFAULT_LANGUAGES: tuple[str, ...] = (
+    "en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "de", "nl", "fr-fr", "es", "it",
+    "pt", "pl", "cs", "sv", "da", "nb", "fi", "hu", "ro", "sk", "hr", "id", "af", "ca",
+)
+
+#: espeak-ng voice variants that sound like a person (robots, whisper, croak and klatt excluded).
+DEFAULT_VARIANTS: tuple[str, ...] = (
+    "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
+    "adam", "Andy", "antonio", "belinda", "benjamin", "caleb", "david", "ed", "edward",
+    "gustave", "iven", "john", "linda", "max", "michel", "miguel", "paul", "pedro", "quincy",
+    "rob", "robert", "steph", "travis", "victor", "zac", "norbert", "shelby",
+)
+
+#: Room types of RIRS_NOISES/simulated_rirs, in that corpus's order.
+ROOM_TYPES: tuple[str, ...] = ("smallroom", "mediumroom", "largeroom")
+
+#: Noise kinds (MUSAN ``noise/<subset>``) and music kinds (MUSAN ``music/<subset>``).
+NOISE_KINDS: tuple[str, ...] = ("stationary", "nonstationary", "babble")
+MUSIC_KINDS: tuple[str, ...] = ("tonal", "chords", "rhythm")
+
+
+@dataclass
+class CorpusConfig:
+    """All knobs of :func:`seedkit.corpus.make_mini_corpus`. Same config + seed -> same bytes."""
+
+    seed: int = 0
+    # speakers and utterances
+    num_train_speakers: int = 40
+    train_utts_per_speaker: int = 20
+    num_eval_speakers: int = 30
+    eval_utts_per_speaker: int = 12
+    num_babble_speakers: int = 16
+    babble_utts_per_speaker: int = 6
+    min_dur: float = 2.0
+    max_dur: float = 8.0
+    # the voice space a speaker is drawn from: language x variant x pitch x range x speed x gap
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    variants: tuple[str, ...] = DEFAULT_VARIANTS
+    pitches: tuple[int, ...] = (25, 40, 55, 70)
+    pitch_ranges: tuple[int, ...] = (20, 50, 80)
+    speeds: tuple[int, ...] = (135, 160, 185)
+    word_gaps: tuple[int, ...] = (0, 2)
+    # within-speaker variation per utterance (session variability)
+    utt_pitch_jitter: int = 6
+    utt_speed_jitter: float = 0.08
+    utt_range_jitter: int = 10
+    # speech level (dBFS RMS) of every written utterance
+    level_dbfs: float = -26.0
+    # environment library: recordings per kind (train, eval), seconds per recording
+    noises_per_kind: int = 6
+    eval_noises_per_kind: int = 4
+    music_per_kind: int = 4
+    eval_music_per_kind: int = 3
+    noise_dur: tuple[float, float] = (8.0, 15.0)
+    babble_talkers: tuple[int, int] = (3, 7)
+    rooms_per_type: int = 3
+    eval_rooms_per_type: int = 2
+    rirs_per_room: int = 4
+    # evaluation sets
+    trials_per_set: int = 3000
+    snrs: tuple[int, ...] = (0, 5, 10, 15)
+    mix_speakers_per_env: int = 6
+    mix_utts_per_speaker_env: int = 2
+    mix_snr: tuple[float, float] = (0.0, 10.0)
+    # process pool size (bytes do not depend on it)
+    jobs: int = 2
+    # free-form note kept in corpus.json
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def voice_space_size(self) -> int:
+        """Number of distinct speaker tuples the voice space holds."""
+        return (len(self.languages) * len(self.variants) * len(self.pitches)
+                * len(self.pitch_ranges) * len(self.speeds) * len(self.word_gaps))
+
+    @property
+    def num_speakers(self) -> int:
+        return self.num_train_speakers + self.num_eval_speakers + self.num_babble_speakers
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return {k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CorpusConfig":
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise SeedkitError(f"unknown corpus config keys {unknown}; known: {sorted(names)}")
+        kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()}
+        return cls(**kw)
+
+    def validate(self) -> None:
+        """Raise :class:`SeedkitError` for a config that cannot make a corpus."""
+        def need(cond: bool, msg: str) -> None:
+            if not cond:
+                raise SeedkitError(msg)
+
+        for name in ("num_train_speakers", "num_eval_speakers", "train_utts_per_speaker",
+                     "eval_utts_per_speaker", "rooms_per_type", "eval_rooms_per_type",
+                     "rirs_per_room", "noises_per_kind", "eval_noises_per_kind",
+                     "music_per_kind", "eval_music_per_kind", "jobs", "trials_per_set",
+                     "mix_speakers_per_env", "mix_utts_per_speaker_env"):
+            need(int(getattr(self, name)) >= 1, f"--{name.replace('_', '-')} must be >= 1, got "
+                 f"{getattr(self, name)}")
+        need(self.num_babble_speakers >= 2 and self.num_babble_speakers % 2 == 0,
+             "--num-babble-speakers must be even and >= 2 (half make training babble, half "
+             f"held-out babble), got {self.num_babble_speakers}")
+        need(self.babble_utts_per_speaker >= 1, "--babble-utts-per-speaker must be >= 1")
+        need(0.5 <= self.min_dur <= self.max_dur,
+             f"need 0.5 <= --min-dur <= --max-dur, got {self.min_dur} and {self.max_dur}")
+        need(self.num_eval_speakers >= 2, "--num-eval-speakers must be >= 2 (non-target trials "
+             "need two speakers)")
+        need(self.eval_utts_per_speaker >= 2, "--eval-utts-per-speaker must be >= 2 (target "
+             "trials need two utterances of a speaker)")
+        need(self.trials_per_set % 2 == 0, "--trials-per-set must be even (balanced target and "
+             f"non-target halves), got {self.trials_per_set}")
+        lo, hi = self.babble_talkers
+        need(2 <= lo <= hi, f"babble_talkers must be 2 <= lo <= hi, got {self.babble_talkers}")
+        need(hi <= self.num_babble_speakers // 2, f"babble needs up to {hi} talkers, but each half "
+             f"of the babble speakers has only {self.num_babble_speakers // 2}; raise "
+             "--num-babble-speakers")
+        need(0 < self.noise_dur[0] <= self.noise_dur[1], f"bad noise_dur {self.noise_dur}")
+        need(self.mix_speakers_per_env >= 2, "--mix-speakers-per-env must be >= 2 (non-target "
+             "pairs share an environment)")
+        need(self.eval_utts_per_speaker % self.mix_utts_per_speaker_env == 0,
+             f"--eval-utts-per-speaker ({self.eval_utts_per_speaker}) must be a multiple of "
+             f"mix_utts_per_speaker_env ({self.mix_utts_per_speaker_env})")
+        need(self.eval_utts_per_speaker // self.mix_utts_per_speaker_env >= 2,
+             "eval_mix target pairs cross environments: each speaker needs utterances in >= 2 "
+             "environments; raise --eval-utts-per-speaker")
+        need(self.mix_speakers_per_env <= self.num_eval_speakers,
+             f"mix_speakers_per_env ({self.mix_speakers_per_env}) exceeds --num-eval-speakers "
+             f"({self.num_eval_speakers})")
+        for name in ("languages", "variants", "pitches", "pitch_ranges", "speeds", "word_gaps"):
+            values = getattr(self, name)
+            need(len(values) >= 1, f"voice space {name} is empty")
+            need(len(set(values)) == len(values), f"voice space {name} has duplicates: {values}")
+        need(all(0 <= p <= 99 for p in self.pitches), "pitches must lie in 0..99 (espeak-ng -p)")
+        need(all(80 <= s <= 450 for s in self.speeds), "speeds must lie in 80..450 (espeak-ng -s)")
+        if self.num_speakers > self.voice_space_size:
+            raise SeedkitError(
+                f"asked for {self.num_speakers} speakers ({self.num_train_speakers} train + "
+                f"{self.num_eval_speakers} eval + {self.num_babble_speakers} babble) but the voice "
+                f"space holds only {self.voice_space_size} distinct voices ({len(self.languages)} "
+                f"languages x {len(self.variants)} variants x {len(self.pitches)} pitches x "
+                f"{len(self.pitch_ranges)} pitch ranges x {len(self.speeds)} speeds x "
+                f"{len(self.word_gaps)} word gaps); ask for fewer speakers or widen the voice space")
+        for snr in self.snrs:
+            need(-20 <= snr <= 60, f"SNR {snr} dB out of range -20..60")
