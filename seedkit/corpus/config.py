@@ -162,6 +162,7 @@ class CorpusConfig:
                 f"space holds only {self.voice_space_size} distinct voices ({len(self.languages)} "
                 f"languages x {len(self.variants)} variants x {len(self.pitches)} pitches x "
                 f"{len(self.pitch_ranges)} pitch ranges x {len(self.speeds)} speeds x "
-                f"{len(self.word_gaps)} word gaps); ask for fewer speakers or widen the voice space")
+                f"{len(self.word_gaps)} word gaps); ask for fewer speakers or widen the voice "
+                "space")
         for snr in self.snrs:
             need(-20 <= snr <= 60, f"SNR {snr} dB out of range -20..60")

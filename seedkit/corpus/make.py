@@ -36,13 +36,24 @@ from seedkit.audio import write_wav
 from seedkit.corpus import environments as envs
 from seedkit.corpus.config import ROOM_TYPES, CorpusConfig
 from seedkit.corpus.evalsets import CLEAN, EvalSet, EvalUtt, design_clean, design_mix, design_snr
-from seedkit.corpus.library import (EnvRecording, RirFile, music_annotation, noise_recordings,
-                                    rir_file_list, rir_list_line)
+from seedkit.corpus.library import (
+    EnvRecording,
+    RirFile,
+    music_annotation,
+    noise_recordings,
+    rir_file_list,
+    rir_list_line,
+)
 from seedkit.corpus.rir import Room, draw_room, synth_rir
 from seedkit.corpus.rng import item_rng
 from seedkit.corpus.signal import loop_to_length, normalise_level, reverberate, scale_noise
-from seedkit.corpus.voices import (SAMPLE_RATE, Speaker, check_voice_space, draw_speakers,
-                                   synthesize_utterance)
+from seedkit.corpus.voices import (
+    SAMPLE_RATE,
+    Speaker,
+    check_voice_space,
+    draw_speakers,
+    synthesize_utterance,
+)
 from seedkit.data.trials import write_trials
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import c_sorted, write_lines
