@@ -347,13 +347,14 @@ def validate_data_dir(path: PathLike, check_files: bool = True,
 
 def _check_speaker_order(dd: DataDir, where: Path) -> None:
     """Kaldi's rule: sorting utt2spk by speaker (then utterance) keeps the utterance order."""
-    by_spk = sorted(dd.utt2spk, key=lambda u: (dd.utt2spk[u].encode("utf-8"), u.encode("utf-8")))
-    for n, (have, want) in enumerate(zip(dd.utts, by_spk), start=1):
-        if have != want:
+    utts = dd.utts
+    by_spk = sorted(utts, key=lambda u: (dd.utt2spk[u].encode("utf-8"), u.encode("utf-8")))
+    for have, want in zip(utts, by_spk):
+        if have != want:  # ``want`` is the first utterance that sits away from its speaker
             raise SeedkitError(
-                f"utterance {have!r} (speaker {dd.utt2spk[have]!r}) is out of speaker order: "
+                f"utterance {want!r} (speaker {dd.utt2spk[want]!r}) is out of speaker order: "
                 "sorted utterance ids must also be sorted by speaker; make every utterance id "
-                "start with '<speaker>-' (or pass --no-spk-sort)", where, n)
+                "start with '<speaker>-' (or pass --no-spk-sort)", where, utts.index(want) + 1)
 
 
 def _check_keys(table: Path, have: set[str], want: set[str], ref: str) -> None:
