@@ -42,7 +42,7 @@ from seedkit.fileio import atomic_output, c_sorted
 log = logging.getLogger(__name__)
 
 #: files copied unchanged from the source data dir when present
-COPIED_FILES = ("trials", "text", "spk2gender")
+COPIED_FILES = ("trials", "spk2gender")
 
 
 def output_path(wav_dir: PathLike, key: str) -> Path:

@@ -1,0 +1,57 @@
+"""SEED's training pairs: one seeded --crop-sec crop per clean utterance (<out-clean-crops-dir>)
+and --rounds K x {music 5-15 dB, noise 0-15 dB, reverb} copies of that crop (<out-aug-dir>, with
+utt2clean listing every pair including the identity ones, utt2env and augment.info).
+
+--musan is a data dir of raw MUSAN files whose utt2spk value is the category (music, noise,
+speech), as seedkit-prepare-corpus writes data/musan; --rirs a data dir of RIRs (data/rirs).
+Deterministic from --seed whatever the job split; with --job J --nj N only part J's wavs are made
+and no data dir is written (utils/augment_data_dir.sh runs the parts, then this without --job).
+Existing wavs are kept, so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from seedkit.augment import augment_data_dir
+from seedkit.cli import entry, setup_logging
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seedkit-augment-data-dir", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rounds", type=int, default=1,
+                   help="K: rounds of {music, noise, reverb} copies per crop (default: 1)")
+    p.add_argument("--crop-sec", type=float, default=2.015,
+                   help="crop length in seconds (default: 2.015 = 32,240 samples at 16 kHz)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every draw (default: 0)")
+    p.add_argument("--musan", required=True, help="MUSAN data dir (utt2spk = category)")
+    p.add_argument("--rirs", required=True, help="RIR data dir (simulated RIRs)")
+    p.add_argument("--sample-rate", type=int, default=16000,
+                   help="rate of every input, in Hz (default: 16000)")
+    p.add_argument("--wav-subtype", choices=("PCM_16", "FLOAT"), default="PCM_16",
+                   help="output sample format (default: PCM_16, scaled down only if it would "
+                        "clip; FLOAT keeps exact samples)")
+    p.add_argument("--job", type=int, default=None, help="make only part JOB (1-based) of --nj")
+    p.add_argument("--nj", type=int, default=None, help="number of parts (with --job)")
+    p.add_argument("clean_data_dir")
+    p.add_argument("out_clean_crops_dir")
+    p.add_argument("out_aug_dir")
+    return p
+
+
+def main(argv=None) -> int:
+    args = get_parser().parse_args(argv)
+    setup_logging()
+    if (args.job is None) != (args.nj is None):
+        get_parser().error("--job and --nj go together")
+    augment_data_dir(args.clean_data_dir, args.out_clean_crops_dir, args.out_aug_dir,
+                     musan=args.musan, rirs=args.rirs, rounds=args.rounds,
+                     crop_sec=args.crop_sec, seed=args.seed, sample_rate=args.sample_rate,
+                     job=args.job, nj=args.nj, subtype=args.wav_subtype)
+    return 0
+
+
+console_main = entry(main)
+if __name__ == "__main__":
+    console_main()

@@ -1,0 +1,45 @@
+"""Get one corpus onto disk for the VoxCeleb recipe (resumable; skipped once complete), or link a
+copy you already have (--on-disk). Prints the corpus directory.
+
+Corpora: voxceleb1 (lhotse's part URLs + veri_test2.txt), musan, rirs_noises, librittsr (lhotse;
+--parts), librilight (small.tar, md5 checked), voxconverse_sv (the SEED authors' zip). Each ends up
+as <corpora-dir>/{voxceleb1,musan,RIRS_NOISES,LibriTTS_R,librilight,voxconverse_test_SV} with a
+marker <corpora-dir>/.seedkit_<name>.complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from seedkit.cli import entry, setup_logging
+from seedkit.prepare.download import CORPUS_DIRS, DEFAULT_LIBRITTSR_PARTS, ensure_corpus
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seedkit-download-corpus", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--on-disk", default=None, metavar="PATH",
+                   help="use the copy at PATH (checked, then linked); download nothing")
+    p.add_argument("--force", action="store_true", help="download again even if complete")
+    p.add_argument("--url", default=None,
+                   help="another source URL (librittsr: base URL; voxceleb1: trial list URL)")
+    p.add_argument("--md5", default=None, help="md5 the archive must have")
+    p.add_argument("--parts", nargs="+", default=list(DEFAULT_LIBRITTSR_PARTS),
+                   help="librittsr parts (default: %(default)s)")
+    p.add_argument("corpus", choices=list(CORPUS_DIRS))
+    p.add_argument("corpora_dir")
+    return p
+
+
+def main(argv=None) -> int:
+    args = get_parser().parse_args(argv)
+    setup_logging()
+    path = ensure_corpus(args.corpus, args.corpora_dir, on_disk=args.on_disk, force=args.force,
+                         url=args.url, md5=args.md5, parts=tuple(args.parts))
+    print(path)
+    return 0
+
+
+console_main = entry(main)
+if __name__ == "__main__":
+    console_main()

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# utils/augment_data_dir.sh: SEED's training pairs (clean crops + K x {music, noise, reverb}
+# copies) in N parallel jobs.
+#
+#   utils/augment_data_dir.sh [options] --musan <musan-data> --rirs <rir-data> \
+#       <clean-data> <out-clean-crops> <out-aug>
+#
+# Runs JOB=1:N "seedkit-augment-data-dir --job JOB --nj N" through $cmd (utils/run.pl or
+# utils/slurm.pl; logs in <out-aug>/log/augment.JOB.log), each making the wavs of its share of the
+# clean utterances, then writes both data dirs (<out-aug> with utt2clean, utt2env, augment.info).
+# Every draw is seeded per utterance, so the result does not depend on N; existing wavs are kept,
+# so a re-run only makes what is missing.
+
+cmd=run.pl            # job runner: run.pl (this machine) or "slurm.pl <options>"
+nj=4                  # number of parallel jobs
+rounds=1              # K: rounds of {music, noise, reverb} copies per clean crop
+crop_sec=2.015        # crop length in seconds (32,240 samples at 16 kHz)
+seed=0                # seed of every draw
+musan=                # MUSAN data dir (utt2spk = music|noise|speech)
+rirs=                 # RIR data dir
+sample_rate=16000     # rate of every input (Hz)
+wav_subtype=PCM_16    # PCM_16 (scaled down only if it would clip) or FLOAT
+
+help_message="Usage: $0 [options] --musan <musan-data> --rirs <rir-data> <clean-data> <out-clean-crops> <out-aug>
+Options:
+  --cmd CMD            job runner [$cmd]
+  --nj N               parallel jobs [$nj]
+  --rounds K           rounds of copies per crop [$rounds]
+  --crop-sec SEC       crop length [$crop_sec]
+  --seed S             seed [$seed]
+  --musan DIR          MUSAN data dir (required)
+  --rirs DIR           RIR data dir (required)
+  --sample-rate HZ     input rate [$sample_rate]
+  --wav-subtype T      PCM_16 | FLOAT [$wav_subtype]"
+
+utils_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$utils_dir/parse_options.sh" || exit 1
+set -euo pipefail
+export PATH=$utils_dir:$PATH
+prog=augment_data_dir.sh
+
+die() { echo "ERROR ($prog): $1:${3:-0}: $2" >&2; exit 1; }
+
+if [ $# -ne 3 ]; then
+  echo "$help_message" >&2
+  die "$0" "expected 3 arguments (<clean-data> <out-clean-crops> <out-aug>), got $#"
+fi
+src=$1
+crops=$2
+aug=$3
+[ -n "$musan" ] || die "$0" "--musan <musan-data> is required"
+[ -n "$rirs" ] || die "$0" "--rirs <rir-data> is required"
+[ -f "$src/utt2spk" ] || die "$src/utt2spk" "no utt2spk: not a data directory"
+[[ $nj =~ ^[1-9][0-9]*$ ]] || die "$0" "--nj must be a positive integer, got '$nj'"
+command -v seedkit-augment-data-dir >/dev/null 2>&1 || \
+  die "$0" "seedkit-augment-data-dir not on PATH; source path.sh or run tools/install.sh"
+
+nutt=$(wc -l < "$src/utt2spk")
+[ "$nutt" -gt 0 ] || die "$src/utt2spk" "no utterances"
+if [ "$nj" -gt "$nutt" ]; then
+  echo "LOG ($prog): only $nutt utterances: using --nj $nutt instead of $nj" >&2
+  nj=$nutt
+fi
+opts=(--rounds "$rounds" --crop-sec "$crop_sec" --seed "$seed" --musan "$musan" --rirs "$rirs"
+      --sample-rate "$sample_rate" --wav-subtype "$wav_subtype")
+
+mkdir -p "$aug/log"
+echo "LOG ($prog): augmenting $nutt utterances of $src with $nj jobs (logs: $aug/log/)" >&2
+# shellcheck disable=SC2086
+if ! $cmd JOB=1:$nj "$aug/log/augment.JOB.log" \
+    seedkit-augment-data-dir "${opts[@]}" --job JOB --nj "$nj" "$src" "$crops" "$aug"; then
+  for log in "$aug"/log/augment.*.log; do
+    err=$(grep -m1 '^ERROR' "$log" || true)
+    [ -n "$err" ] && { echo "$err" >&2; break; }
+  done
+  die "$aug/log/augment.1.log" "augmentation jobs failed; see the logs in $aug/log/"
+fi
+seedkit-augment-data-dir "${opts[@]}" "$src" "$crops" "$aug" 2> "$aug/log/augment.merge.log" \
+  || { tail -n 1 "$aug/log/augment.merge.log" >&2; exit 1; }
+echo "LOG ($prog): wrote $crops and $aug" >&2
