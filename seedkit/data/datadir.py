@@ -285,9 +285,10 @@ def validate_data_dir(path: PathLike, check_files: bool = True,
     Checks: each table parses (no blank or malformed lines, no empty file), keys are unique and
     C-sorted; ``utt2spk`` and ``spk2utt`` agree; with ``check_spk_sort``, utterance order is also
     speaker order (Kaldi's rule; needed to split by speaker into contiguous parts);
-    ``utt2dur``/extra tables have the utterance key set; ``wav.scp`` and ``reco2dur`` have the
-    recording key set (utterances, or the recordings of ``segments``); pipes are well-formed
-    shell; with ``check_files``, every audio path exists.
+    ``utt2dur``/extra tables have the utterance key set; ``wav.scp`` has the recording key set
+    (the utterances; with ``segments``, at least the recordings the segments use) and
+    ``reco2dur`` the ``wav.scp`` keys; pipes are well-formed shell; with ``check_files``, every
+    audio path exists.
     """
     path = Path(path)
     dd = load_data_dir(path)
@@ -329,7 +330,9 @@ def validate_data_dir(path: PathLike, check_files: bool = True,
         _check_keys(path / "segments", set(dd.segments), utts, "utt2spk")
     else:
         want_recs = utts
-    _check_keys(path / "wav.scp", set(dd.wav_scp), want_recs,
+    # With segments, wav.scp may hold recordings no segment uses (as in Kaldi).
+    have_recs = set(dd.wav_scp) if dd.segments is None else set(dd.wav_scp) & want_recs
+    _check_keys(path / "wav.scp", have_recs, want_recs,
                 "segments" if dd.segments is not None else "utt2spk")
     if dd.utt2dur is not None:
         _check_keys(path / "utt2dur", set(dd.utt2dur), utts, "utt2spk")
@@ -474,8 +477,9 @@ def _contiguous_bounds(sizes: list[int], num_parts: int) -> list[int]:
     """Cut ``sizes`` (in order) into ``num_parts`` non-empty runs of near-equal total size.
 
     Returns ``num_parts + 1`` indices ``0 = b0 < b1 < ... = len(sizes)``; run ``i`` holds units
-    ``b[i]..b[i+1]-1``. Each cut is the position whose cumulative size is nearest to its ideal
-    ``total * i / num_parts``, while leaving at least one unit for every later part.
+    ``b[i]..b[i+1]-1``. Each cut is the position whose cumulative size is nearest to its ideal,
+    while leaving at least one unit for every later part. The ideal sizes are Kaldi's: equal,
+    the first ``total % num_parts`` parts one larger (so units of size 1 split exactly so).
     """
     cum = [0]
     for s in sizes:
@@ -484,7 +488,7 @@ def _contiguous_bounds(sizes: list[int], num_parts: int) -> list[int]:
     bounds = [0]
     for j in range(1, num_parts):
         lo, hi = bounds[-1] + 1, m - (num_parts - j)
-        target = total * j / num_parts
+        target = j * (total // num_parts) + min(j, total % num_parts)
         b = bisect.bisect_left(cum, target, lo, hi + 1)
         candidates = [c for c in (b - 1, b) if lo <= c <= hi]
         bounds.append(min(candidates, key=lambda c: (abs(cum[c] - target), c)))
