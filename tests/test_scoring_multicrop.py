@@ -63,3 +63,35 @@ def test_vectors_are_one_crop_matrices():
     got = seed_scores([("a", "b")], v, v)[0]
     a, b = (v[k] / np.linalg.norm(v[k]) for k in "ab")
     assert got == pytest.approx(-np.linalg.norm(a - b), rel=1e-6)
+
+
+def _flat(emb):
+    from seedkit.scoring.index import EmbeddingSet
+    from seedkit.scoring.multicrop import _FlatCrops
+
+    return _FlatCrops(EmbeddingSet.from_dict(emb), None)
+
+
+def test_grouped_and_batched_paths_agree_with_direct_float64():
+    """Both strategies, mixed crop counts, and near-identical crops (the refined case)."""
+    from seedkit.scoring.multicrop import _seed_batched, _seed_grouped
+
+    r = np.random.default_rng(5)
+    base = r.normal(size=(12, 16))
+    emb = {}
+    for i in range(12):
+        n = 2 + i % 3
+        # crops of a key differ by tiny noise: distances near 0 where float32 Gram is inexact
+        emb[f"u{i}"] = (base[i % 4] + 1e-4 * r.normal(size=(n, 16))).astype(np.float32)
+    flat = _flat(emb)
+    ei = r.integers(0, 12, 60)
+    ti = r.integers(0, 12, 60)
+    want = np.array([_seed_ref(emb[f"u{a}"].astype(np.float64), emb[f"u{b}"].astype(np.float64))
+                     for a, b in zip(ei, ti)])
+    for run in (lambda o: _seed_grouped(flat, flat, ei, ti, o),
+                lambda o: _seed_grouped(flat, flat, ti, ei, o),
+                lambda o: _seed_batched(flat, flat, ei, ti, o, 5)):
+        out = np.empty(60)
+        run(out)
+        np.testing.assert_allclose(out, want, rtol=0, atol=2e-7)
+    assert np.abs(want).min() < 1e-3  # the near-zero case really occurs
