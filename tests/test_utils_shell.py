@@ -221,6 +221,24 @@ def test_slurm_pl_success_default_flags_and_config(tmp_path, fake_slurm):
         ["--account=lab", "-p", "gpu", "--gres=gpu:2", "--mem=2G"]
 
 
+def test_slurm_pl_task_killed_by_slurm(tmp_path, fake_slurm):
+    # task 2 never runs (as if killed for memory) and squeue no longer lists the job
+    bindir = tmp_path / "fakebin"
+    (bindir / "sbatch").write_text(FAKE_SBATCH.replace("  SLURM_ARRAY_TASK_ID=$i",
+                                                       "  [ $i -eq 2 ] || SLURM_ARRAY_TASK_ID=$i"))
+    (bindir / "squeue").write_text("#!/bin/sh\nexit 0\n")
+    (bindir / "squeue").chmod(0o755)
+    out = sh([UTILS / "slurm.pl", "JOB=1:2", "log/k.JOB.log", "true"], tmp_path,
+             env={**fake_slurm, "SLURM_PL_GRACE": "2"})
+    assert out.returncode == 1
+    assert out.stderr.splitlines() == [
+        "slurm.pl: task 2 of Slurm job 123 ended without an exit status (killed for time or "
+        "memory?); see log/q/k.2.out",
+        "slurm.pl: job 2 failed (exit code none), log is in log/k.2.log",
+        "slurm.pl: 1 / 2 failed, log is in log/k.*.log",
+    ]
+
+
 def test_slurm_pl_errors(tmp_path, fake_slurm):
     out = sh([UTILS / "slurm.pl", "--colour", "red", "log/x.log", "true"], tmp_path,
              env=fake_slurm)

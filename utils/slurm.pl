@@ -184,18 +184,22 @@ for my $sig (qw(INT TERM HUP)) {
 }
 
 # Poll for the status files. With squeue available, a job Slurm no longer knows whose tasks left
-# no status (killed for time or memory, node failure) fails after a grace period (slow NFS).
+# no status (killed for time or memory, node failure) fails after a grace period for slow shared
+# file systems ($SLURM_PL_GRACE seconds, default 60).
 my $have_squeue = system('command -v squeue >/dev/null 2>&1') == 0;
-my ($sleep, $last_check, $gone_since, %vanished) = (0.1, time, undef);
+my $grace = $ENV{SLURM_PL_GRACE} // 60;
+$grace =~ m/^\d+$/ or fail("SLURM_PL_GRACE must be a number of seconds, got '$grace'");
+my $check_every = $grace < 20 ? $grace / 2 : 10;
+my ($sleep, $last_check, $gone_since, %vanished) = (0.1, 0, undef);
 while (1) {
   my @missing = grep { !-f $status_of->($_) } $start .. $end;
   last unless @missing;
-  if ($have_squeue && time - $last_check >= 10) {
+  if ($have_squeue && time - $last_check >= $check_every) {
     $last_check = time;
     my $q = `squeue -h -j $slurm_id -o %i 2>&1`;
     my $finished = ($? == 0 && $q !~ m/\S/) || $q =~ m/Invalid job id/i;
     $gone_since //= time if $finished;
-    if (defined $gone_since && time - $gone_since > 60) {
+    if (defined $gone_since && time - $gone_since >= $grace) {
       $vanished{$_} = 1 for @missing;
       last;
     }
