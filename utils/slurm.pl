@@ -36,7 +36,8 @@ Usage: utils/slurm.pl [options] [JOB=1:N] <log-file> <command> [<args> ...]
   Same as utils/run.pl, on Slurm: writes a batch script <log-dir>/q/<name>.sh, submits it with
   "sbatch --array=1-N", waits (polling the exit-status files each task writes) and exits 1
   naming the failed logs. Tasks run in the current directory with the submitting shell's
-  environment (sbatch --export=ALL).
+  environment (sbatch --export=ALL). With squeue on PATH, tasks of a job Slurm no longer lists
+  that left no exit status fail after \$SLURM_PL_GRACE seconds (default 60).
 e.g.: utils/slurm.pl --mem 4G --gpu 1 JOB=1:4 exp/log/extract.JOB.log seedkit-extract ...
 Options:
   --max-jobs-run N    at most N tasks at once (--array=1-N%M)
