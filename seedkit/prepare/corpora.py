@@ -21,6 +21,7 @@ vcmix                      VoxConverse-SV non-target + VoxCeleb1-O target trials
 
 lhotse behaviours worked around (lhotse 1.33):
 
+- ``prepare_voxceleb`` reads headers in a process pool even for one job; seedkit uses threads then.
 - ``prepare_voxceleb`` downloads ``voxceleb1_test_v2.txt`` (the uncleaned O list) into the current
   directory and fails offline; seedkit skips that step and converts the cleaned list itself.
 - ``prepare_librilight`` walks small, medium and large and fails (``No recordings left``) when only
@@ -39,6 +40,7 @@ import logging
 import shutil
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 
@@ -194,7 +196,10 @@ def prepare_voxceleb1(corpus_dir: PathLike, data_root: PathLike, trials: Optiona
               "voxceleb1) or pass --trials")
     import lhotse.recipes.voxceleb as vox
 
-    with patched(vox, "_prepare_voxceleb_trials", lambda manifests: {}):
+    # one job: threads instead of a process pool (no fork of a big process for header reads)
+    pool = ThreadPoolExecutor if num_jobs <= 1 else vox.ProcessPoolExecutor
+    with patched(vox, "_prepare_voxceleb_trials", lambda manifests: {}), \
+            patched(vox, "ProcessPoolExecutor", pool):
         m = run_lhotse("prepare_voxceleb", corpus_dir, "*.wav", vox.prepare_voxceleb,
                        voxceleb1_root=corpus_dir, output_dir=None, num_jobs=num_jobs)
     written = []

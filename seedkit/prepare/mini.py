@@ -4,7 +4,7 @@ Reads the layout of ``docs/CONTRIBUTING-helpers.md`` (mini corpus contract)::
 
     <corpus>/speech/train/<spk>/<utt>.wav                   -> <data>/train
     <corpus>/eval_sets/<set>/wav/<utt>.wav + utt2spk, utt2env, trials
-                                                            -> <data>/<set> (trials, utt2env copied)
+                                                            -> <data>/<set> (+ trials, utt2env, utt2clean)
     <corpus>/musan/{music,noise,speech}/<subset>/*.wav      -> <data>/musan, musan_<category>
     <corpus>/RIRS_NOISES/simulated_rirs/...                 -> <data>/rirs
     <corpus>/eval_envs/{musan,RIRS_NOISES}/...              -> <data>/musan_eval*, rirs_eval
@@ -38,6 +38,8 @@ from seedkit.prepare.kaldi import write_lhotse_data_dir
 log = logging.getLogger(__name__)
 
 EVAL_SETS = ("eval_clean", "eval_mix", "eval_snr0", "eval_snr5", "eval_snr10", "eval_snr15")
+#: per-utterance tables of an eval set copied into its data dir when present
+COPIED_TABLES = ("utt2env", "utt2clean")
 HINT = "run stage 0 (seedkit-make-mini-corpus <corpus>) first, or give the right directory"
 
 
@@ -80,12 +82,13 @@ def prepare_eval_set(set_dir: PathLike, out_dir: PathLike, manifests: PathLike) 
     save_manifests(manifests, set_dir.name, "all", recs)
     dd = write_lhotse_data_dir(recs, whole_supervisions(recs, lambda r: utt2spk[r.id]), out_dir)
     out_dir = Path(out_dir)
-    if (set_dir / "utt2env").is_file():
-        env = read_utt2x(set_dir / "utt2env")
-        if set(env) != set(utt2spk):
-            raise SeedkitError("utt2env and utt2spk list different utterances",
-                               set_dir / "utt2env")
-        write_lines(out_dir / "utt2env", (f"{u} {env[u]}" for u in c_sorted(env)))
+    for table in COPIED_TABLES:
+        if (set_dir / table).is_file():
+            values = read_utt2x(set_dir / table)
+            if set(values) != set(utt2spk):
+                raise SeedkitError(f"{table} and utt2spk list different utterances",
+                                   set_dir / table)
+            write_lines(out_dir / table, (f"{u} {values[u]}" for u in c_sorted(values)))
     convert_trials(set_dir / "trials", dd, out_dir / "trials")
     return len(dd)
 
