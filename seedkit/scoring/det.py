@@ -1,0 +1,91 @@
+"""DET curves (miss vs false-alarm probability on normal-deviate axes) with EER points; PNG + PDF.
+
+Each curve is the ROC of :func:`seedkit.scoring.metrics.roc_points` (sklearn's points; dropping
+collinear points keeps the same curve), mapped through ``scipy.stats.norm.ppf``; probabilities of 0
+or 1 are clipped to 1e-6 from the edge. The EER of each curve (the metrics rule) is marked on the
+diagonal at (EER, EER) and given in the legend.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from seedkit.errors import PathLike, SeedkitError
+from seedkit.fileio import atomic_output
+from seedkit.scoring.metrics import eer_point, roc_points
+
+log = logging.getLogger(__name__)
+
+__all__ = ["plot_det"]
+
+TICKS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4]
+MAX_POINTS = 4000
+
+
+def _ppf(p: np.ndarray) -> np.ndarray:
+    from scipy.stats import norm
+
+    return norm.ppf(np.clip(p, 1e-6, 1 - 1e-6))
+
+
+def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if x.size <= MAX_POINTS:
+        return x, y
+    idx = np.unique(np.linspace(0, x.size - 1, MAX_POINTS).astype(np.int64))
+    return x[idx], y[idx]
+
+
+def plot_det(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], out_png: PathLike,
+             title: str | None = None) -> tuple[Path, Path]:
+    """Draw ``(label, scores, labels)`` curves; write ``out_png`` and the same name with ``.pdf``.
+
+    Both files are written atomically. Returns their paths.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_png = Path(out_png)
+    if out_png.suffix.lower() != ".png":
+        raise SeedkitError(f"output must end in .png (the PDF is written beside it), got "
+                           f"{out_png.name!r}")
+    if not curves:
+        raise SeedkitError("no score files to plot")
+    out_pdf = out_png.with_suffix(".pdf")
+    fig, ax = plt.subplots(figsize=(6, 6))
+    try:
+        for i, (label, scores, labels) in enumerate(curves):
+            fpr, tpr, _ = roc_points(scores, labels)
+            fnr = 1 - tpr
+            x, y = _thin(_ppf(fpr), _ppf(fnr))
+            eer = eer_point(scores, labels)[0]
+            (line,) = ax.plot(x, y, lw=1.5, label=f"{label} (EER {eer:.2f}%)", zorder=2 + i)
+            # the EER is marked where it is read: on the diagonal, at (EER, EER)
+            e = _ppf(np.array([eer / 100.0]))
+            ax.plot(e, e, "o", ms=6, color=line.get_color(), mec="black", zorder=10)
+        lim = _ppf(np.array([TICKS[0] / 2, 0.5]))
+        ticks = _ppf(np.array(TICKS))
+        names = [f"{100 * t:g}" for t in TICKS]
+        ax.plot(lim, lim, ":", color="0.6", lw=1, label="EER line")
+        ax.set_xlim(lim)
+        ax.set_ylim(lim)
+        ax.set_xticks(ticks, names)
+        ax.set_yticks(ticks, names)
+        ax.set_xlabel("False alarm probability (%)")
+        ax.set_ylabel("Miss probability (%)")
+        ax.grid(True, color="0.85")
+        ax.set_title(title or "DET curves")
+        ax.legend(loc="upper right", fontsize=8)
+        fig.tight_layout()
+        for path, fmt in ((out_png, "png"), (out_pdf, "pdf")):
+            with atomic_output(path) as tmp:
+                fig.savefig(tmp, format=fmt, dpi=150)
+    finally:
+        plt.close(fig)
+    log.info("wrote %s and %s (%d curves)", out_png, out_pdf, len(curves))
+    return out_png, out_pdf

@@ -1,0 +1,95 @@
+"""DET plots (PNG + PDF) and the Markdown results table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from seedkit.bin import plot_det as plot_det_bin
+from seedkit.bin import results_table as results_bin
+from seedkit.errors import SeedkitError, run_main
+from seedkit.scoring.results import collect, markdown_table
+
+
+def _run(mod, argv, capsys):
+    status = run_main(mod.main, prog="prog", argv=argv)
+    cap = capsys.readouterr()
+    return status, cap.out, cap.err
+
+
+@pytest.fixture
+def scored(tmp_path):
+    r = np.random.default_rng(0)
+    lab = r.random(400) < 0.3
+    (tmp_path / "trials").write_text("".join(
+        f"e{i} t{i} {'target' if y else 'nontarget'}\n" for i, y in enumerate(lab)))
+    for name, sep in (("a", 1.0), ("b", 2.0)):
+        s = r.normal(size=400) + sep * lab
+        (tmp_path / name).write_text("".join(f"e{i} t{i} {v:.6f}\n" for i, v in enumerate(s)))
+    return tmp_path
+
+
+def test_det_writes_png_and_pdf(scored, capsys):
+    d = scored
+    status, _, err = _run(plot_det_bin, ["--labels", "base,seed", "--trials", f"{d}/trials",
+                                         f"{d}/a", f"{d}/b", f"{d}/det.png"], capsys)
+    assert status == 0, err
+    assert (d / "det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (d / "det.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not list(d.glob(".det*"))  # no temporaries left
+
+
+T = "--trials={d}/trials"
+
+
+@pytest.mark.parametrize("argv,msg", [
+    ([T, "--labels", "x", "{d}/a", "{d}/b", "{d}/o.png"], "--labels has 1 names for 2"),
+    ([T, T, T, "{d}/a", "{d}/b", "{d}/o.png"], "3 --trials for 2"),
+    ([T, "{d}/a", "{d}/o.svg"], "must end in .png"),
+])
+def test_det_bad_arguments(scored, capsys, argv, msg):
+    d = scored
+    status, _, err = _run(plot_det_bin, [a.format(d=d) for a in argv], capsys)
+    assert status == 1 and msg in err
+    assert not (d / "o.png").exists()
+
+
+def _metrics(path, eer, d1, d5, n=100):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"eer_percent": eer, "num_trials": n, "min_dcf": {
+        "0.01": {"p_target": 0.01, "value": d1}, "0.05": {"p_target": 0.05, "value": d5}}}))
+
+
+def test_results_table_layout_and_relative_change(tmp_path, capsys):
+    _metrics(tmp_path / "base" / "clean" / "metrics.json", 2.0, 0.2, 0.1)
+    _metrics(tmp_path / "base" / "noisy.json", 10.0, 0.8, 0.5)
+    _metrics(tmp_path / "seed" / "noisy" / "metrics.json", 8.04, 0.8, 0.6)
+    _metrics(tmp_path / "one.json", 1.0, 0.0, 0.1)
+    status, out, err = _run(results_bin, ["--baseline", "base", f"base={tmp_path}/base",
+                                          f"seed={tmp_path}/seed",
+                                          f"plda:clean={tmp_path}/one.json"], capsys)
+    assert status == 0, err
+    rows = [r for r in out.splitlines() if r.startswith("| ")]
+    assert rows[0].startswith("| test set | system | trials | EER (%) | rel. | minDCF@0.01")
+    assert rows[1] == "| clean | **base** | 100 | 2.000 | - | 0.2000 | - | 0.1000 | - |"
+    assert rows[2] == "| clean | plda | 100 | 1.000 | -50.0% | 0.0000 | -100.0% | 0.1000 | +0.0% |"
+    assert rows[3].startswith("| noisy | **base** |")
+    assert rows[4] == "| noisy | seed | 100 | 8.040 | -19.6% | 0.8000 | +0.0% | 0.6000 | +20.0% |"
+
+
+def test_results_table_errors(tmp_path):
+    _metrics(tmp_path / "a" / "x.json", 1.0, 0.1, 0.1)
+    with pytest.raises(SeedkitError, match="--baseline 'zz' is not one of the systems: a"):
+        markdown_table(collect([f"a={tmp_path}/a"]), "zz")
+    with pytest.raises(SeedkitError, match="SYSTEM=DIR or SYSTEM:TESTSET=FILE"):
+        collect(["nonsense"])
+    with pytest.raises(SeedkitError, match="twice"):
+        collect([f"a={tmp_path}/a", f"a:x={tmp_path}/a/x.json"])
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(SeedkitError, match="not a seedkit-metrics JSON"):
+        collect([f"s:t={tmp_path}/bad.json"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SeedkitError, match="no <testset>/metrics.json"):
+        collect([f"s={tmp_path}/empty"])
