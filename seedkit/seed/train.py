@@ -1,0 +1,518 @@
+"""SEED training on cached embedding pairs: one process or ``torchrun`` (DDP), resumable.
+
+Exp dir layout::
+
+  <exp>/config.yaml               merged config (everything needed to rebuild the model)
+  <exp>/checkpoints/ckpt-<step>.pt   resumable: model, optimiser, EMA, step/epoch, RNG states;
+                                  written every checkpoint_interval steps and at the end
+  <exp>/checkpoints/best.pt       best dev-EER weights (when a dev trial list is given)
+  <exp>/final.pt                  the weights chosen by ``select`` (last | best_dev_eer)
+  <exp>/log/train.log             the log (appended to on resume)
+  <exp>/log/rank<r>.weights.sha256   hash of each rank's final weights (DDP agreement check)
+
+Determinism. The pair order of epoch e is a permutation drawn from ``(seed, e)``; t and epsilon
+of step k on rank r come from a generator seeded by ``(seed, r, k)``. Nothing therefore depends
+on how many steps ran in this process, and a run resumed from a checkpoint computes the same
+bytes as an uninterrupted one (single process on CPU; also under DDP with the same world size).
+The global torch / numpy / python RNG states of every rank are saved too (dropout uses torch's).
+
+Sharding follows ``DistributedSampler``: the epoch permutation is padded to a multiple of the
+world size and rank r takes every W-th index; each rank then runs ``batch_size / W`` pairs per
+step and DDP averages the gradients, so every rank holds the same weights after every step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import random
+import re
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from seedkit.errors import SeedkitError
+from seedkit.fileio import atomic_text_writer
+from seedkit.seed.checkpoint import FORMAT, read_checkpoint, save_checkpoint
+from seedkit.seed.config import config_diff, config_hash, dump_config
+from seedkit.seed.data import PairSet, load_pairs
+from seedkit.seed.diffusion import SeedDiffusion
+from seedkit.seed.enhance import Enhancer
+
+log = logging.getLogger(__name__)
+
+CKPT_RE = re.compile(r"^ckpt-(\d{9})\.pt$")
+# Debug hook for tests: sleep this many seconds after every optimiser step (slows a run down so
+# that a test can SIGKILL it part-way). It changes no numbers.
+STEP_SLEEP_ENV = "SEEDKIT_TRAIN_STEP_SLEEP"
+
+
+# --------------------------------------------------------------------------- distributed
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+
+def setup_distributed(device: str = "auto") -> DistInfo:
+    """Join the process group when started by torchrun (WORLD_SIZE > 1); pick the device.
+
+    ``device``: auto (cuda if available, else cpu), cpu, cuda or cuda:N. Under torchrun with
+    CUDA each rank uses ``cuda:LOCAL_RANK`` and NCCL; on CPU gloo.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SeedkitError(f"--device {device} requested but CUDA is not available; use "
+                           "--device cpu")
+    if device == "cuda":
+        dev = torch.device("cuda", local_rank if world > 1 else 0)
+    else:
+        dev = torch.device(device)
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if dev.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend)
+    return DistInfo(rank, world, local_rank, dev)
+
+
+def _all_gather(obj: Any, info: DistInfo) -> list[Any]:
+    if not info.enabled:
+        return [obj]
+    out: list[Any] = [None] * info.world
+    dist.all_gather_object(out, obj)
+    return out
+
+
+# --------------------------------------------------------------------------- RNG helpers
+def mix_seed(*parts: int) -> int:
+    h = hashlib.sha256(b"seedkit-train\0" + b"\0".join(str(int(p)).encode() for p in parts))
+    return int.from_bytes(h.digest()[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def epoch_order(num_pairs: int, seed: int, epoch: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(mix_seed(seed, 1, epoch))
+    return torch.randperm(num_pairs, generator=g)
+
+
+def rank_indices(order: torch.Tensor, rank: int, world: int) -> torch.Tensor:
+    """DistributedSampler-style: pad to a multiple of ``world``, take every world-th index."""
+    n = order.shape[0]
+    total = math.ceil(n / world) * world
+    if total > n:
+        reps = math.ceil((total - n) / n)
+        order = torch.cat([order] + [order] * reps)[:total]
+    return order[rank:total:world]
+
+
+def _rng_state(dev: torch.device) -> dict[str, Any]:
+    np_state = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": [list(x) if isinstance(x, tuple) else x for x in random.getstate()],
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)),
+                  int(np_state[2]), int(np_state[3]), float(np_state[4])],
+    }
+    if dev.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(dev)
+    return state
+
+
+def _set_rng_state(state: Mapping[str, Any], dev: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state["python"]))
+    n = state["numpy"]
+    np.random.set_state((n[0], n[1].numpy().astype(np.uint32), n[2], n[3], n[4]))
+    if dev.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], dev)
+
+
+# --------------------------------------------------------------------------- EMA
+class EMA:
+    """Exponential moving average of the network parameters (float32 copies)."""
+
+    def __init__(self, net: torch.nn.Module, decay: float):
+        self.decay = float(decay)
+        self.shadow = {k: v.detach().clone().float() for k, v in net.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, net: torch.nn.Module) -> None:
+        for k, v in net.state_dict().items():
+            self.shadow[k].mul_(self.decay).add_(v.detach().float(), alpha=1.0 - self.decay)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {k: v.clone() for k, v in self.shadow.items()}
+
+    def load_state_dict(self, sd: Mapping[str, torch.Tensor]) -> None:
+        for k in self.shadow:
+            self.shadow[k].copy_(sd[k])
+
+
+# --------------------------------------------------------------------------- dev scoring
+@dataclass
+class DevSet:
+    trials: list
+    labels: np.ndarray
+    enroll: dict[str, np.ndarray]
+    test: dict[str, np.ndarray]
+    where: str
+
+
+def load_dev(trials_path: str, enroll_rspec: str, test_rspec: str) -> DevSet:
+    """Read a dev trial list and its embeddings; only keys used by trials are kept."""
+    from seedkit.data.trials import read_trials  # noqa: PLC0415
+    from seedkit.embio import read_embeddings  # noqa: PLC0415
+
+    trials = read_trials(trials_path)
+    enroll = read_embeddings(enroll_rspec)
+    test = enroll if test_rspec == enroll_rspec else read_embeddings(test_rspec)
+    missing = [t for t in trials if t.enroll not in enroll or t.test not in test]
+    if missing:
+        first = ", ".join(f"{t.enroll} {t.test}" for t in missing[:5])
+        raise SeedkitError(f"{len(missing)} dev trial(s) name keys without embeddings (first: "
+                           f"{first}); give the matching --dev-enroll/--dev-test", trials_path)
+    labels = np.array([t.target for t in trials], dtype=bool)
+    if labels.all() or not labels.any():
+        raise SeedkitError("dev trials need both target and nontarget trials to give an EER",
+                           trials_path)
+    e_keys = {t.enroll for t in trials}
+    t_keys = {t.test for t in trials}
+    return DevSet(trials, labels, {k: enroll[k] for k in e_keys}, {k: test[k] for k in t_keys},
+                  trials_path)
+
+
+def dev_eer(dev: DevSet, model: Optional[SeedDiffusion], device: torch.device, seed: int,
+            batch_size: int) -> float:
+    """Cosine-scored EER (%) of the dev trials, after enhancement with ``model`` (None: raw)."""
+    from seedkit.scoring.metrics import compute_eer  # noqa: PLC0415
+
+    enroll, test = dev.enroll, dev.test
+    if model is not None:
+        enh = Enhancer(model, str(device), seed=seed, batch_size=batch_size)
+        enroll = enh.enhance_dict(enroll)
+        test = enroll if dev.test is dev.enroll else enh.enhance_dict(test)
+    matrices = any(v.ndim == 2 for v in enroll.values()) or any(v.ndim == 2 for v in test.values())
+    if matrices:
+        from seedkit.scoring.multicrop import mean_cosine_scores  # noqa: PLC0415
+        scores = mean_cosine_scores(dev.trials, enroll, test)
+    else:
+        from seedkit.scoring.cosine import cosine_scores  # noqa: PLC0415
+        scores = cosine_scores(dev.trials, enroll, test)
+    return float(compute_eer(np.asarray(scores, dtype=np.float64), dev.labels))
+
+
+# --------------------------------------------------------------------------- checkpoints
+def list_checkpoints(ckpt_dir: Path) -> list[tuple[int, Path]]:
+    if not ckpt_dir.is_dir():
+        return []
+    out = []
+    for p in ckpt_dir.iterdir():
+        m = CKPT_RE.match(p.name)
+        if m:
+            out.append((int(m.group(1)), p))
+    return sorted(out)
+
+
+def weights_digest(net: torch.nn.Module) -> str:
+    h = hashlib.sha256()
+    for k, v in net.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _model_file(cfg: Mapping[str, Any], weights: Mapping[str, torch.Tensor], step: int, epoch: int,
+                selected_by: str, eer: Optional[float]) -> dict[str, Any]:
+    return {"format": FORMAT, "kind": "model", "config": dict(cfg),
+            "model": {k: v.detach().cpu().clone() for k, v in weights.items()},
+            "step": step, "epoch": epoch, "selected_by": selected_by, "dev_eer": eer}
+
+
+def _setup_log(exp: Path, info: DistInfo) -> Optional[logging.Handler]:
+    if not info.is_main:
+        return None
+    (exp / "log").mkdir(parents=True, exist_ok=True)
+    h = logging.FileHandler(exp / "log" / "train.log", encoding="utf-8")
+    h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    h.setLevel(logging.INFO)
+    root = logging.getLogger()
+    root.addHandler(h)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    return h
+
+
+# --------------------------------------------------------------------------- training
+def train_seed(cfg: dict[str, Any], clean: str, noisy: str, pairs: str, exp_dir: str,
+               resume: bool = False, device: str = "auto", dev_trials: Optional[str] = None,
+               dev_enroll: Optional[str] = None, dev_test: Optional[str] = None) -> Path:
+    """Train SEED; returns the path of ``final.pt``. ``cfg`` is a merged, unresolved config."""
+    from seedkit.seed.config import resolve_dims  # noqa: PLC0415
+
+    info = setup_distributed(device)
+    exp = Path(exp_dir)
+    handler = None
+    try:
+        exp.mkdir(parents=True, exist_ok=True)
+        handler = _setup_log(exp, info)
+        return _train(cfg, clean, noisy, pairs, exp, resume, info, dev_trials, dev_enroll,
+                      dev_test, resolve_dims)
+    finally:
+        if handler is not None:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+        if info.enabled and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(cfg0, clean, noisy, pairs, exp: Path, resume: bool, info: DistInfo, dev_trials,
+           dev_enroll, dev_test, resolve_dims) -> Path:
+    if bool(dev_trials) != bool(dev_enroll):
+        raise SeedkitError("--dev-trials and --dev-enroll go together (--dev-test defaults to "
+                           "--dev-enroll)")
+    if cfg0["select"] == "best_dev_eer" and not dev_trials:
+        raise SeedkitError("select: best_dev_eer needs --dev-trials and --dev-enroll; give them "
+                           "or set select: last")
+    if cfg0["batch_size"] % info.world:
+        raise SeedkitError(f"batch_size {cfg0['batch_size']} is not divisible by the "
+                           f"{info.world} processes; change batch_size or --nproc_per_node")
+    data: PairSet = load_pairs(clean, noisy, pairs, cfg0["add_identity_pairs"])
+    cfg = resolve_dims(cfg0, data.dim)
+    chash = config_hash(cfg)
+    fp = data.fingerprint()
+    dev = load_dev(dev_trials, dev_enroll, dev_test or dev_enroll) if dev_trials else None
+    ckpt_dir = exp / "checkpoints"
+    existing = list_checkpoints(ckpt_dir)
+    if existing and not resume:
+        raise SeedkitError(f"{ckpt_dir} already holds checkpoints (latest step "
+                           f"{existing[-1][0]}); pass --resume to continue, or use a new exp dir")
+    state = None
+    if resume and existing:
+        latest = existing[-1][1]
+        state = read_checkpoint(latest)
+        if not (isinstance(state, Mapping) and state.get("format") == FORMAT
+                and state.get("kind") == "train"):
+            raise SeedkitError("not a seedkit training checkpoint; remove it or use a new exp dir",
+                               latest)
+        diff = config_diff(state["config"], cfg)
+        if diff:
+            shown = "; ".join(f"{k}: {a!r} in checkpoint, {b!r} now" for k, a, b in diff)
+            raise SeedkitError(f"cannot resume: the config differs from the checkpoint's in "
+                               f"{len(diff)} key(s): {shown}. Use the same config, or a new "
+                               "exp dir", latest)
+        if state["data_fingerprint"] != fp:
+            raise SeedkitError("cannot resume: the training pairs/embeddings differ from the "
+                               "ones this checkpoint was trained on; use the same --clean/"
+                               "--noisy/--pairs, or a new exp dir", latest)
+    if info.is_main:
+        with atomic_text_writer(exp / "config.yaml") as f:
+            f.write(dump_config(cfg))
+    log.info("SEED training: %d pairs (%d listed + %d clean identity), D=%d, %d process(es) on "
+             "%s, objective=%s, config hash %s", len(data), data.num_listed, data.num_identity,
+             data.dim, info.world, info.device, cfg["objective"], chash)
+
+    torch.manual_seed(mix_seed(cfg["seed"], 0))
+    model = SeedDiffusion(cfg).to(info.device)
+    net = model.net
+    params = list(net.parameters())
+    opt_cls = torch.optim.AdamW if cfg["optimizer"] == "adamw" else torch.optim.Adam
+    opt = opt_cls(params, lr=cfg["lr"], betas=tuple(cfg["adam_betas"]), eps=cfg["adam_eps"],
+                  weight_decay=cfg["weight_decay"])
+    ema = EMA(net, cfg["ema_decay"]) if cfg["ema_decay"] > 0 else None
+    step, epoch, step_in_epoch = 0, 0, 0
+    history: list[dict[str, Any]] = []
+    best: Optional[dict[str, Any]] = None
+    base_eer = None
+    if state is not None:
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
+        step, epoch, step_in_epoch = state["step"], state["epoch"], state["step_in_epoch"]
+        history, best, base_eer = state["dev_history"], state["best"], state["baseline_dev_eer"]
+        rngs = state["rng"]
+        if state["world_size"] == info.world:
+            _set_rng_state(rngs[info.rank], info.device)
+        else:
+            log.warning("checkpoint was written by %d process(es), now %d: the pair sharding "
+                        "differs, so the result will not equal an uninterrupted run",
+                        state["world_size"], info.world)
+        log.info("resumed from %s: step %d, epoch %d (+%d steps)", existing[-1][1], step, epoch,
+                 step_in_epoch)
+    elif resume:
+        log.info("--resume given but %s has no checkpoint: starting from scratch", ckpt_dir)
+
+    ddp_model: torch.nn.Module = model
+    if info.enabled:
+        from torch.nn.parallel import DistributedDataParallel  # noqa: PLC0415
+        ddp_model = DistributedDataParallel(
+            model, device_ids=[info.device.index] if info.device.type == "cuda" else None)
+
+    table = torch.from_numpy(data.table).to(info.device)
+    src = torch.from_numpy(data.src)
+    tgt = torch.from_numpy(data.tgt)
+    world_b = cfg["batch_size"]
+    local_b = world_b // info.world
+    per_rank = math.ceil(len(data) / info.world)
+    steps_per_epoch = math.ceil(per_rank / local_b)
+    total = steps_per_epoch * cfg["epochs"]
+    if cfg["max_steps"] is not None:
+        total = min(total, cfg["max_steps"])
+    log.info("%d step(s) per epoch of %d pairs/step (%d per process); %d epochs -> %d steps "
+             "in all", steps_per_epoch, world_b, local_b, cfg["epochs"], total)
+    sleep = float(os.environ.get(STEP_SLEEP_ENV, "0") or 0)
+
+    def eval_weights() -> dict[str, torch.Tensor]:
+        return ema.state_dict() if ema is not None else net.state_dict()
+
+    def run_dev(ep: int) -> None:
+        nonlocal best, base_eer
+        if dev is None or not info.is_main:
+            return
+        if base_eer is None:
+            base_eer = dev_eer(dev, None, info.device, cfg["seed"], cfg["dev_batch_size"])
+            log.info("dev EER without enhancement: %.3f%%", base_eer)
+        probe = SeedDiffusion(cfg)
+        probe.net.load_state_dict(eval_weights())
+        eer = dev_eer(dev, probe, info.device, cfg["seed"], cfg["dev_batch_size"])
+        history.append({"epoch": ep, "step": step, "eer": eer})
+        improved = best is None or eer < best["eer"]
+        log.info("epoch %d step %d: dev EER %.3f%% (raw %.3f%%)%s", ep, step, eer, base_eer,
+                 " best so far" if improved else "")
+        if improved:
+            best = {"eer": eer, "step": step, "epoch": ep}
+            save_checkpoint(_model_file(cfg, eval_weights(), step, ep, "best_dev_eer", eer),
+                            ckpt_dir / "best.pt")
+
+    def save(ep: int, sie: int) -> None:
+        rngs = _all_gather(_rng_state(info.device), info)
+        if not info.is_main:
+            return
+        obj = {"format": FORMAT, "kind": "train", "config": dict(cfg), "config_hash": chash,
+               "data_fingerprint": fp, "world_size": info.world,
+               "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+               "optimizer": opt.state_dict(),
+               "ema": ema.state_dict() if ema is not None else None,
+               "step": step, "epoch": ep, "step_in_epoch": sie, "rng": rngs,
+               "dev_history": history, "best": best, "baseline_dev_eer": base_eer}
+        save_checkpoint(obj, ckpt_dir / f"ckpt-{step:09d}.pt")
+        for _, old in list_checkpoints(ckpt_dir)[:-cfg["keep_checkpoints"]]:
+            old.unlink(missing_ok=True)
+        log.debug("checkpoint at step %d", step)
+
+    ddp_model.train()
+    bar = tqdm(total=total, initial=min(step, total), disable=not info.is_main, file=sys.stderr,
+               desc="SEED train", unit="step", mininterval=1.0, dynamic_ncols=True)
+    t_log, pairs_log = time.perf_counter(), 0
+    t_run, pairs_run = t_log, 0
+    loss_sum, loss_n = 0.0, 0
+    steps_run = 0
+    done = step >= total
+    while not done and epoch < cfg["epochs"]:
+        order = rank_indices(epoch_order(len(data), cfg["seed"], epoch), info.rank, info.world)
+        for s in range(step_in_epoch, steps_per_epoch):
+            idx = order[s * local_b:(s + 1) * local_b]
+            g = torch.Generator().manual_seed(mix_seed(cfg["seed"], 2, info.rank, step))
+            t, eps = model.draw_t_eps(idx.shape[0], g)
+            x_start = table[src[idx].to(info.device)]
+            x_target = table[tgt[idx].to(info.device)]
+            loss = ddp_model(x_start, x_target, t.to(info.device), eps.to(info.device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg["grad_clip"] > 0:
+                torch.nn.utils.clip_grad_norm_(params, cfg["grad_clip"])
+            opt.step()
+            if ema is not None:
+                ema.update(net)
+            step += 1
+            steps_run += 1
+            n_pairs = idx.shape[0] * info.world
+            pairs_log += n_pairs
+            pairs_run += n_pairs
+            loss_sum += float(loss.detach())
+            loss_n += 1
+            bar.update(1)
+            if step % cfg["log_interval"] == 0 or step == total:
+                now = time.perf_counter()
+                rate = pairs_log / max(now - t_log, 1e-9)
+                log.info("step %d epoch %d: loss %.5f, %.0f pairs/s", step, epoch,
+                         loss_sum / loss_n, rate)
+                bar.set_postfix(loss=f"{loss_sum / loss_n:.4f}", pairs_s=f"{rate:.0f}")
+                t_log, pairs_log, loss_sum, loss_n = now, 0, 0.0, 0
+            if sleep:
+                time.sleep(sleep)
+            if step >= total:
+                done = True
+                step_in_epoch = s + 1
+                break
+            if step % cfg["checkpoint_interval"] == 0 and s + 1 < steps_per_epoch:
+                save(epoch, s + 1)
+        else:
+            step_in_epoch = steps_per_epoch
+        if step_in_epoch >= steps_per_epoch:
+            run_dev(epoch)
+            epoch += 1
+            step_in_epoch = 0
+            if done or epoch >= cfg["epochs"] or step % cfg["checkpoint_interval"] == 0:
+                save(epoch, 0)
+        elif done:
+            save(epoch, step_in_epoch)
+    bar.close()
+    dt = time.perf_counter() - t_run
+    if steps_run:
+        log.info("trained %d steps in this process: %.1f s, %.0f pairs/s", steps_run, dt,
+                 pairs_run / max(dt, 1e-9))
+
+    digest = weights_digest(net)
+    digests = _all_gather(digest, info)
+    (exp / "log").mkdir(parents=True, exist_ok=True)
+    with atomic_text_writer(exp / "log" / f"rank{info.rank}.weights.sha256") as f:
+        f.write(digest + "\n")
+    if info.is_main:
+        if len(set(digests)) != 1:
+            raise SeedkitError(f"the {info.world} processes ended with different weights "
+                               f"({digests}); this is a bug, please report it")
+        if info.enabled:
+            log.info("weights identical on all %d ranks (sha256 %s)", info.world, digest[:16])
+        if cfg["select"] == "best_dev_eer":
+            if best is None:
+                raise SeedkitError("select: best_dev_eer but no dev EER was computed (no epoch "
+                                   "finished); train at least one epoch or select: last")
+            final = read_checkpoint(ckpt_dir / "best.pt")
+            log.info("final.pt = best dev EER %.3f%% at epoch %d step %d", best["eer"],
+                     best["epoch"], best["step"])
+        else:
+            last_eer = history[-1]["eer"] if history and history[-1]["step"] == step else None
+            final = _model_file(cfg, eval_weights(), step, epoch, "last", last_eer)
+            log.info("final.pt = weights after step %d%s", step,
+                     " (EMA)" if ema is not None else "")
+        final["dev_history"] = history
+        final["baseline_dev_eer"] = base_eer
+        save_checkpoint(final, exp / "final.pt")
+    if info.enabled:
+        dist.barrier()
+    return exp / "final.pt"
