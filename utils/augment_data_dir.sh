@@ -70,7 +70,7 @@ echo "LOG ($prog): augmenting $nutt utterances of $src with $nj jobs (logs: $aug
 if ! $cmd JOB=1:$nj "$aug/log/augment.JOB.log" \
     seedkit-augment-data-dir "${opts[@]}" --job JOB --nj "$nj" "$src" "$crops" "$aug"; then
   for log in "$aug"/log/augment.*.log; do
-    err=$(grep -m1 '^ERROR' "$log" || true)
+    err=$(grep -a -o -m1 'ERROR (.*' "$log" || true)
     [ -n "$err" ] && { echo "$err" >&2; break; }
   done
   die "$aug/log/augment.1.log" "augmentation jobs failed; see the logs in $aug/log/"

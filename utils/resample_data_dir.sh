@@ -65,7 +65,7 @@ if ! $cmd JOB=1:$nj "$wavdir/log/resample.JOB.log" \
     seedkit-resample-data-dir --sample-rate "$sample_rate" --job JOB --nj "$nj" \
     "$src" "$dest" "$wavdir"; then
   for log in "$wavdir"/log/resample.*.log; do
-    err=$(grep -m1 '^ERROR' "$log" || true)
+    err=$(grep -a -o -m1 'ERROR (.*' "$log" || true)
     [ -n "$err" ] && { echo "$err" >&2; break; }
   done
   die "$wavdir/log/resample.1.log" "resampling jobs failed; see the logs in $wavdir/log/"
