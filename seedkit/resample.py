@@ -2,7 +2,8 @@
 
 ``resample_data_dir(src, dest, wav_dir)`` converts every ``wav.scp`` entry of ``src`` (a path in
 any format ffmpeg reads, or a ``cmd |`` pipe) with
-``ffmpeg -ac 1 -ar <rate> -acodec pcm_s16le`` to ``<wav_dir>/<xx>/<recording>.wav`` (``xx``: two
+``ffmpeg -ac 1 -ar <rate> -acodec pcm_s16le`` (a file already mono 16-bit wav at that rate is
+copied as it is) to ``<wav_dir>/<xx>/<recording>.wav`` (``xx``: two
 hex digits of the key's md5, so no directory holds millions of files) and writes ``dest``: the same
 data dir with ``wav.scp`` pointing at those files, a fresh ``utt2dur``, and ``segments``, ``utt2*``
 tables and ``trials`` carried over.
@@ -81,8 +82,25 @@ def need_ffmpeg() -> str:
     return exe
 
 
+def already_target_format(entry: str, rate: int) -> bool:
+    """True for a path to a mono 16-bit PCM wav at ``rate`` (copied instead of re-encoded)."""
+    if is_pipe(entry) or not entry.lower().endswith(".wav"):
+        return False
+    try:
+        info = sf.info(entry)
+    except Exception:
+        return False
+    return (info.format, info.subtype, info.samplerate, info.channels, info.frames > 0) == (
+        "WAV", "PCM_16", rate, 1, True)
+
+
 def convert(entry: str, out: Path, rate: int, *, where: PathLike, line: int, key: str) -> None:
-    """Convert one ``wav.scp`` value to a mono 16-bit wav at ``rate`` (atomic)."""
+    """Convert one ``wav.scp`` value to a mono 16-bit wav at ``rate`` (atomic). A file already in
+    that format is copied byte for byte (what ffmpeg would decode from it is the same samples)."""
+    if already_target_format(entry, rate):
+        with atomic_output(out) as tmp:
+            shutil.copyfile(entry, tmp)
+        return
     ff = [need_ffmpeg(), "-nostdin", "-loglevel", "error", "-y"]
     tail = ["-vn", "-ac", "1", "-ar", str(rate), "-acodec", "pcm_s16le", "-f", "wav"]
     with atomic_output(out) as tmp:

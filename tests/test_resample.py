@@ -140,3 +140,17 @@ def test_shell_helper_with_run_pl(src, tmp_path):
                           capture_output=True, text=True)
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("ERROR")]
     assert proc.returncode == 1 and "does not exist" in errors[0]
+
+
+def test_target_format_is_copied_other_formats_converted(tmp_path):
+    sf.write(tmp_path / "ok.wav", _tone(16000, 0.5), 16000, subtype="PCM_16")
+    sf.write(tmp_path / "f32.wav", _tone(16000, 0.5), 16000, subtype="FLOAT")
+    dd = DataDir()
+    dd.wav_scp.update({"a-ok": str(tmp_path / "ok.wav"), "a-f32": str(tmp_path / "f32.wav")})
+    dd.utt2spk.update({"a-ok": "a", "a-f32": "a"})
+    write_data_dir(dd, tmp_path / "src")
+    resample_data_dir(tmp_path / "src", tmp_path / "dest", tmp_path / "wav")
+    out = load_data_dir(tmp_path / "dest")
+    assert Path(out.wav_scp["a-ok"]).read_bytes() == (tmp_path / "ok.wav").read_bytes()
+    assert sf.info(out.wav_scp["a-f32"]).subtype == "PCM_16"
+    assert np.allclose(sf.read(out.wav_scp["a-f32"])[0], _tone(16000, 0.5), atol=1e-4)
