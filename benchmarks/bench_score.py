@@ -111,7 +111,7 @@ def main() -> None:
         row("read scores file", m, dt, pk)
 
     print(f"# {m} trials, {n} keys, D={d}, numpy {np.__version__}, {os.cpu_count()} CPUs")
-    print(f"| step | trials | seconds | trials/s | peak MiB | vs reference |")
+    print("| step | trials | seconds | trials/s | peak MiB | vs reference |")
     print("|---|---:|---:|---:|---:|---:|")
     ref_rate = m / dt_ref
     for name, t, dt, rate, peak, note in rows:

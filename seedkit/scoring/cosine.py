@@ -15,13 +15,11 @@ from seedkit.scoring.index import (
     DEFAULT_CHUNK,
     EmbeddingSet,
     Table,
-    as_set,
     check_same_dim,
     l2_normalize,
     pair_dot,
-    resolve_trials,
+    resolve_tables,
 )
-from seedkit.scoring.trialio import as_trial_list
 
 __all__ = ["cosine_scores", "cosine_pairs", "normalized_vectors"]
 
@@ -54,10 +52,5 @@ def cosine_scores(trials, enroll: Table, test: Table, mean: Optional[np.ndarray]
     :class:`~seedkit.errors.SeedkitError` (count and first five) unless ``skip_missing``, which
     returns scores of the scorable trials only.
     """
-    tl = as_trial_list(trials)
-    if test is enroll:
-        e = t = as_set(enroll, "embeddings")
-    else:
-        e, t = as_set(enroll, "enroll embeddings"), as_set(test, "test embeddings")
-    ei, ti, _ = resolve_trials(tl.enroll, tl.test, e, t, skip_missing, tl.path)
+    e, t, ei, ti = resolve_tables(trials, enroll, test, skip_missing)
     return cosine_pairs(e, t, ei, ti, mean, chunk)

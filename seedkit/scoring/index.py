@@ -174,3 +174,18 @@ Table = Union[Mapping[str, np.ndarray], EmbeddingSet]
 
 def as_set(table: Table, name: str) -> EmbeddingSet:
     return table if isinstance(table, EmbeddingSet) else EmbeddingSet.from_dict(table, name)
+
+
+def resolve_tables(trials, enroll: Table, test: Table, skip_missing: bool = False
+                   ) -> tuple[EmbeddingSet, EmbeddingSet, np.ndarray, np.ndarray]:
+    """Library entry helper: trials + two dicts (or sets) -> ``(enroll_set, test_set, ei, ti)``;
+    the same object on both sides is indexed once."""
+    from seedkit.scoring.trialio import as_trial_list
+
+    tl = as_trial_list(trials)
+    if test is enroll:
+        e = t = as_set(enroll, "embeddings")
+    else:
+        e, t = as_set(enroll, "enroll embeddings"), as_set(test, "test embeddings")
+    ei, ti, _ = resolve_trials(tl.enroll, tl.test, e, t, skip_missing, tl.path)
+    return e, t, ei, ti

@@ -25,13 +25,11 @@ from seedkit.scoring.index import (
     DEFAULT_CHUNK,
     EmbeddingSet,
     Table,
-    as_set,
     check_same_dim,
     l2_normalize,
     pair_dot,
-    resolve_trials,
+    resolve_tables,
 )
-from seedkit.scoring.trialio import as_trial_list
 
 __all__ = ["seed_pairs", "seed_scores", "mean_cosine_pairs", "mean_cosine_scores"]
 
@@ -178,25 +176,15 @@ def mean_cosine_pairs(enroll: EmbeddingSet, test: EmbeddingSet, ei: np.ndarray, 
     return pair_dot(a, ei, b, ti, chunk)
 
 
-def _resolve(trials, enroll: Table, test: Table, skip_missing: bool):
-    tl = as_trial_list(trials)
-    if test is enroll:
-        e = t = as_set(enroll, "embeddings")
-    else:
-        e, t = as_set(enroll, "enroll embeddings"), as_set(test, "test embeddings")
-    ei, ti, _ = resolve_trials(tl.enroll, tl.test, e, t, skip_missing, tl.path)
-    return e, t, ei, ti
-
-
 def seed_scores(trials, enroll: Table, test: Table, mean: Optional[np.ndarray] = None,
                 skip_missing: bool = False, chunk: int = DEFAULT_CHUNK) -> np.ndarray:
     """SEED protocol score of every trial (float64), in trial order; see the module docstring."""
-    e, t, ei, ti = _resolve(trials, enroll, test, skip_missing)
+    e, t, ei, ti = resolve_tables(trials, enroll, test, skip_missing)
     return seed_pairs(e, t, ei, ti, mean, chunk)
 
 
 def mean_cosine_scores(trials, enroll: Table, test: Table, mean: Optional[np.ndarray] = None,
                        skip_missing: bool = False, chunk: int = DEFAULT_CHUNK) -> np.ndarray:
     """Mean crop-pair cosine of every trial (float32), in trial order."""
-    e, t, ei, ti = _resolve(trials, enroll, test, skip_missing)
+    e, t, ei, ti = resolve_tables(trials, enroll, test, skip_missing)
     return mean_cosine_pairs(e, t, ei, ti, mean, chunk)

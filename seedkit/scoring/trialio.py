@@ -7,14 +7,13 @@ unlabelled ``<enroll> <test>`` lines. Errors name the file and line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from seedkit.data.trials import LABELS, voxceleb_path_to_key
+from seedkit.data.trials import LABELS, read_trials, voxceleb_path_to_key
 from seedkit.errors import PathLike, SeedkitError
 
 __all__ = ["TrialList", "as_trial_list", "read_trial_list"]
@@ -38,6 +37,10 @@ class TrialList:
             raise SeedkitError("the trial list has no target/nontarget labels; metrics need "
                                "'<enroll> <test> target|nontarget' lines", self.path)
         return self.target
+
+    def with_path(self, path: Optional[str]) -> "TrialList":
+        self.path = path
+        return self
 
     def subset(self, keep: np.ndarray) -> "TrialList":
         """The trials where ``keep`` (bool mask) is true, in order."""
@@ -97,41 +100,21 @@ def _fast(text: str, path: str) -> Optional[TrialList]:
 
 
 def _slow(text: str, path: str) -> TrialList:
+    """Checking parser: labelled lists go through :func:`seedkit.data.trials.read_trials` (errors
+    with file:line); unlabelled ``<enroll> <test>`` lists are parsed here."""
+    first = text.split("\n", 1)[0].split()
+    if len(first) != 2:
+        return as_trial_list(read_trials(path)).with_path(path)
     enroll: list[str] = []
     test: list[str] = []
-    target: list[bool] = []
-    form = None
     for n, raw in enumerate(text.splitlines(), start=1):
         f = raw.split()
-        if not f:
-            raise SeedkitError("empty line; remove it", path, n)
-        if len(f) == 2:
-            this = "unlabelled"
-        elif len(f) == 3:
-            this = "kaldi" if f[2] in LABELS else "voxceleb" if f[0] in ("0", "1") else None
-        else:
-            this = None
-        if this is None:
-            raise SeedkitError("expected '<enroll> <test> target|nontarget', "
-                               f"'<1|0> <enroll.wav> <test.wav>' or '<enroll> <test>': {raw!r}",
-                               path, n)
-        if form is None:
-            form = this
-        elif this != form:
-            raise SeedkitError(f"line is in {this} form but the file started in {form} form",
-                               path, n)
-        if form == "kaldi":
-            enroll.append(f[0])
-            test.append(f[1])
-            target.append(LABELS[f[2]])
-        elif form == "voxceleb":
-            enroll.append(voxceleb_path_to_key(f[1]))
-            test.append(voxceleb_path_to_key(f[2]))
-            target.append(f[0] == "1")
-        else:
-            enroll.append(f[0])
-            test.append(f[1])
-    return TrialList(enroll, test, None if form == "unlabelled" else np.array(target, bool), path)
+        if len(f) != 2:
+            raise SeedkitError("the file started with unlabelled '<enroll> <test>' lines; this "
+                               f"line has {len(f)} fields: {raw!r}", path, n)
+        enroll.append(f[0])
+        test.append(f[1])
+    return TrialList(enroll, test, None, path)
 
 
 def read_trial_list(path: PathLike, require_labels: bool = False) -> TrialList:
@@ -146,7 +129,3 @@ def read_trial_list(path: PathLike, require_labels: bool = False) -> TrialList:
     if require_labels:
         trials.labels()
     return trials
-
-
-def trial_keys(trials: TrialList) -> Sequence[tuple[str, str]]:
-    return list(zip(trials.enroll, trials.test))
