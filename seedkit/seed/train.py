@@ -335,8 +335,10 @@ def _train(cfg0, clean, noisy, pairs, exp: Path, resume: bool, info: DistInfo, d
              "%s, objective=%s, config hash %s", len(data), data.num_listed, data.num_identity,
              data.dim, info.world, info.device, cfg["objective"], chash)
 
-    torch.manual_seed(mix_seed(cfg["seed"], 0))
+    torch.manual_seed(mix_seed(cfg["seed"], 0))  # initial weights: the same on every rank
     model = SeedDiffusion(cfg).to(info.device)
+    # the global RNG (dropout) differs per rank from here on, like the data shards
+    torch.manual_seed(mix_seed(cfg["seed"], 3, info.rank))
     net = model.net
     params = list(net.parameters())
     opt_cls = torch.optim.AdamW if cfg["optimizer"] == "adamw" else torch.optim.Adam
@@ -396,7 +398,8 @@ def _train(cfg0, clean, noisy, pairs, exp: Path, resume: bool, info: DistInfo, d
         if base_eer is None:
             base_eer = dev_eer(dev, None, info.device, cfg["seed"], cfg["dev_batch_size"])
             log.info("dev EER without enhancement: %.3f%%", base_eer)
-        probe = SeedDiffusion(cfg)
+        with torch.random.fork_rng(devices=[]):  # building a net draws init weights
+            probe = SeedDiffusion(cfg)
         probe.net.load_state_dict(eval_weights())
         eer = dev_eer(dev, probe, info.device, cfg["seed"], cfg["dev_batch_size"])
         history.append({"epoch": ep, "step": step, "eer": eer})
