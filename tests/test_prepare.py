@@ -359,3 +359,14 @@ def test_on_disk_corpus_is_linked_not_downloaded(tmp_path, monkeypatch):
     assert download.ensure_corpus("voxceleb1", tmp_path / "corpora") == dest  # marker: skip
     with pytest.raises(SeedkitError, match="vox1_meta.csv"):
         download.ensure_corpus("voxceleb1", tmp_path / "c2", on_disk=tmp_path / "mine" / "wav")
+
+
+def test_combine_data_dirs(prepared, tmp_path):
+    _, _, data, _, _ = prepared
+    parts = [data / "librittsr_train_clean_100", data / "librittsr_train_clean_360",
+             data / "librilight_small"]
+    dd = corpora.combine_data_dirs(parts, tmp_path / "train")
+    validate_data_dir(tmp_path / "train")
+    assert len(dd) == sum(len(load_data_dir(p)) for p in parts)
+    with pytest.raises(SeedkitError, match="in two of the data dirs"):
+        corpora.combine_data_dirs(parts[:1] * 2, tmp_path / "dup")
