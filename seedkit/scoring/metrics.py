@@ -106,17 +106,23 @@ def _error_rates(s: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return fnrs, fprs, s[order]
 
 
+def _min_dcf_from_rates(fnrs: np.ndarray, fprs: np.ndarray, thr: np.ndarray, p_target: float,
+                        c_miss: float, c_fa: float) -> tuple[float, float]:
+    if not 0.0 < p_target < 1.0:
+        raise SeedkitError(f"p_target must be in (0, 1), got {p_target}")
+    c_det = c_miss * fnrs * p_target + c_fa * fprs * (1 - p_target)
+    i = int(np.argmin(c_det))  # first minimum, as the original's strict '<'
+    c_def = min(c_miss * p_target, c_fa * (1 - p_target))
+    return float(c_det[i] / c_def), float(thr[i])
+
+
 def min_dcf_point(scores, labels, p_target: float, c_miss: float = 1.0, c_fa: float = 1.0
                   ) -> tuple[float, float]:
     """``(minDCF, threshold)``; the threshold is the score at the minimising position."""
     if not 0.0 < p_target < 1.0:
         raise SeedkitError(f"p_target must be in (0, 1), got {p_target}")
     s, lab = check_scores_labels(scores, labels)
-    fnrs, fprs, thr = _error_rates(s, lab)
-    c_det = c_miss * fnrs * p_target + c_fa * fprs * (1 - p_target)
-    i = int(np.argmin(c_det))  # first minimum, as the original's strict '<'
-    c_def = min(c_miss * p_target, c_fa * (1 - p_target))
-    return float(c_det[i] / c_def), float(thr[i])
+    return _min_dcf_from_rates(*_error_rates(s, lab), p_target, c_miss, c_fa)
 
 
 def compute_min_dcf(scores, labels, p_target: float, c_miss: float = 1.0,
@@ -151,8 +157,9 @@ def summarize(scores, labels, p_targets: Sequence[float] = (0.01, 0.05)) -> dict
         "eer_fnr": fnr,
         "min_dcf": {},
     }
+    rates = _error_rates(s, lab)  # one sort serves every p_target
     for p in p_targets:
-        value, t = min_dcf_point(s, lab, p)
+        value, t = _min_dcf_from_rates(*rates, p, 1.0, 1.0)
         out["min_dcf"][_p_key(p)] = {"p_target": float(p), "c_miss": 1.0, "c_fa": 1.0,
                                       "value": value, "threshold": t}
     return out
