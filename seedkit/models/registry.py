@@ -20,6 +20,7 @@ so a file dropped there registers itself; ``model_module: path/to/file.py`` or
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -158,15 +159,23 @@ def build_backbone(name: str, model_args: Optional[dict[str, Any]] = None,
     return model
 
 
-def state_dict_keys_of(name: str) -> Optional[set[str]]:
-    """Keys of ``name``'s default-size state dict (built on the meta device; None on failure)."""
-    cls = get_backbone_class(name)
+@functools.lru_cache(maxsize=None)
+def _default_keys(cls: type) -> Optional[frozenset[str]]:
     try:
-        with torch.device("meta"):
+        with torch.random.fork_rng(devices=[]):
             model = cls()
-        return set(model.state_dict())
-    except Exception:  # a backbone that cannot be built without arguments / on meta
+        return frozenset(model.state_dict())
+    except Exception:  # a backbone that cannot be built without arguments
         return None
+
+
+def state_dict_keys_of(name: str) -> Optional[set[str]]:
+    """Keys of ``name``'s default-size state dict (None when it cannot be built without args).
+
+    Builds the model once per process (used only to explain a checkpoint that does not fit).
+    """
+    keys = _default_keys(get_backbone_class(name))
+    return None if keys is None else set(keys)
 
 
 __all__ = [

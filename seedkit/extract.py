@@ -1,0 +1,448 @@
+"""Speaker-embedding extraction for a Kaldi data directory into an ark/scp archive.
+
+Crop modes (``--crop``), as the SEED code cuts its inputs:
+  ``full``          the whole utterance (shorter than the model's minimum: wrap-padded);
+  ``random:SEC``    one crop of round(SEC * rate) samples at a seeded random start
+                    (start = int(u * (len - L)), u uniform from a generator seeded by the run seed
+                    and the utterance id, so the crop does not depend on job splits); for training
+                    pairs (SEED: 2.015 s = 32,240 samples);
+  ``multi:N:SEC``   N crops of L = round(SEC * rate) samples starting at
+                    int(linspace(0, len - L, N)); written as an [N, D] matrix per utterance (SEED
+                    evaluation: ``multi:10:4.015``, L = 64,240).
+A waveform of at most L samples is first wrap-padded to L + 1 samples (``numpy.pad(mode="wrap")``),
+as the original loader does. Empty audio is an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from seedkit.audio import read_audio
+from seedkit.errors import PathLike, SeedkitError
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------- crops
+@dataclass(frozen=True)
+class CropMode:
+    """A parsed ``--crop`` value."""
+
+    kind: str  # "full" | "random" | "multi"
+    num: int = 1
+    seconds: float = 0.0
+
+    def length(self, rate: int) -> int:
+        """Crop length in samples (0 for ``full``)."""
+        return int(round(self.seconds * rate)) if self.kind != "full" else 0
+
+    def __str__(self) -> str:
+        if self.kind == "full":
+            return "full"
+        if self.kind == "random":
+            return f"random:{self.seconds:g}"
+        return f"multi:{self.num}:{self.seconds:g}"
+
+
+def parse_crop(spec: str) -> CropMode:
+    """Parse ``full`` / ``random:SEC`` / ``multi:N:SEC``."""
+    parts = spec.strip().split(":")
+    bad = SeedkitError(f"bad crop mode {spec!r}; use full, random:SEC (e.g. random:2.015) or "
+                       "multi:N:SEC (e.g. multi:10:4.015)")
+    try:
+        if parts == ["full"]:
+            return CropMode("full")
+        if parts[0] == "random" and len(parts) == 2:
+            mode = CropMode("random", 1, float(parts[1]))
+        elif parts[0] == "multi" and len(parts) == 3:
+            mode = CropMode("multi", int(parts[1]), float(parts[2]))
+        else:
+            raise bad
+    except ValueError:
+        raise bad from None
+    if not mode.seconds > 0 or mode.num < 1 or not np.isfinite(mode.seconds):
+        raise bad
+    return mode
+
+
+def wrap_pad(x: np.ndarray, length: int) -> np.ndarray:
+    """Repeat ``x`` periodically up to ``length`` samples (``numpy.pad(..., mode="wrap")``)."""
+    if len(x) == 0:
+        raise ValueError("cannot wrap-pad an empty waveform")
+    if len(x) >= length:
+        return x
+    return x[np.arange(length) % len(x)]
+
+
+def multi_crops(x: np.ndarray, num: int, length: int) -> np.ndarray:
+    """The SEED evaluation crops: [num, length]."""
+    if len(x) <= length:
+        x = wrap_pad(x, length + 1)
+    starts = np.linspace(0, len(x) - length, num=num)
+    return np.stack([x[int(s):int(s) + length] for s in starts])
+
+
+def utterance_rng(seed: int, key: str) -> np.random.Generator:
+    """A generator seeded by (``seed``, ``key``): the same crop whatever the job split."""
+    words = np.frombuffer(hashlib.sha256(key.encode("utf-8")).digest()[:16], dtype="<u4")
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, *(int(w) for w in words)])
+
+
+def random_crop(x: np.ndarray, length: int, seed: int, key: str) -> np.ndarray:
+    """One seeded random crop: [1, length]."""
+    if len(x) <= length:
+        x = wrap_pad(x, length + 1)
+    start = int(utterance_rng(seed, key).random() * (len(x) - length))
+    return x[None, start:start + length]
+
+
+def make_crops(x: np.ndarray, mode: CropMode, rate: int, seed: int, key: str,
+               min_samples: int = 1) -> np.ndarray:
+    """Cut ``x`` per ``mode``: [K, L] float32 (K = 1 for full and random)."""
+    if len(x) == 0:
+        raise ValueError("empty waveform")
+    if mode.kind == "full":
+        return wrap_pad(x, min_samples)[None]
+    length = mode.length(rate)
+    if mode.kind == "random":
+        return random_crop(x, length, seed, key)
+    return multi_crops(x, mode.num, length)
+
+
+# --------------------------------------------------------------------------------------- model
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_device(device: Optional[str]):
+    """A torch.device for ``device`` (None: cuda when available); TF32 is switched off on cuda."""
+    import torch
+
+    name = device or default_device()
+    try:
+        dev = torch.device(name)
+    except RuntimeError as err:
+        raise SeedkitError(f"bad --device {name!r} ({err}); use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SeedkitError(f"--device {name}: CUDA is not available on this machine; use "
+                               "--device cpu")
+        # The reference fixtures (and exactness across machines) need full fp32 arithmetic.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    return dev
+
+
+class Embedder:
+    """A loaded backbone on a device: ``embed(crops [B, L] float32) -> [B, D] float32``."""
+
+    def __init__(self, model, device=None, input_scale: float = 1.0):
+        import torch
+
+        self.device = resolve_device(device) if not hasattr(device, "type") else device
+        self.model = model.to(self.device).eval()
+        self.input_scale = float(input_scale)
+        self._torch = torch
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.model.sample_rate)
+
+    @property
+    def min_samples(self) -> int:
+        return int(getattr(self.model, "min_samples", 1))
+
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32))
+            x = x.to(self.device, non_blocking=True)
+            if self.input_scale != 1.0:
+                x = x * self.input_scale
+            return self.model(x).float().cpu().numpy()
+
+
+def build_embedder(cfg, checkpoint: Optional[str] = None, device: Optional[str] = None,
+                   allow_random_weights: bool = False) -> Embedder:
+    """Build and load ``cfg``'s model (a :class:`BackboneConfig`) on ``device``.
+
+    Random weights (only with ``allow_random_weights``) always come from init seed 0, so every
+    job and every run (whatever its crop seed) builds the same model.
+    """
+    from seedkit.models.config import build_from_config
+
+    dev = resolve_device(device)
+    model = build_from_config(cfg, checkpoint, allow_random_weights, init_seed=0)
+    return Embedder(model, dev, cfg.input_scale)
+
+
+# --------------------------------------------------------------------------------------- data
+@dataclass
+class Utterance:
+    key: str
+    samples: np.ndarray
+    crops: np.ndarray  # [K, L]
+
+
+def iter_utterances(data_dir: PathLike, rate: int, mode: CropMode, seed: int,
+                    min_samples: int = 1) -> tuple[int, Iterator[Utterance]]:
+    """``(count, iterator)`` over a data dir's utterances (C order), audio read and cropped."""
+    from seedkit.data.datadir import load_data_dir
+
+    dd = load_data_dir(data_dir)
+    wav_scp = Path(data_dir) / "wav.scp"
+    line_of = {rec: n for n, rec in enumerate(dd.wav_scp, start=1)}
+    seg_line = {utt: n for n, utt in enumerate(dd.segments or {}, start=1)}
+    utts = dd.utts
+    if not utts:
+        raise SeedkitError("data directory has no utterances", Path(data_dir) / "utt2spk")
+
+    def gen() -> Iterator[Utterance]:
+        cache: tuple[str, np.ndarray] = ("", np.zeros(0, np.float32))
+        for utt in utts:
+            rec = dd.recording_of(utt)
+            if rec not in dd.wav_scp:
+                raise SeedkitError(f"utterance {utt!r} has no wav.scp entry (recording {rec!r}); "
+                                   "run utils/fix_data_dir.sh", wav_scp)
+            if cache[0] != rec:
+                x, _ = read_audio(dd.wav_scp[rec], rate, where=wav_scp, line=line_of[rec],
+                                  key=rec)
+                cache = (rec, x)
+            x = cache[1]
+            if dd.segments is not None:
+                _, start, end = dd.segments[utt]
+                a = int(round(start * rate))
+                b = len(x) if end <= 0 else min(len(x), int(round(end * rate)))
+                x = x[a:b]
+                if len(x) == 0:
+                    raise SeedkitError(f"segment {utt!r} ({start}-{end} s) holds no samples of "
+                                       f"{rec!r}", Path(data_dir) / "segments", seg_line[utt])
+            yield Utterance(utt, x, make_crops(x, mode, rate, seed, utt, min_samples))
+
+    return len(utts), gen()
+
+
+def prefetch(items: Iterable[Any], depth: int = 4) -> Iterator[Any]:
+    """Iterate ``items`` in a background thread (audio reading overlaps the model); exceptions
+    are re-raised in order."""
+    q: "queue.Queue[tuple[bool, Any]]" = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as err:  # forwarded to the consumer
+            q.put((False, err))
+            return
+        q.put((False, None))
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if ok:
+                yield item
+            elif item is None:
+                return
+            else:
+                raise item
+    finally:
+        stop.set()
+
+
+# --------------------------------------------------------------------------------------- driver
+@dataclass
+class ExtractStats:
+    utterances: int = 0
+    crops: int = 0
+    audio_seconds: float = 0.0
+    seconds: float = 0.0
+    skipped: bool = False
+
+    @property
+    def utts_per_second(self) -> float:
+        return self.utterances / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def rtf(self) -> float:
+        return self.seconds / self.audio_seconds if self.audio_seconds > 0 else 0.0
+
+
+def outputs_complete(wspecifier: str, keys: list[str]) -> bool:
+    """True when an ``ark,scp`` output already holds exactly ``keys`` (a re-run may skip it)."""
+    from seedkit.embio import parse_wspecifier, read_scp_index
+
+    spec = parse_wspecifier(wspecifier)
+    if spec.scp is None or spec.ark == "-" or not (os.path.isfile(spec.scp)
+                                                   and os.path.isfile(spec.ark)):
+        return False
+    try:
+        rows = read_scp_index(spec.scp)
+    except SeedkitError:
+        return False
+    if [k for _, k, _ in rows] != keys:
+        return False
+    size = os.path.getsize(spec.ark)
+    for _, _, loc in rows:
+        ark, _, off = loc.rpartition(":")
+        if ark != spec.ark or not off.isdigit() or int(off) >= size:
+            return False
+    return True
+
+
+def run_extraction(embedder: Embedder, utterances: Iterable[Utterance], total: int,
+                   wspecifier: str, mode: CropMode, batch_size: int = 32,
+                   progress: bool = True, on_batch: Optional[Callable[[int], None]] = None
+                   ) -> ExtractStats:
+    """Embed every utterance and write one vector (``multi``: one [N, D] matrix) per key."""
+    from tqdm import tqdm
+
+    from seedkit.embio import EmbeddingWriter
+
+    stats = ExtractStats()
+    rate = embedder.sample_rate
+    pending: list[Utterance] = []
+
+    def flush(writer: EmbeddingWriter) -> None:
+        if not pending:
+            return
+        crops = np.concatenate([u.crops for u in pending])
+        emb = embedder.embed(crops)
+        if not np.all(np.isfinite(emb)):
+            bad = [u.key for u, e in zip(pending, np.split(emb, _offsets(pending)))
+                   if not np.all(np.isfinite(e))]
+            raise SeedkitError(f"embedding of {bad[0]!r} is not finite (silent or corrupt "
+                               "audio?); remove the utterance or fix its audio")
+        for u, e in zip(pending, np.split(emb, _offsets(pending))):
+            writer.write(u.key, e if mode.kind == "multi" else e[0])
+        if on_batch is not None:
+            on_batch(len(pending))
+        pending.clear()
+
+    start = time.perf_counter()
+    bar = tqdm(total=total, unit="utt", file=sys.stderr, disable=not progress,
+               mininterval=0.5 if sys.stderr.isatty() else 10.0, dynamic_ncols=True)
+    with EmbeddingWriter(wspecifier) as writer, bar:
+        for utt in prefetch(utterances):
+            pending.append(utt)
+            stats.utterances += 1
+            stats.crops += len(utt.crops)
+            stats.audio_seconds += len(utt.samples) / rate
+            if mode.kind == "full" or sum(len(u.crops) for u in pending) >= batch_size:
+                n = len(pending)
+                flush(writer)
+                bar.update(n)
+        n = len(pending)
+        flush(writer)
+        bar.update(n)
+    stats.seconds = time.perf_counter() - start
+    return stats
+
+
+def _offsets(utts: list[Utterance]) -> list[int]:
+    return list(np.cumsum([len(u.crops) for u in utts])[:-1])
+
+
+def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathLike] = None, *,
+                     checkpoint: Optional[str] = None, crop: Optional[str] = None,
+                     seed: int = 0, device: Optional[str] = None,
+                     allow_random_weights: bool = False, batch_size: Optional[int] = None,
+                     skip_if_complete: bool = False, progress: bool = True) -> ExtractStats:
+    """``seedkit-extract``: embed ``data_dir`` into ``wspecifier``; logs utterances/s at the end."""
+    from seedkit.data.datadir import load_data_dir
+    from seedkit.models.config import load_backbone_config
+
+    if skip_if_complete:
+        keys = load_data_dir(data_dir).utts
+        if outputs_complete(wspecifier, keys):
+            log.info("%s already holds all %d utterances of %s; skipping", wspecifier, len(keys),
+                     data_dir)
+            return ExtractStats(utterances=len(keys), skipped=True)
+    cfg = load_backbone_config(config)
+    mode = parse_crop(crop if crop is not None else cfg.crop)
+    embedder = build_embedder(cfg, checkpoint, device, allow_random_weights)
+    total, utts = iter_utterances(data_dir, cfg.sample_rate, mode, seed, embedder.min_samples)
+    log.info("extracting %d utterances of %s with %s (crop %s) on %s", total, data_dir,
+             cfg.model, mode, embedder.device)
+    stats = run_extraction(embedder, utts, total, wspecifier, mode,
+                           batch_size or cfg.batch_size, progress)
+    log.info("extracted %d utterances (%d crops, %.1f s of audio) in %.2f s: %.2f utterances/s, "
+             "RTF %.4f", stats.utterances, stats.crops, stats.audio_seconds, stats.seconds,
+             stats.utts_per_second, stats.rtf)
+    return stats
+
+
+# --------------------------------------------------------------------------------------- merge
+def merge_scps(inputs: list[PathLike], output: PathLike,
+               expected_keys: Optional[list[str]] = None, where: Optional[PathLike] = None
+               ) -> int:
+    """Concatenate per-job scp files into ``output`` (C-sorted); check keys against the data.
+
+    ``expected_keys`` (the data dir's utterances) must be matched exactly: the error names the
+    count and the first missing / extra keys. Returns the number of entries.
+    """
+    from seedkit.embio import read_scp_index
+    from seedkit.fileio import c_sorted, write_lines
+
+    entries: dict[str, str] = {}
+    for path in inputs:
+        for n, key, loc in read_scp_index(str(path)):
+            if key in entries:
+                raise SeedkitError(f"key {key!r} appears in more than one job output", path, n)
+            entries[key] = loc
+    if expected_keys is not None:
+        want = set(expected_keys)
+        missing = [k for k in expected_keys if k not in entries]
+        extra = c_sorted(k for k in entries if k not in want)
+        if missing or extra:
+            msg = (f"job outputs hold {len(entries)} embeddings, the data has "
+                   f"{len(expected_keys)} utterances")
+            if missing:
+                msg += f"; missing {len(missing)} (first: {missing[0]})"
+            if extra:
+                msg += f"; unexpected {len(extra)} (first: {extra[0]})"
+            raise SeedkitError(msg + "; re-run the extraction (failed jobs are redone)", where)
+    write_lines(output, (f"{k} {entries[k]}" for k in c_sorted(entries)))
+    return len(entries)
+
+
+__all__ = [
+    "CropMode",
+    "Embedder",
+    "ExtractStats",
+    "build_embedder",
+    "extract_data_dir",
+    "iter_utterances",
+    "make_crops",
+    "merge_scps",
+    "multi_crops",
+    "outputs_complete",
+    "parse_crop",
+    "random_crop",
+    "run_extraction",
+    "utterance_rng",
+    "wrap_pad",
+]

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# utils/extract_embeddings.sh: speaker embeddings of a data directory with N parallel jobs.
+#
+#   utils/extract_embeddings.sh [options] <data-dir> <out-dir>
+#
+# Splits <data-dir> by utterance (<data-dir>/split<N>utt/), runs JOB=1:N seedkit-extract jobs
+# through $cmd (utils/run.pl or utils/slurm.pl), each writing <out-dir>/xvector.JOB.{ark,scp} with
+# its log in <out-dir>/log/extract.JOB.log, then merges them into <out-dir>/xvector.scp, checking
+# that it holds exactly the utterances of <data-dir>. A re-run with the same options skips the
+# jobs whose outputs are complete; changed options (or a changed conf / wav.scp) redo all jobs.
+#
+# e.g.: utils/extract_embeddings.sh --nj 4 --config conf/resnetse34v2.yaml \
+#         --crop multi:10:4.015 data/vox1_o exp/resnetse34v2/xvectors/vox1_o
+
+cmd=run.pl                  # job runner: run.pl (this machine) or "slurm.pl <options>"
+nj=4                        # number of parallel jobs
+config=                     # backbone conf YAML (default: GE2E with the resemblyzer weights)
+checkpoint=                 # weights file overriding the conf's 'checkpoint'
+crop=                       # full | random:SEC | multi:N:SEC (default: the conf's 'crop')
+seed=0                      # seed of random:SEC crops
+device=                     # cpu | cuda | cuda:N (default: cuda when available)
+num_threads=1               # torch CPU threads per job (parallelism comes from --nj; 0: torch default)
+batch_size=                 # crops per forward pass (default: the conf's)
+allow_random_weights=false  # true: run without a checkpoint, with random weights (tests only)
+
+help_message="Usage: $0 [options] <data-dir> <out-dir>
+Extracts embeddings of <data-dir> into <out-dir>/xvector.scp with --nj parallel jobs.
+Options:
+  --cmd CMD                     job runner [$cmd]
+  --nj N                        parallel jobs [$nj]
+  --config FILE                 backbone conf YAML [GE2E/resemblyzer]
+  --checkpoint FILE             weights overriding the conf's checkpoint
+  --crop MODE                   full | random:SEC | multi:N:SEC [conf's crop]
+  --seed S                      seed of random crops [$seed]
+  --device D                    cpu | cuda | cuda:N [cuda when available]
+  --num-threads T               torch CPU threads per job [torch default]
+  --batch-size B                crops per forward pass [conf's]
+  --allow-random-weights BOOL   run with random weights when there is no checkpoint [$allow_random_weights]"
+
+utils_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$utils_dir/parse_options.sh" || exit 1
+set -euo pipefail
+export PATH=$utils_dir:$PATH
+prog=extract_embeddings.sh
+
+die() { echo "ERROR ($prog): $1:${3:-0}: $2" >&2; exit 1; }
+
+if [ $# -ne 2 ]; then
+  echo "$help_message" >&2
+  die "$0" "expected 2 arguments (<data-dir> <out-dir>), got $#"
+fi
+data=$1
+dir=$2
+
+[ -f "$data/wav.scp" ] || die "$data/wav.scp" "no wav.scp: not a data directory"
+[ -f "$data/utt2spk" ] || die "$data/utt2spk" "no utt2spk: not a data directory"
+[[ $nj =~ ^[1-9][0-9]*$ ]] || die "$0" "--nj must be a positive integer, got '$nj'"
+[ -z "$config" ] || [ -f "$config" ] || die "$config" "backbone conf not found"
+command -v seedkit-extract >/dev/null 2>&1 || \
+  die "$0" "seedkit-extract not on PATH; source path.sh or run tools/install.sh"
+
+nutt=$(wc -l < "$data/utt2spk")
+[ "$nutt" -gt 0 ] || die "$data/utt2spk" "no utterances"
+if [ "$nj" -gt "$nutt" ]; then
+  echo "LOG ($prog): only $nutt utterances: using --nj $nutt instead of $nj" >&2
+  nj=$nutt
+fi
+
+opts=()
+[ -n "$config" ] && opts+=(--config "$config")
+[ -n "$checkpoint" ] && opts+=(--checkpoint "$checkpoint")
+[ -n "$crop" ] && opts+=(--crop "$crop")
+[ -n "$device" ] && opts+=(--device "$device")
+[ -n "$batch_size" ] && opts+=(--batch-size "$batch_size")
+[ "$num_threads" != 0 ] && opts+=(--num-threads "$num_threads")
+case $allow_random_weights in
+  true) opts+=(--allow-random-weights) ;;
+  false) ;;
+  *) die "$0" "--allow-random-weights expects true or false, got '$allow_random_weights'" ;;
+esac
+opts+=(--seed "$seed")
+
+mkdir -p "$dir/log"
+
+# What the outputs depend on; when it changes, the old per-job outputs are not reused.
+signature=$( {
+  printf '%s\n' "nj=$nj" "${opts[@]}"
+  [ -n "$config" ] && cat "$config"
+  [ -n "$checkpoint" ] && ls -lL "$checkpoint" 2>/dev/null
+  cat "$data/wav.scp" "$data/utt2spk"
+  [ -f "$data/segments" ] && cat "$data/segments"
+  true
+} | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$dir/.extract_signature" 2>/dev/null)" != "$signature" ]; then
+  rm -f "$dir"/xvector.*.ark "$dir"/xvector.*.scp "$dir/xvector.scp"
+  echo "$signature" > "$dir/.extract_signature"
+fi
+
+seedkit-split-data-dir --per-utt "$data" "$nj"
+sdata=$data/split${nj}utt
+
+echo "LOG ($prog): extracting $nutt utterances of $data with $nj jobs (logs: $dir/log/extract.*.log)" >&2
+if ! $cmd JOB=1:"$nj" "$dir/log/extract.JOB.log" \
+    seedkit-extract --skip-if-complete "${opts[@]}" "$sdata/JOB" \
+      "ark,scp:$dir/xvector.JOB.ark,$dir/xvector.JOB.scp"; then
+  grep -h '^ERROR' "$dir"/log/extract.*.log 2>/dev/null | head -n 3 >&2 || true
+  die "$dir/log" "extraction failed; see the job logs extract.*.log there"
+fi
+
+scps=()
+for j in $(seq "$nj"); do scps+=("$dir/xvector.$j.scp"); done
+seedkit-merge-embedding-scp --data "$data" "$dir/xvector.scp" "${scps[@]}"
+echo "LOG ($prog): wrote $dir/xvector.scp ($nutt utterances)" >&2
