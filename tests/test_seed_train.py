@@ -295,3 +295,18 @@ def test_identity_pairs(tmp_path, vecs):
     names = [(ps.names[s], ps.names[t]) for s, t in zip(ps.src, ps.tgt)]
     assert names[2] == ("clean:c1", "clean:c1") and names[-1] == ("clean:c0", "clean:c0")
     assert load_pairs(clean, noisy, pairs, add_identity=False).num_identity == 0
+
+
+def test_dev_scoring_does_not_change_training(small, tmp_path):
+    """With dropout on, a run with per-epoch dev scoring ends with the same weights as one
+    without (the dev pass draws from its own generators)."""
+    _, paths = small
+    cfg = merge_config({**TINY, "dropout": 0.2, "epochs": 2})
+    args = ("scp:" + paths["clean"], "scp:" + paths["noisy"], paths["pairs"])
+    train_seed(cfg, *args, str(tmp_path / "a"), device="cpu")
+    train_seed(cfg, *args, str(tmp_path / "b"), device="cpu", dev_trials=paths["trials"],
+               dev_enroll="scp:" + str(Path(paths["dir"]) / "eval_noisy.scp"))
+    a, b = _final_weights(tmp_path / "a"), _final_weights(tmp_path / "b")
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert len(read_checkpoint(tmp_path / "b" / "final.pt")["dev_history"]) == 2

@@ -165,13 +165,11 @@ def read_config_file(path: PathLike) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SeedkitError("expected a YAML mapping of 'key: value' lines", p, 1)
     lines = _key_lines(text)
-    for key, value in data.items():
-        check_value(str(key), value, p, lines.get(str(key), 0))
-    return {str(k): v for k, v in data.items()}
+    return {str(k): check_value(str(k), v, p, lines.get(str(k), 0)) for k, v in data.items()}
 
 
 def check_value(key: str, value: Any, path: Optional[PathLike] = None, line: int = 0) -> Any:
-    """Check one key and value; returns the value (ints given as floats are kept as given)."""
+    """Check one key and value; returns the value (a float key given as "5e-4" becomes 5e-4)."""
     if key not in DEFAULTS:
         close = [k for k in DEFAULTS if k.split("_")[0] == key.split("_")[0]]
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
@@ -181,6 +179,11 @@ def check_value(key: str, value: Any, path: Optional[PathLike] = None, line: int
         if key in _NULLABLE:
             return value
         raise SeedkitError(f"{key} must not be null", path, line)
+    if key in _FLOATS and isinstance(value, str):
+        try:  # YAML 1.1 reads "5e-4" (no dot) as a string; accept it as the number it means
+            value = float(value)
+        except ValueError:
+            pass
     bad = None
     if key in _INTS and (isinstance(value, bool) or not isinstance(value, int)):
         bad = "an integer"
