@@ -62,7 +62,7 @@ from seedkit.data.datadir import (
 )
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import atomic_output, c_sorted, write_lines
-from seedkit.resample import job_keys, output_path
+from seedkit.resample import job_keys, output_path, wav_scp_lines
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +137,7 @@ class AudioTable:
     def __init__(self, dd: DataDir, rate: int, what: str):
         self.dd, self.rate, self.what = dd, rate, what
         wav_scp = (dd.path / "wav.scp") if dd.path else Path("wav.scp")
-        lines = {}
-        if dd.path and wav_scp.is_file():
-            with open(wav_scp, encoding="utf-8") as f:
-                lines = {ln.split(maxsplit=1)[0]: n for n, ln in enumerate(f, 1) if ln.strip()}
+        lines = wav_scp_lines(wav_scp) if dd.path and wav_scp.is_file() else {}
         self.sources: dict[str, Source] = {}
         for utt in dd.utt2spk:
             rec = dd.recording_of(utt)

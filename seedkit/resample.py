@@ -133,7 +133,8 @@ def convert(entry: str, out: Path, rate: int, *, where: PathLike, line: int, key
                                "corrupt", where, line)
 
 
-def _line_numbers(path: Path) -> dict[str, int]:
+def wav_scp_lines(path: Path) -> dict[str, int]:
+    """``{key: line number}`` of a ``wav.scp`` (for error messages)."""
     with open(path, encoding="utf-8") as f:
         return {ln.split(maxsplit=1)[0]: n for n, ln in enumerate(f, start=1) if ln.strip()}
 
@@ -141,7 +142,7 @@ def _line_numbers(path: Path) -> dict[str, int]:
 def convert_keys(dd: DataDir, keys: list[str], wav_dir: PathLike, rate: int,
                  desc: str = "resample") -> dict[str, int]:
     """Convert the recordings ``keys`` of ``dd``; returns ``{"converted": n, "skipped": m}``."""
-    lines = _line_numbers(dd.path / "wav.scp") if dd.path else {}
+    lines = wav_scp_lines(dd.path / "wav.scp") if dd.path else {}
     done = skipped = 0
     for key in tqdm(keys, desc=desc, unit="file", leave=False):
         out = output_path(wav_dir, key)

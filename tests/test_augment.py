@@ -246,3 +246,25 @@ def test_shell_helper_with_run_pl(inputs, made, tmp_path):
     assert a.extra["utt2clean"] == b.extra["utt2clean"]
     for key in a.wav_scp:
         assert Path(a.wav_scp[key]).read_bytes() == Path(b.wav_scp[key]).read_bytes()
+
+
+def test_segments_are_cropped_inside_their_segment(inputs, tmp_path):
+    rng = np.random.default_rng(4)
+    x = np.concatenate([np.zeros(16000), rl.voice(16000, 3.0, 150.0, 1.0, rng), np.zeros(16000)])
+    rl._write(tmp_path / "rec.wav", x, 16000)
+    x = _read(tmp_path / "rec.wav")
+    dd = DataDir()
+    dd.wav_scp["s-rec"] = str(tmp_path / "rec.wav")
+    dd.utt2spk.update({"s-rec-0": "s", "s-rec-1": "s"})
+    dd.segments = {"s-rec-0": ("s-rec", 1.0, 4.0), "s-rec-1": ("s-rec", 4.5, -1)}
+    write_data_dir(dd, tmp_path / "clean")
+    augment_data_dir(tmp_path / "clean", tmp_path / "crops", tmp_path / "aug",
+                     musan=inputs / "musan", rirs=inputs / "rirs", seed=1)
+    info = _info(tmp_path)
+    crops = load_data_dir(tmp_path / "crops")
+    start = int(info["s-rec-0"][3])
+    assert 0 <= start <= 3 * 16000 - L
+    assert np.array_equal(_read(crops.wav_scp["s-rec-0"]), x[16000 + start:16000 + start + L])
+    tail = x[72000:]  # 1.5 s to the end of the file: shorter than a crop, wrap-padded
+    assert np.array_equal(_read(crops.wav_scp["s-rec-1"]),
+                          np.pad(tail, (0, L + 1 - len(tail)), mode="wrap")[:L])
