@@ -150,7 +150,7 @@ class AudioTable:
                 if end >= 0:
                     src.length = int(round(end * rate)) - src.offset
             self.sources[utt] = src
-        self._decoded = functools.lru_cache(maxsize=32)(self._decode)
+        self._decoded = functools.lru_cache(maxsize=8)(self._decode)
 
     def _decode(self, entry: str, where: Path, line: int, key: str) -> np.ndarray:
         x, _ = read_audio(entry, self.rate, where=where, line=line, key=key)
@@ -300,18 +300,14 @@ class Augmenter:
         self.rounds, self.seed, self.rate, self.subtype = rounds, seed, sample_rate, subtype
         self.length = crop_samples(crop_sec, sample_rate)
         self.utts = c_sorted(self.clean.utt2spk)
-        self._rir_cache: dict[str, np.ndarray] = {}
+        # RIRS_NOISES has 60,000 simulated RIRs: keep only the recently used ones in memory
+        self.rir = functools.lru_cache(maxsize=512)(self.rirs.read)
 
     def clean_path(self, utt: str) -> Path:
         return output_path(self.out_clean / "wav", utt)
 
     def aug_path(self, key: str) -> Path:
         return output_path(self.out_aug / "wav", key)
-
-    def rir(self, key: str) -> np.ndarray:
-        if key not in self._rir_cache:
-            self._rir_cache[key] = self.rirs.read(key)
-        return self._rir_cache[key]
 
     def render(self, utt: str) -> list[tuple[Copy, int]]:
         """Make the wav files of one utterance (skipping those already there); returns

@@ -370,3 +370,35 @@ def test_combine_data_dirs(prepared, tmp_path):
     assert len(dd) == sum(len(load_data_dir(p)) for p in parts)
     with pytest.raises(SeedkitError, match="in two of the data dirs"):
         corpora.combine_data_dirs(parts[:1] * 2, tmp_path / "dup")
+
+
+def test_voxceleb1_download_from_lhotse_part_urls(tmp_path, monkeypatch):
+    from lhotse.recipes.voxceleb import VOXCELEB1_PARTS_URL
+
+    rl.write_voxceleb1(tmp_path / "src", n_dev=2, n_test=2, videos=1, utts=2)
+    spk = {ln.split("\t")[0]: ln.split("\t")[4]
+           for ln in (tmp_path / "src" / "vox1_meta.csv").read_text().splitlines()[1:]}
+    zips = {}
+    for split in ("dev", "test"):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for p in sorted((tmp_path / "src" / "wav").rglob("*.wav")):
+                if spk[p.parent.parent.name] == split:
+                    zf.write(p, str(p.relative_to(tmp_path / "src")))
+        zips[split] = buf.getvalue()
+    dev = zips["dev"]
+    q = len(dev) // 4 + 1
+    files = {u: dev[i * q:(i + 1) * q] for i, u in enumerate(VOXCELEB1_PARTS_URL[:4])}
+    files[VOXCELEB1_PARTS_URL[4]] = zips["test"]
+    files[VOXCELEB1_PARTS_URL[5]] = (tmp_path / "src" / "vox1_meta.csv").read_bytes()
+    files[download.VOX1_TRIALS_URL] = (tmp_path / "src" / "veri_test2.txt").read_bytes()
+    cache = tmp_path / "corpora" / "voxceleb1" / ".download"
+    cache.mkdir(parents=True)
+    part = VOXCELEB1_PARTS_URL[1].rsplit("/", 1)[1]
+    (cache / f"{part}.part").write_bytes(files[VOXCELEB1_PARTS_URL[1]][:10])  # interrupted
+    asked = _archive_server(monkeypatch, files)
+    dest = download.ensure_corpus("voxceleb1", tmp_path / "corpora")
+    assert sorted(p.relative_to(dest) for p in (dest / "wav").rglob("*.wav")) == sorted(
+        p.relative_to(tmp_path / "src") for p in (tmp_path / "src" / "wav").rglob("*.wav"))
+    assert (dest / "veri_test2.txt").is_file() and len(asked) == 7
+    assert corpora.prepare_voxceleb1(dest, tmp_path / "data")[0] == "voxceleb1_test"
