@@ -4,7 +4,7 @@ Reads the layout of ``docs/CONTRIBUTING-helpers.md`` (mini corpus contract)::
 
     <corpus>/speech/train/<spk>/<utt>.wav                   -> <data>/train
     <corpus>/eval_sets/<set>/wav/<utt>.wav + utt2spk, utt2env, trials
-                                                            -> <data>/<set> (+ trials, utt2env, utt2clean)
+                                                            -> <data>/<set> (+ its utt2* tables)
     <corpus>/musan/{music,noise,speech}/<subset>/*.wav      -> <data>/musan, musan_<category>
     <corpus>/RIRS_NOISES/simulated_rirs/...                 -> <data>/rirs
     <corpus>/eval_envs/{musan,RIRS_NOISES}/...              -> <data>/musan_eval*, rirs_eval
