@@ -277,7 +277,7 @@ def test_empty_pair_list(tmp_path, vecs):
 
 def test_duplicate_pair_line_and_matrix_refused(tmp_path, vecs):
     clean, noisy = vecs
-    with pytest.raises(SeedkitError, match="listed twice"):
+    with pytest.raises(SeedkitError, match="maps to 'c1' here but to 'c0' on line 1"):
         _run(tmp_path, clean, noisy, ["n0 c0", "n0 c1"])
     mats = _write(tmp_path, "mats", [("n0", np.zeros((3, 8)))])
     with pytest.raises(SeedkitError, match="is a matrix"):
@@ -295,6 +295,11 @@ def test_identity_pairs(tmp_path, vecs):
     names = [(ps.names[s], ps.names[t]) for s, t in zip(ps.src, ps.tgt)]
     assert names[2] == ("clean:c1", "clean:c1") and names[-1] == ("clean:c0", "clean:c0")
     assert load_pairs(clean, noisy, pairs, add_identity=False).num_identity == 0
+    # identity lines repeated (as `cat identity utt2clean` makes) and found in --noisy
+    noisy2 = _write(tmp_path, "noisy2", [("n0", np.zeros(8)), ("c0", np.ones(8))])
+    pairs.write_text("c0 c0\nn0 c0\nc0 c0\n")
+    ps = load_pairs(clean, noisy2, pairs, add_identity=True)
+    assert (ps.num_listed, ps.num_identity, len(ps)) == (2, 0, 2)
 
 
 def test_dev_scoring_does_not_change_training(small, tmp_path):

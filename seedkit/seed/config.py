@@ -100,7 +100,7 @@ HELP: dict[str, str] = {
     "ema_decay": "0 = no EMA (official); e.g. 0.999: keep an EMA of the weights and use it for "
                  "dev scoring and final.pt",
     "seed": "seed of the initial weights, the pair order, t and epsilon",
-    "checkpoint_interval": "write a resumable checkpoint every K steps (and at each epoch end)",
+    "checkpoint_interval": "write a resumable checkpoint every K steps (and at the end)",
     "keep_checkpoints": "how many step checkpoints to keep",
     "log_interval": "log loss and pairs/s every K steps",
     "select": "last | best_dev_eer: which weights become final.pt",

@@ -7,9 +7,10 @@ Inputs: ``--clean`` (clean-utterance embeddings), ``--noisy`` (augmented copies)
 (clean, clean) unless the list already has that line: the paper's multi-pair set is
 {clean copy, music, noise, reverb} -> clean.
 
-Everything is checked before training starts: unknown keys (count and the first few), matrices
-where vectors are needed, mixed dimensions, NaN/inf (with the key), duplicate lines, an empty
-list.
+A line ``u u`` counts as the identity pair of u whichever archive u is found in. Repeated
+identical lines are read once. Everything is checked before training starts: unknown keys (count
+and the first few), matrices where vectors are needed, mixed dimensions, NaN/inf (with the key),
+a paired utterance mapped to two clean ones, an empty list.
 """
 
 from __future__ import annotations
@@ -85,15 +86,18 @@ def load_pairs(clean_rspec: str, noisy_rspec: str, pairs_path: PathLike,
         raise SeedkitError(f"noisy embeddings have dimension {dn} but clean ones have {dc}; "
                            "extract both with the same backbone", noisy_rspec)
     listed: list[tuple[int, str, str]] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, str]] = {}
     unknown: list[str] = []
     n_unknown = 0
     for n, (paired, cl) in iter_table(pairs_path, min_fields=2, max_fields=2):
         if paired in seen:
-            raise SeedkitError(f"paired utterance {paired!r} listed twice (first on line "
-                               f"{seen[paired]}); utt2clean has one line per paired utterance",
-                               pairs_path, n)
-        seen[paired] = n
+            first, first_clean = seen[paired]
+            if first_clean == cl:  # the same line again (e.g. identity lines added twice)
+                continue
+            raise SeedkitError(f"paired utterance {paired!r} maps to {cl!r} here but to "
+                               f"{first_clean!r} on line {first}; utt2clean has one clean "
+                               "utterance per paired utterance", pairs_path, n)
+        seen[paired] = (n, cl)
         bad = []
         if paired not in noisy and paired not in clean:
             bad.append(f"{paired!r} not in --noisy or --clean")
@@ -131,8 +135,8 @@ def load_pairs(clean_rspec: str, noisy_rspec: str, pairs_path: PathLike,
             s = slot("noisy", paired, noisy[paired])
         else:
             s = slot("clean", paired, clean[paired])
-            if paired == cl:
-                have_identity.add(cl)
+        if paired == cl:
+            have_identity.add(cl)
         src.append(s)
         tgt.append(slot("clean", cl, clean[cl]))
     num_identity = 0
