@@ -373,7 +373,6 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
                      skip_if_complete: bool = False, progress: bool = True) -> ExtractStats:
     """``seedkit-extract``: embed ``data_dir`` into ``wspecifier``; logs utterances/s at the end."""
     from seedkit.data.datadir import load_data_dir
-    from seedkit.models.config import load_backbone_config
 
     if skip_if_complete:
         keys = load_data_dir(data_dir).utts
@@ -381,6 +380,8 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
             log.info("%s already holds all %d utterances of %s; skipping", wspecifier, len(keys),
                      data_dir)
             return ExtractStats(utterances=len(keys), skipped=True)
+    from seedkit.models.config import load_backbone_config
+
     cfg = load_backbone_config(config)
     mode = parse_crop(crop if crop is not None else cfg.crop)
     embedder = build_embedder(cfg, checkpoint, device, allow_random_weights)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -58,13 +59,18 @@ def torch_load_weights(path: PathLike) -> Any:
     try:
         return torch.load(str(p), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()
-        detail = next((ln.strip() for ln in first if "GLOBAL" in ln or "Unsupported" in ln), "")
+        text = " ".join(str(err).split())
+        match = re.search(r"GLOBAL ([\w.]+)", text)
+        if match is None and "Unsupported global" not in text:
+            raise SeedkitError("cannot read checkpoint: the file is corrupt, not a PyTorch "
+                               "checkpoint, or uses pickle features that torch.load("
+                               "weights_only=True) refuses; re-save it with "
+                               "torch.save(model.state_dict(), path)", path) from None
+        what = f" (it needs {match.group(1)})" if match else ""
         raise SeedkitError(
-            "checkpoint contains pickled Python objects, which seedkit refuses to load (it uses "
-            "torch.load(weights_only=True), which cannot run code from the file)"
-            + (f" [{detail}]" if detail else "")
-            + "; re-save only the tensors: torch.save(model.state_dict(), path) in a trusted "
+            f"checkpoint contains pickled Python objects{what}, which seedkit refuses to load: "
+            "it uses torch.load(weights_only=True), which never runs code from the file; "
+            "re-save only the tensors with torch.save(model.state_dict(), path) in a trusted "
             "environment", path) from None
     except Exception as err:  # truncated zip, not a torch file, ...
         msg = " ".join(str(err).split())[:300]
