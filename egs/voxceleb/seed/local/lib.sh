@@ -1,0 +1,75 @@
+# Shell helpers of the VoxCeleb SEED run.sh (sourced): log lines, errors, and the ".done" stamps
+# that let a re-run skip finished work.
+#
+# Each piece of work writes <dir>/.done when it has finished, holding a key: the sha256 of what the
+# work depends on (its options, and the .done stamps of the work it reads, so redoing an earlier
+# step invalidates everything after it). A re-run with the same key skips the work; a different
+# key (changed option, conf or input) redoes it.
+
+log() { echo "$(date '+%F %T') run.sh: $*" >&2; }
+
+# die FILE MESSAGE...: the seedkit one-line error ("ERROR (run.sh): FILE:0: MESSAGE"), exit 1.
+die() {
+  local f=$1
+  shift
+  echo "ERROR (run.sh): $f:0: $*" >&2
+  exit 1
+}
+
+# key_of ARG...: sha256 over the arguments; an argument naming a regular file contributes its
+# name and content, any other argument its text.
+key_of() {
+  local a
+  for a in "$@"; do
+    if [ -f "$a" ]; then
+      printf 'file %s %s\n' "$a" "$(sha256sum < "$a" | cut -d' ' -f1)"
+    else
+      printf 'text %s\n' "$a"
+    fi
+  done | sha256sum | cut -d' ' -f1
+}
+
+# done_with DIR KEY [OUTPUT...]: true when DIR/.done holds KEY and every OUTPUT exists.
+done_with() {
+  local dir=$1 key=$2 f
+  shift 2
+  [ -f "$dir/.done" ] && [ "$(cat "$dir/.done")" = "$key" ] || return 1
+  for f in "$@"; do
+    [ -e "$f" ] || return 1
+  done
+}
+
+# mark_done DIR KEY: record (atomically) that the work in DIR is complete for KEY.
+mark_done() {
+  mkdir -p "$1"
+  printf '%s\n' "$2" > "$1/.done.tmp"
+  mv "$1/.done.tmp" "$1/.done"
+}
+
+# skip DIR: the log line of skipped work (the tests look for "skipping").
+skip() { log "$1 is complete (.done matches); skipping"; }
+
+# Stage timing: stage_begin N TEXT ... stage_end; the summary is printed at the end of run.sh.
+stage_summary=""
+stage_begin() {
+  _stage=$1
+  shift
+  _stage_text="$*"
+  _stage_t0=$(date +%s)
+  log "=== stage $_stage: $_stage_text"
+}
+stage_end() {
+  local dt=$(( $(date +%s) - _stage_t0 ))
+  log "=== stage $_stage done in ${dt} s"
+  stage_summary+="  stage $_stage ($_stage_text): ${dt} s"$'\n'
+}
+
+# in_list WORD LIST...: true when WORD is one of the words of LIST.
+in_list() {
+  local w=$1 x
+  shift
+  for x in $*; do
+    [ "$x" = "$w" ] && return 0
+  done
+  return 1
+}

@@ -1,0 +1,487 @@
+#!/usr/bin/env bash
+# SEED (speaker embedding enhancement diffusion) on VoxCeleb: the paper's setting.
+#
+# A frozen speaker model (ResNetSE34V2 or ECAPA-TDNN, official checkpoints) embeds clean
+# LibriTTS-R + Libri-Light speech and MUSAN/RIR-augmented copies of it; a small diffusion network
+# (SEED) learns to map the noisy embeddings to the clean ones; the evaluation embeddings of
+# VoxCeleb1-O (cleaned) and VC-Mix are enhanced and scored with the SEED protocol and the
+# wespeaker protocol, baseline against SEED. See docs/voxceleb_recipe.md.
+#
+#   ./run.sh                                     # stages 0-7; a re-run skips finished work
+#   ./run.sh --corpora-on-disk /export/corpora   # corpora already on disk: nothing is downloaded
+#   ./run.sh --stage 4 --backbone-conf conf/ecapa_tdnn.yaml \
+#       --backbone-checkpoint pretrained/official_ecapatdnn.model --seed-conf conf/seed_ecapa.yaml
+#   SEEDKIT_CMD=slurm ./run.sh --stage 2         # jobs on Slurm (cmd.sh)
+
+. ./path.sh || exit 1
+
+# ---- options: every variable below is an option (--name-with-dashes VALUE); see --help ----------
+stage=0                          # first stage to run
+stop_stage=7                     # last stage to run
+# where things go
+corpora=corpora                  # stage 0 downloads (or links) the corpora here
+data=data                        # Kaldi data dirs, trial lists, resampled and augmented audio
+exp=exp                          # embeddings, SEED models, scores, logs
+results=RESULTS.md               # copy of the results table ("" = only $exp/<backbone>/RESULTS.md)
+# stage 0: corpora
+corpora_on_disk=                 # dir holding voxceleb1/ musan/ RIRS_NOISES/ LibriTTS_R/ librilight/ voxconverse_test_SV/: link them, download nothing
+voxceleb1_on_disk=               # VoxCeleb1 (wav/, vox1_meta.csv, veri_test2.txt) already on disk
+musan_on_disk=                   # MUSAN (raw layout music/ noise/ speech/) already on disk
+rirs_noises_on_disk=             # RIRS_NOISES (simulated_rirs/...) already on disk
+librittsr_on_disk=               # LibriTTS_R (train-clean-100/ train-clean-360/) already on disk
+librilight_on_disk=              # Libri-Light (small/) already on disk
+voxconverse_sv_on_disk=          # VoxConverse test SV (trials_wo_overlap.txt + wavs) already on disk
+librittsr_parts="train-clean-100 train-clean-360"  # LibriTTS-R parts to download and train on
+librilight_url=                  # mirror of Libri-Light small.tar ("" = the official URL)
+librilight_md5=                  # md5 of that mirror's small.tar ("" = the official md5)
+# stages 1-3: data
+train_corpora="librittsr librilight"  # clean speech SEED trains on (librittsr and/or librilight)
+librilight_segments=false        # true: one Libri-Light utterance per voice-activity segment
+test_sets="vox1_o vcmix"         # evaluation trial lists: vox1_o (VoxCeleb1-O cleaned) and/or vcmix
+nj=8                             # parallel jobs for preparation, resampling and augmentation
+aug_rounds=1                     # K: rounds of {music, noise, reverb} copies of each clean crop
+crop_sec=2.015                   # training crop length (SEED: 200 frames + 240 samples = 32,240)
+seed=0                           # seed of every stochastic step (crops, augmentation, training, enhancement)
+# stage 4: backbone embeddings
+backbone_conf=conf/resnetse34v2.yaml  # frozen speaker model conf (conf/ecapa_tdnn.yaml: ECAPA-TDNN)
+backbone_checkpoint=             # weights file ("" = the conf's checkpoint, e.g. pretrained/official_resnetse34V2.model)
+backbone_tag=                    # name of the exp sub-dir ("" = the conf's file name without .yaml)
+allow_random_backbone=false      # true: run without a checkpoint on random weights (tests only)
+extract_nj=4                     # parallel embedding jobs
+eval_crops=10                    # SEED protocol: crops per evaluation utterance
+eval_crop_sec=4.015              # SEED protocol: crop length (400 frames + 240 samples)
+device=auto                      # auto | cpu | cuda (extraction, training, enhancement)
+# stage 5: SEED training
+seed_conf=conf/seed_rdm_mlp3.yaml  # SEED diffusion conf (network, schedule, optimiser, epochs)
+seed_checkpoint=                 # official SEED diffusion weights: skip training, enhance with these
+seed_train_opts=                 # extra seedkit-train-seed options, e.g. "--epochs 50 --batch-size 600"
+seed_dev_set=                    # "" or a test set (vox1_o, vcmix): its EER is logged every epoch
+nproc_per_node=1                 # torchrun processes (GPUs) per node
+nnodes=1                         # nodes; > 1 needs --rdzv-endpoint and run.sh --stage 5 on every node
+rdzv_endpoint=                   # HOST:PORT of the torchrun rendezvous ("" with one node: standalone)
+rdzv_id=seed                     # torchrun rendezvous id (the same on every node of one run)
+rdzv_backend=c10d                # torchrun rendezvous backend
+# stages 6-7: enhancement and scoring
+t_star=50                        # SEED one-step enhancement timestep t*
+p_target_seed=0.05               # minDCF prior of the SEED protocol (multi-crop, -mean L2 distance)
+p_target_wespeaker=0.01          # minDCF prior of the wespeaker protocol (full utterance, cosine)
+
+help_message="Usage: $0 [options]
+SEED on VoxCeleb (docs/voxceleb_recipe.md). Stages (--stage N --stop-stage M; default 0..7):
+  0 corpora: download with lhotse (VoxCeleb1, MUSAN, RIRS_NOISES, LibriTTS-R), Libri-Light small
+    (URL + md5) and VoxConverse-SV, resumable; or link copies on disk (--corpora-on-disk DIR,
+    --<corpus>-on-disk DIR)                                          -> \$corpora/
+  1 lhotse manifests -> Kaldi data dirs; trial lists VoxCeleb1-O cleaned (37,611 trials) and
+    VC-Mix                                   -> \$data/local/<set>/, \$data/manifests/, \$data/trials/
+  2 resampling to 16 kHz mono wav (ffmpeg, --nj jobs through cmd.sh); train and eval sets
+                                             -> \$data/<set>/, \$data/audio/, \$data/train, \$data/eval
+  3 augmentation in SEED's shape: one --crop-sec crop per clean utterance, --aug-rounds x {music
+    5-15 dB, noise 0-15 dB, simulated-RIR reverb}      -> \$data/train_crops/, \$data/train_aug/
+  4 backbone embeddings: training crops (full), evaluation 10 x 4.015 s crops and full utterances
+                                             -> \$exp/<backbone>/xvectors/<set>/xvector.scp
+  5 SEED training with torchrun (--nproc-per-node, --nnodes, --rdzv-endpoint, --rdzv-id)
+                                             -> \$exp/<backbone>/<seed-conf>/final.pt
+  6 enhancement of the evaluation embeddings -> \$exp/<backbone>/<seed-conf>/xvectors/<set>/
+  7 scoring, baseline vs SEED: SEED protocol (multi-crop, -mean L2 distance, minDCF p=0.05) and
+    wespeaker protocol (full-utterance cosine, minDCF p=0.01); DET plots; RESULTS.md
+                                             -> \$exp/<backbone>/scores/, \$results
+Work that is complete (its .done stamp matches its inputs and options) is skipped on a re-run;
+changed options or inputs redo it and everything after it.
+Jobs run through cmd.sh: local (utils/run.pl) by default, Slurm with SEEDKIT_CMD=slurm.
+
+Options (--name value; the default follows each; conf files document their own keys):
+  --stage N, --stop-stage N      stages to run [0, 7]
+  --corpora DIR                  corpora directory [corpora]
+  --data DIR, --exp DIR          data and experiment directories [data, exp]
+  --results FILE                 copy of the results table ['' = none] [RESULTS.md]
+  --corpora-on-disk DIR          use the corpora under DIR (named as stage 0 names them)
+  --voxceleb1-on-disk DIR, --musan-on-disk DIR, --rirs-noises-on-disk DIR,
+  --librittsr-on-disk DIR, --librilight-on-disk DIR, --voxconverse-sv-on-disk DIR
+                                 use one corpus from DIR (wins over --corpora-on-disk)
+  --librittsr-parts 'P ...'      LibriTTS-R parts [train-clean-100 train-clean-360]
+  --librilight-url URL, --librilight-md5 MD5   mirror of small.tar and its md5
+  --train-corpora 'C ...'        SEED training speech: librittsr librilight
+  --librilight-segments BOOL     Libri-Light: one utterance per voice-activity segment [false]
+  --test-sets 'S ...'            vox1_o and/or vcmix [vox1_o vcmix]
+  --nj N                         CPU jobs for preparation/resampling/augmentation [8]
+  --aug-rounds K                 augmentation rounds per clean crop [1]
+  --crop-sec SEC                 training crop length [2.015]
+  --seed S                       seed of every stochastic step [0]
+  --backbone-conf FILE           conf/resnetse34v2.yaml | conf/ecapa_tdnn.yaml | your own
+  --backbone-checkpoint FILE     backbone weights (official_resnetse34V2.model,
+                                 official_ecapatdnn.model) ['' = the conf's checkpoint]
+  --backbone-tag NAME            exp sub-dir name ['' = conf name]
+  --allow-random-backbone BOOL   random weights when there is no checkpoint (tests) [false]
+  --extract-nj N                 embedding jobs [4]
+  --eval-crops N, --eval-crop-sec SEC   SEED evaluation crops [10, 4.015]
+  --device D                     auto | cpu | cuda [auto]
+  --seed-conf FILE               SEED conf [conf/seed_rdm_mlp3.yaml]
+  --seed-checkpoint FILE         official SEED weights: no training (stage 5 skipped)
+  --seed-train-opts 'OPTS'       extra seedkit-train-seed options (any conf key: --epochs 5 ...)
+  --seed-dev-set SET             log this test set's EER every epoch ['' = none]
+  --nproc-per-node N             torchrun processes per node [1]
+  --nnodes N                     torchrun nodes [1]
+  --rdzv-endpoint HOST:PORT      torchrun rendezvous (needed with --nnodes > 1)
+  --rdzv-id ID, --rdzv-backend B torchrun rendezvous id and backend [seed, c10d]
+  --t-star T                     enhancement timestep [50]
+  --p-target-seed P, --p-target-wespeaker P   minDCF priors of the two protocols [0.05, 0.01]
+  --config FILE                  read 'name=value' option lines from FILE first (e.g. the test
+                                 conf conf/test_tiny.conf); the command line wins"
+
+. ./cmd.sh || exit 1
+. utils/parse_options.sh || exit 1
+set -euo pipefail
+. local/lib.sh
+
+[ $# -eq 0 ] || die "$0" "unexpected arguments: $*; every setting is an --option (see --help)"
+
+# ---- checks and derived names ----------------------------------------------------------------
+for t in $test_sets; do
+  in_list "$t" vox1_o vcmix || die "$0" "unknown test set '$t' in --test-sets; use vox1_o and/or vcmix"
+done
+[ -n "$test_sets" ] || die "$0" "--test-sets is empty; give vox1_o and/or vcmix"
+for c in $train_corpora; do
+  in_list "$c" librittsr librilight || die "$0" "unknown corpus '$c' in --train-corpora; use librittsr and/or librilight"
+done
+[ -n "$train_corpora" ] || die "$0" "--train-corpora is empty; give librittsr and/or librilight"
+[ -z "$seed_dev_set" ] || in_list "$seed_dev_set" $test_sets || \
+  die "$0" "--seed-dev-set '$seed_dev_set' is not one of --test-sets ($test_sets)"
+case $device in auto|cpu|cuda|cuda:*) ;; *) die "$0" "--device must be auto, cpu or cuda, got '$device'" ;; esac
+[ -f "$backbone_conf" ] || die "$backbone_conf" "backbone conf not found (--backbone-conf)"
+[ -z "$backbone_checkpoint" ] || [ -f "$backbone_checkpoint" ] || \
+  die "$backbone_checkpoint" "backbone checkpoint not found (--backbone-checkpoint)"
+[ -z "$seed_checkpoint" ] || [ -f "$seed_checkpoint" ] || \
+  die "$seed_checkpoint" "SEED checkpoint not found (--seed-checkpoint)"
+
+# corpus name -> directory name under $corpora (as seedkit-download-corpus lays them out)
+corpus_dir() {
+  case $1 in
+    voxceleb1) echo voxceleb1 ;; musan) echo musan ;; rirs_noises) echo RIRS_NOISES ;;
+    librittsr) echo LibriTTS_R ;; librilight) echo librilight ;;
+    voxconverse_sv) echo voxconverse_test_SV ;;
+  esac
+}
+corpora_needed="voxceleb1 musan rirs_noises $train_corpora"
+in_list vcmix $test_sets && corpora_needed+=" voxconverse_sv"
+
+# Kaldi data dirs of each corpus (stage 1 writes them under $data/local, stage 2 resamples them)
+train_parts=""
+in_list librittsr $train_corpora && \
+  for p in $librittsr_parts; do train_parts+=" librittsr_${p//-/_}"; done
+in_list librilight $train_corpora && train_parts+=" librilight_small"
+eval_parts="voxceleb1_test"
+in_list vcmix $test_sets && eval_parts+=" voxconverse_sv"
+resample_sets="$train_parts musan rirs $eval_parts"
+
+backbone_tag=${backbone_tag:-$(basename "$backbone_conf" .yaml)}
+bdir=$exp/$backbone_tag
+if [ -n "$seed_checkpoint" ]; then
+  seed_name=official_$(basename "${seed_checkpoint%.*}")
+else
+  seed_name=$(basename "$seed_conf" .yaml)
+fi
+sdir=$bdir/$seed_name
+
+# run_job RUNNER LOG COMMAND...: one job through cmd.sh; on failure show its first ERROR line.
+run_job() {
+  local runner=$1 logf=$2
+  shift 2
+  # shellcheck disable=SC2086
+  if ! $runner "$logf" "$@"; then
+    grep -m1 '^ERROR' "$logf" >&2 || tail -n 5 "$logf" >&2 || true
+    die "$logf" "job failed; see this log"
+  fi
+}
+
+# file_id FILE: what identifies a (possibly large) file for a stamp: path, size and mtime.
+file_id() { [ -z "$1" ] && echo none || ls -lL --time-style=+%s "$1" | awk '{print $5, $6, $7}'; }
+
+t_start=$(date +%s)
+
+# ---- stage 0: corpora --------------------------------------------------------------------------
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  stage_begin 0 "corpora ($corpora_needed)"
+  mkdir -p "$corpora"
+  for c in $corpora_needed; do
+    d=$(corpus_dir "$c")
+    if [ -f "$corpora/.seedkit_$c.complete" ] && [ -e "$corpora/$d" ]; then
+      log "$corpora/$d is complete ($corpora/.seedkit_$c.complete); skipping"
+      continue
+    fi
+    var=${c}_on_disk
+    src=${!var}
+    [ -z "$src" ] && [ -n "$corpora_on_disk" ] && src=$corpora_on_disk/$d
+    opts=()
+    parts=()
+    [ -n "$src" ] && opts+=(--on-disk "$src")
+    case $c in
+      # --parts takes several values: it goes after the positional arguments
+      librittsr) parts=(--parts $librittsr_parts) ;;
+      librilight)
+        [ -n "$librilight_url" ] && opts+=(--url "$librilight_url")
+        [ -n "$librilight_md5" ] && opts+=(--md5 "$librilight_md5") ;;
+    esac
+    if [ -n "$src" ]; then
+      log "$c: linking $src as $corpora/$d"
+    else
+      log "$c: downloading into $corpora/$d (an interrupted download resumes on a re-run)"
+    fi
+    seedkit-download-corpus "${opts[@]}" "$c" "$corpora" "${parts[@]}" >/dev/null
+  done
+  stage_end
+fi
+
+# ---- stage 1: manifests -> Kaldi data dirs, trial lists ---------------------------------------
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  stage_begin 1 "lhotse manifests -> Kaldi data dirs; trial lists"
+  for c in $corpora_needed; do
+    d=$(corpus_dir "$c")
+    [ -f "$corpora/.seedkit_$c.complete" ] || \
+      die "$corpora/.seedkit_$c.complete" "corpus $c is not complete; run stage 0 first"
+    opts=(--manifests "$data/manifests")
+    parts=()
+    case $c in
+      voxceleb1) opts+=(--nj "$nj") ;;
+      librittsr) opts+=(--nj "$nj"); parts=(--parts $librittsr_parts) ;;
+      librilight)
+        opts+=(--nj "$nj")
+        if $librilight_segments; then opts+=(--segments); fi ;;
+    esac
+    stamp=$data/local/.prepare/$c
+    key=$(key_of prepare "$c" "${opts[@]}" "${parts[@]}" "$corpora/.seedkit_$c.complete")
+    if done_with "$stamp" "$key"; then skip "$stamp"; continue; fi
+    run_job "$train_cmd" "$data/local/log/prepare_$c.log" \
+      seedkit-prepare-corpus --force "${opts[@]}" "$c" "$corpora/$d" "$data/local" "${parts[@]}"
+    mark_done "$stamp" "$key"
+  done
+
+  key=$(key_of trials "$test_sets" "$data/local/.prepare/voxceleb1/.done" \
+    $(in_list vcmix $test_sets && echo "$data/local/.prepare/voxconverse_sv/.done"))
+  if done_with "$data/trials" "$key"; then
+    skip "$data/trials"
+  else
+    mkdir -p "$data/trials"
+    if in_list vox1_o $test_sets; then
+      cp "$data/local/voxceleb1_test/trials" "$data/trials/vox1_o"
+      n=$(wc -l < "$data/trials/vox1_o")
+      log "VoxCeleb1-O: $n trials in $data/trials/vox1_o (the cleaned list has 37,611)"
+    fi
+    if in_list vcmix $test_sets; then
+      run_job "$train_cmd" "$data/local/log/make_vcmix.log" seedkit-make-vcmix \
+        "$data/local/voxceleb1_test" "$data/local/voxconverse_sv" "$data/local/vcmix"
+      cp "$data/local/vcmix/trials" "$data/trials/vcmix"
+      log "VC-Mix: $(wc -l < "$data/trials/vcmix") trials in $data/trials/vcmix (VoxConverse-SV" \
+        "non-target + VoxCeleb1-O target)"
+    fi
+    mark_done "$data/trials" "$key"
+  fi
+  stage_end
+fi
+
+# ---- stage 2: resampling to 16 kHz mono wav; training and evaluation sets ---------------------
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  stage_begin 2 "resampling to 16 kHz ($nj jobs)"
+  for x in $resample_sets; do
+    [ -f "$data/local/$x/wav.scp" ] || die "$data/local/$x/wav.scp" "not prepared; run stage 1 first"
+    key=$(key_of resample 16000 "$data/local/$x/wav.scp" "$data/local/$x/utt2spk")
+    if done_with "$data/$x" "$key" "$data/$x/wav.scp"; then skip "$data/$x"; continue; fi
+    utils/resample_data_dir.sh --cmd "$train_cmd" --nj "$nj" --sample-rate 16000 \
+      "$data/local/$x" "$data/$x" "$data/audio/$x"
+    mark_done "$data/$x" "$key"
+  done
+  # SEED's training set and one evaluation set holding every test utterance (embedded once)
+  for pair in "train:$train_parts" "eval:$eval_parts"; do
+    dest=${pair%%:*}
+    srcs=()
+    for x in ${pair#*:}; do srcs+=("$data/$x"); done
+    key=$(key_of combine "${srcs[@]/%//.done}")
+    if done_with "$data/$dest" "$key" "$data/$dest/wav.scp"; then skip "$data/$dest"; continue; fi
+    local/combine_data.sh "$data/$dest" "${srcs[@]}"
+    mark_done "$data/$dest" "$key"
+  done
+  stage_end
+fi
+
+# ---- stage 3: augmentation -----------------------------------------------------------------------
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  stage_begin 3 "augmentation: $aug_rounds x {music, noise, reverb} per $crop_sec s crop"
+  key=$(key_of augment "$aug_rounds" "$crop_sec" "$seed" "$data/train/.done" "$data/musan/.done" \
+    "$data/rirs/.done")
+  if done_with "$data/train_aug" "$key" "$data/train_aug/utt2clean" "$data/train_crops/wav.scp"; then
+    skip "$data/train_aug"
+  else
+    rm -rf "$data/train_crops" "$data/train_aug"  # seeded content: never mix two settings
+    utils/augment_data_dir.sh --cmd "$train_cmd" --nj "$nj" --rounds "$aug_rounds" \
+      --crop-sec "$crop_sec" --seed "$seed" --musan "$data/musan" --rirs "$data/rirs" \
+      "$data/train" "$data/train_crops" "$data/train_aug"
+    mark_done "$data/train_aug" "$key"
+  fi
+  stage_end
+fi
+
+# ---- stage 4: backbone embeddings ----------------------------------------------------------------
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  stage_begin 4 "embeddings with $backbone_conf ($extract_nj jobs)"
+  opts=(--config "$backbone_conf" --seed "$seed")
+  [ -n "$backbone_checkpoint" ] && opts+=(--checkpoint "$backbone_checkpoint")
+  [ "$device" != auto ] && opts+=(--device "$device")
+  if $allow_random_backbone; then opts+=(--allow-random-weights true); fi
+  # <embedding set>:<data dir>:<crop>
+  for spec in "train_crops:train_crops:full" "train_aug:train_aug:full" \
+      "eval_multi:eval:multi:$eval_crops:$eval_crop_sec" "eval_full:eval:full"; do
+    name=${spec%%:*}
+    rest=${spec#*:}
+    src=${rest%%:*}
+    crop=${rest#*:}
+    dir=$bdir/xvectors/$name
+    case $src in train_*) input=$data/train_aug/.done ;; *) input=$data/$src/.done ;; esac
+    key=$(key_of extract "${opts[@]}" "$crop" "$backbone_conf" "$(file_id "$backbone_checkpoint")" \
+      "$input")
+    if done_with "$dir" "$key" "$dir/xvector.scp"; then skip "$dir"; continue; fi
+    utils/extract_embeddings.sh --cmd "$extract_cmd" --nj "$extract_nj" "${opts[@]}" \
+      --crop "$crop" "$data/$src" "$dir"
+    mark_done "$dir" "$key"
+  done
+  stage_end
+fi
+
+# ---- stage 5: SEED training with torchrun --------------------------------------------------------
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  stage_begin 5 "SEED training ($seed_name; $nnodes node(s) x $nproc_per_node process(es))"
+  if [ -n "$seed_checkpoint" ]; then
+    log "--seed-checkpoint $seed_checkpoint given: no training"
+  else
+    [ -f "$seed_conf" ] || die "$seed_conf" "SEED conf not found (--seed-conf)"
+    emb=$bdir/xvectors
+    dev_opts=()
+    if [ -n "$seed_dev_set" ]; then
+      dev_opts=(--dev-trials "$data/trials/$seed_dev_set" --dev-enroll "scp:$emb/eval_full/xvector.scp")
+    fi
+    key=$(key_of train "$seed_conf" "$seed_train_opts" "$seed" "${dev_opts[@]}" \
+      "$emb/train_crops/.done" "$emb/train_aug/.done" \
+      $([ -n "$seed_dev_set" ] && echo "$emb/eval_full/.done"))
+    if done_with "$sdir" "$key" "$sdir/final.pt"; then
+      skip "$sdir"
+    else
+      if [ -f "$sdir/.inputs" ] && [ "$(cat "$sdir/.inputs")" != "$key" ] && \
+          { [ -f "$sdir/final.pt" ] || [ -n "$(ls -A "$sdir/checkpoints" 2>/dev/null)" ]; }; then
+        die "$sdir/.inputs" "$sdir holds a training run with other inputs or options (its" \
+          "embeddings, conf or --seed-train-opts changed); delete or rename $sdir to train anew"
+      fi
+      mkdir -p "$sdir/log"
+      echo "$key" > "$sdir/.inputs"
+      if [ "$nnodes" -eq 1 ] && [ -z "$rdzv_endpoint" ]; then
+        launcher=(torchrun --standalone --nnodes 1 --nproc-per-node "$nproc_per_node")
+        train_log=$sdir/log/train.log
+      else
+        [ -n "$rdzv_endpoint" ] || die "$0" "--nnodes $nnodes needs --rdzv-endpoint HOST:PORT"
+        launcher=(torchrun --nnodes "$nnodes" --nproc-per-node "$nproc_per_node"
+                  --rdzv-backend "$rdzv_backend" --rdzv-endpoint "$rdzv_endpoint"
+                  --rdzv-id "$rdzv_id")
+        train_log=$sdir/log/train.$(hostname -s).log
+      fi
+      gpus=$nproc_per_node
+      if [ "$device" = cpu ]; then gpus=0; fi
+      train_device=$device
+      log "training $sdir (log: $train_log); an interrupted run resumes from its last checkpoint"
+      # shellcheck disable=SC2086
+      run_job "$seed_cmd --gpu $gpus" "$train_log" "${launcher[@]}" -m seedkit.bin.train_seed \
+        --resume --config "$seed_conf" --seed "$seed" --device "$train_device" \
+        --clean "scp:$emb/train_crops/xvector.scp" --noisy "scp:$emb/train_aug/xvector.scp" \
+        --pairs "$data/train_aug/utt2clean" "${dev_opts[@]}" $seed_train_opts "$sdir"
+      [ -f "$sdir/final.pt" ] || die "$train_log" "training ended without $sdir/final.pt"
+      mark_done "$sdir" "$key"
+    fi
+  fi
+  stage_end
+fi
+
+# ---- stage 6: enhancement of the evaluation embeddings ------------------------------------------
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+  stage_begin 6 "enhancement of the evaluation embeddings ($seed_name, t*=$t_star)"
+  if [ -n "$seed_checkpoint" ]; then
+    model=$seed_checkpoint
+    model_opts=(--config "$seed_conf")
+    model_id="$(file_id "$seed_checkpoint") $seed_conf"
+  else
+    model=$sdir/final.pt
+    model_opts=()
+    model_id=$sdir/.done
+    [ -f "$model" ] || die "$model" "no trained SEED model; run stage 5 first"
+  fi
+  enh_device=$device
+  if [ "$enh_device" = auto ]; then
+    enh_device=$(python -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
+  fi
+  for x in eval_multi eval_full; do
+    dir=$sdir/xvectors/$x
+    key=$(key_of enhance "$t_star" "$seed" "$model_id" "${model_opts[@]}" "$bdir/xvectors/$x/.done")
+    if done_with "$dir" "$key" "$dir/xvector.scp"; then skip "$dir"; continue; fi
+    mkdir -p "$dir/log"
+    run_job "$cuda_cmd" "$dir/log/enhance.log" seedkit-enhance "${model_opts[@]}" --seed "$seed" \
+      --t-star "$t_star" --device "$enh_device" "$model" "scp:$bdir/xvectors/$x/xvector.scp" \
+      "ark,scp:$dir/xvector.ark,$dir/xvector.scp"
+    mark_done "$dir" "$key"
+  done
+  stage_end
+fi
+
+# ---- stage 7: scoring, DET plots, RESULTS.md -----------------------------------------------------
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
+  stage_begin 7 "scoring: baseline vs $seed_name, SEED and wespeaker protocols"
+  for protocol in seed wespeaker; do
+    case $protocol in
+      seed) emb=eval_multi; method=seed ;;
+      wespeaker) emb=eval_full; method=cosine ;;
+    esac
+    for system in baseline "$seed_name"; do
+      if [ "$system" = baseline ]; then src=$bdir/xvectors/$emb; else src=$sdir/xvectors/$emb; fi
+      [ -f "$src/xvector.scp" ] || die "$src/xvector.scp" "embeddings missing; run stages 4-6 first"
+      for t in $test_sets; do
+        out=$bdir/scores/$protocol/$system/$t
+        key=$(key_of score "$method" "$p_target_seed,$p_target_wespeaker" "$data/trials/$t" \
+          "$src/.done")
+        if done_with "$out" "$key" "$out/metrics.json"; then skip "$out"; continue; fi
+        mkdir -p "$out"
+        seedkit-score --method "$method" "$data/trials/$t" "scp:$src/xvector.scp" \
+          "scp:$src/xvector.scp" "$out/scores"
+        seedkit-metrics --p-target "$p_target_wespeaker,$p_target_seed" --json "$out/metrics.json" \
+          "$out/scores" "$data/trials/$t" | tee "$out/summary.txt"
+        mark_done "$out" "$key"
+      done
+    done
+    for t in $test_sets; do
+      det=$bdir/scores/$protocol/det_$t
+      key=$(key_of det "$bdir/scores/$protocol/baseline/$t/.done" \
+        "$bdir/scores/$protocol/$seed_name/$t/.done")
+      if done_with "$det" "$key" "$det.png"; then skip "$det"; continue; fi
+      seedkit-plot-det --labels "baseline,SEED ($seed_name)" --trials "$data/trials/$t" \
+        --title "$backbone_tag, $t, $protocol protocol" \
+        "$bdir/scores/$protocol/baseline/$t/scores" "$bdir/scores/$protocol/$seed_name/$t/scores" \
+        "$det.png"
+      mark_done "$det" "$key"
+    done
+  done
+
+  key=$(key_of results "$results" $(for p in seed wespeaker; do for s in baseline "$seed_name"; do
+    for t in $test_sets; do echo "$bdir/scores/$p/$s/$t/.done"; done; done; done))
+  if done_with "$bdir/scores" "$key" "$bdir/RESULTS.md"; then
+    skip "$bdir/RESULTS.md"
+  else
+    local/write_results.sh --bdir "$bdir" --seed-name "$seed_name" --test-sets "$test_sets" \
+      --p-target-seed "$p_target_seed" --p-target-wespeaker "$p_target_wespeaker" \
+      --backbone-conf "$backbone_conf" --backbone-checkpoint "$backbone_checkpoint" \
+      --seed-model "$( [ -n "$seed_checkpoint" ] && echo "$seed_checkpoint" || echo "$sdir/final.pt")" \
+      --t-star "$t_star" --eval-crops "$eval_crops" --eval-crop-sec "$eval_crop_sec" \
+      "$bdir/RESULTS.md"
+    mark_done "$bdir/scores" "$key"
+  fi
+  if [ -n "$results" ]; then
+    cmp -s "$bdir/RESULTS.md" "$results" 2>/dev/null || cp "$bdir/RESULTS.md" "$results"
+  fi
+  cat "$bdir/RESULTS.md"
+  stage_end
+fi
+
+log "finished in $(( $(date +%s) - t_start )) s"
+printf '%s' "$stage_summary" >&2
