@@ -1,7 +1,8 @@
 # Environment for the mini recipe; sourced by run.sh (and by you, to run the tools by hand).
 # The recipe directory is egs/mini/seed inside the seedkit checkout: the console scripts live in
 # the checkout's .venv/bin, the Kaldi-style helpers in utils/ (a symlink to the checkout's utils/).
-SEEDKIT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+# readlink -f: a working copy made of symlinks to these files (as the tests make) finds the checkout.
+SEEDKIT_ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../.." && pwd)
 export SEEDKIT_ROOT
 export PATH=$SEEDKIT_ROOT/.venv/bin:$SEEDKIT_ROOT/utils:$PATH
 export LC_ALL=C                  # Kaldi tables are sorted in the C locale
