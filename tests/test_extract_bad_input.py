@@ -9,20 +9,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from test_extract import TINY_RESNET, make_data, tone
+from test_extract import TINY_RESNET, _one_thread, make_data, tone  # noqa: F401 (autouse)
 
 from seedkit.bin import extract as extract_bin
 from seedkit.embio import read_embeddings
 from seedkit.errors import run_main
 from seedkit.extract import multi_crops, random_crop
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def extract(tmp_path: Path, data: Path, capsys, *extra) -> tuple[int, str, Path]:
