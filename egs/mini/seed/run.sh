@@ -59,12 +59,13 @@ if [ $# -ne 0 ]; then
   exit 1
 fi
 case $mini_size in
-  default) corpus_opts=() ;;
+  default) corpus_opts=(); size_train_opts="" ;;
   tiny) corpus_opts=(--num-train-speakers 12 --train-utts-per-speaker 6 --num-eval-speakers 12
           --eval-utts-per-speaker 6 --num-babble-speakers 6 --babble-utts-per-speaker 3
           --babble-talkers 2,3 --trials-per-set 200 --noises-per-kind 2 --eval-noises-per-kind 2
           --music-per-kind 2 --eval-music-per-kind 2 --rooms-per-type 1 --eval-rooms-per-type 1
-          --rirs-per-room 2 --min-dur 2 --max-dur 4) ;;
+          --rirs-per-room 2 --min-dur 2 --max-dur 4)
+        size_train_opts="--epochs 12" ;;
   *) echo "ERROR (run.sh): run.sh:0: unknown --mini-size '$mini_size'; use default or tiny" >&2
      exit 1 ;;
 esac
@@ -198,7 +199,8 @@ fi
 # same inputs resumes from its latest checkpoint; changed inputs retrain from scratch.
 train_one() {
   local conf=$1 dir=$2 sig resume=()
-  sig=$(signature train "$conf" "$nproc" "$train_opts" "$seed" "$bdir/xvectors/train_aug/.done" \
+  sig=$(signature train "$conf" "$nproc" "$size_train_opts $train_opts" "$seed" \
+    "$bdir/xvectors/train_aug/.done" \
     data/train_aug/utt2clean)
   if up_to_date "$dir/.done" "$sig" "$dir/final.pt"; then
     log "$dir is up to date; skipping"
@@ -213,10 +215,14 @@ train_one() {
     mkdir -p "$dir"
     echo "$sig" > "$dir/.inputs"
   fi
+  # torchrun starts its workers in sessions of their own: if torchrun is killed (SIGKILL), they
+  # would train on as orphans beside a resumed run. setpriv makes each die with torchrun.
+  local launch=("$(command -v seedkit-train-seed)")
+  command -v setpriv >/dev/null 2>&1 && launch=(setpriv --pdeathsig KILL -- "${launch[@]}")
   # shellcheck disable=SC2086
   $cmd "$dir/log/torchrun.log" \
-    torchrun --standalone --nproc_per_node="$nproc" "$(command -v seedkit-train-seed)" \
-      --config "$conf" "${resume[@]}" --seed "$seed" --device "$device" $train_opts \
+    torchrun --standalone --nproc_per_node="$nproc" --no-python "${launch[@]}" \
+      --config "$conf" "${resume[@]}" --seed "$seed" --device "$device" $size_train_opts $train_opts \
       --clean "scp:$bdir/xvectors/train_crops/xvector.scp" \
       --noisy "scp:$bdir/xvectors/train_aug/xvector.scp" \
       --pairs data/train_aug/utt2clean "$dir" \

@@ -1,0 +1,308 @@
+"""The embedded mini recipe (egs/mini/seed): its glue scripts, and (slow) the whole recipe end to
+end at --mini-size tiny, a re-run that skips everything, a changed SEED conf that retrains from
+stage 5 only, and a SIGKILL during stage 5 followed by a re-run that resumes and completes.
+
+The recipe runs in a temporary working copy made of symlinks to the recipe's files (as Kaldi users
+link steps/ and utils/), so the checkout's egs/mini/seed stays untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from seedkit.embio import read_embeddings
+
+REPO = Path(__file__).resolve().parent.parent
+RECIPE = REPO / "egs" / "mini" / "seed"
+EVAL_SETS = ["eval_clean", "eval_mix", "eval_snr0", "eval_snr5", "eval_snr10", "eval_snr15"]
+SYSTEMS = ["baseline", "regression", "SEED"]
+
+
+def make_workdir(dest: Path) -> Path:
+    """A working copy of the recipe: symlinks to run.sh, path.sh, cmd.sh, local/, conf/, utils/."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("run.sh", "path.sh", "cmd.sh", "local", "conf", "utils"):
+        os.symlink(RECIPE / name, dest / name)
+    return dest
+
+
+def run_recipe(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["./run.sh", *args], cwd=workdir, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    (workdir / f"run.{len(list(workdir.glob('run.*.log')))}.log").write_text(proc.stdout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"run.sh {' '.join(args)} failed ({proc.returncode}):\n"
+                             + proc.stdout[-4000:])
+    return proc
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def results_rows(text: str) -> dict[tuple[str, str], float]:
+    """(test set, system) -> EER from a RESULTS.md table."""
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 5 and cells[0].startswith("eval_"):
+            rows[(cells[0], cells[1].strip("*"))] = float(cells[3])
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# fast: the recipe's command line and glue
+
+
+def test_help_lists_stages_and_options(tmp_path):
+    work = make_workdir(tmp_path / "r")
+    proc = run_recipe(work, "--help")
+    for word in ("--stage", "--stop-stage", "--mini-size", "--backbone-conf",
+                 "--allow-random-backbone", "--seed-conf", "--nproc", "data/train_aug/"):
+        assert word in proc.stdout
+    for n in range(8):
+        assert re.search(rf"^\s+{n} ", proc.stdout, re.M), f"stage {n} not in --help"
+
+
+def test_bad_options_fail_with_one_error_line(tmp_path):
+    work = make_workdir(tmp_path / "r")
+    proc = run_recipe(work, "--mini-size", "huge", check=False)
+    assert proc.returncode != 0
+    assert "ERROR (run.sh)" in proc.stdout and "tiny" in proc.stdout
+    proc = run_recipe(work, "--seed-conf", "conf/nope.yaml", check=False)
+    assert proc.returncode != 0 and "conf/nope.yaml" in proc.stdout
+    proc = run_recipe(work, "--no-such-option", "1", check=False)
+    assert proc.returncode != 0
+    assert not (work / "corpus").exists() and not (work / "data").exists()
+
+
+def test_missing_backbone_checkpoint_is_refused_before_any_work(tmp_path):
+    work = make_workdir(tmp_path / "r")
+    proc = run_recipe(work, "--backbone-conf", "conf/ecapa_tdnn.yaml", check=False)
+    assert proc.returncode != 0
+    line = [x for x in proc.stdout.splitlines() if x.startswith("ERROR")][0]
+    assert re.match(r"ERROR \(check_backbone\.py\): conf/ecapa_tdnn\.yaml:\d+: ", line)
+    assert "--allow-random-backbone true" in line
+    assert not (work / "corpus").exists()
+
+
+def test_check_backbone_reports_weights(tmp_path):
+    script = RECIPE / "local" / "check_backbone.py"
+    py = sys.executable
+
+    def check(conf: Path, allow: str) -> subprocess.CompletedProcess:
+        return subprocess.run([py, str(script), str(conf), allow], cwd=tmp_path,
+                              capture_output=True, text=True)
+
+    ge2e = check(RECIPE / "conf" / "ge2e.yaml", "false")
+    assert ge2e.returncode == 0 and ge2e.stdout.strip() == "pretrained"
+    ecapa = RECIPE / "conf" / "ecapa_tdnn.yaml"
+    assert check(ecapa, "false").returncode == 1
+    allowed = check(ecapa, "true")
+    assert allowed.returncode == 0 and allowed.stdout.strip() == "random"
+    assert "RANDOM weights" in allowed.stderr
+    (tmp_path / "w.pt").write_bytes(b"x")
+    conf = tmp_path / "c.yaml"
+    conf.write_text("model: ECAPA_TDNN\ncheckpoint: w.pt\n")
+    assert check(conf, "false").stdout.strip() == "pretrained"
+
+
+def _data_dir(d: Path, utts: dict[str, tuple[str, Path]]) -> None:
+    d.mkdir(parents=True)
+    (d / "wav.scp").write_text("".join(f"{u} {p}\n" for u, (_, p) in sorted(utts.items())))
+    (d / "utt2spk").write_text("".join(f"{u} {s}\n" for u, (s, _) in sorted(utts.items())))
+
+
+def test_union_data_dirs_merges_repeated_keys(tmp_path):
+    a, b, c = (tmp_path / f"{x}.wav" for x in "abc")
+    a.write_bytes(b"RIFF-a")
+    b.write_bytes(b"RIFF-a")  # the same bytes under another path
+    c.write_bytes(b"RIFF-c")
+    _data_dir(tmp_path / "d1", {"s1-u1": ("s1", a), "s2-u1": ("s2", c)})
+    _data_dir(tmp_path / "d2", {"s1-u1": ("s1", b), "s1-u2": ("s1", c)})
+    script = RECIPE / "local" / "union_data_dirs.sh"
+    env = dict(os.environ, PATH=f"{REPO / 'utils'}:{os.environ['PATH']}")
+    proc = subprocess.run(["bash", str(script), str(tmp_path / "u"), str(tmp_path / "d1"),
+                           str(tmp_path / "d2")], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "u" / "utt2spk").read_text() == "s1-u1 s1\ns1-u2 s1\ns2-u1 s2\n"
+    assert (tmp_path / "u" / "wav.scp").read_text().splitlines()[0] == f"s1-u1 {a}"
+    assert (tmp_path / "u" / "spk2utt").read_text() == "s1 s1-u1 s1-u2\ns2 s2-u1\n"
+    # the same key naming different audio is refused, and nothing is written
+    _data_dir(tmp_path / "d3", {"s1-u1": ("s1", c)})
+    proc = subprocess.run(["bash", str(script), str(tmp_path / "v"), str(tmp_path / "d1"),
+                           str(tmp_path / "d3")], capture_output=True, text=True, env=env)
+    assert proc.returncode != 0 and "differs" in proc.stderr
+    assert not (tmp_path / "v").exists()
+
+
+def test_show_progress_runs_jobs_and_keeps_their_status(tmp_path):
+    script = RECIPE / "local" / "show_progress.sh"
+    run_pl = str(REPO / "utils" / "run.pl")
+    ok = subprocess.run(["bash", str(script), run_pl, "JOB=1:3", str(tmp_path / "log/j.JOB.log"),
+                         "echo", "job", "JOB"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    for j in (1, 2, 3):
+        assert f"job {j}" in (tmp_path / f"log/j.{j}.log").read_text()
+    bad = subprocess.run(["bash", str(script), run_pl, "JOB=1:2", str(tmp_path / "log/b.JOB.log"),
+                          "bash", "-c", "exit JOB"], capture_output=True, text=True)
+    assert bad.returncode != 0
+
+
+# --------------------------------------------------------------------------------------------
+# slow: the whole recipe at --mini-size tiny
+
+
+@pytest.fixture(scope="module")
+def tiny_recipe(tmp_path_factory) -> Path:
+    """A working copy of the recipe after a complete ./run.sh --mini-size tiny."""
+    work = make_workdir(tmp_path_factory.mktemp("mini") / "seed")
+    run_recipe(work, "--mini-size", "tiny")
+    return work
+
+
+def outputs_digest(work: Path) -> dict[str, str]:
+    """Hashes of the files the stages produce (audio lists, embeddings, models, scores)."""
+    files = [work / "RESULTS.md"]
+    for pattern in ("data/*/wav.scp", "data/train_aug/utt2clean", "exp/ge2e/xvectors/*/xvector.scp",
+                    "exp/ge2e/*/final.pt", "exp/ge2e/*/xvectors/eval_all/xvector.ark",
+                    "exp/ge2e/xvectors/*/xvector.*.ark", "exp/ge2e/scores/*/*/scores"):
+        files += sorted(work.glob(pattern))
+    return {str(f.relative_to(work)): sha(f) for f in files}
+
+
+@pytest.mark.slow
+def test_tiny_recipe_end_to_end(tiny_recipe):
+    work = tiny_recipe
+    for x in EVAL_SETS:
+        d = work / "data" / x
+        for f in ("wav.scp", "utt2spk", "spk2utt", "trials", "utt2env"):
+            assert (d / f).is_file(), f"{d}/{f} missing"
+        utts = [line.split()[0] for line in (d / "utt2spk").read_text().splitlines()]
+        for system_dir in ("exp/ge2e/xvectors", "exp/ge2e/seed_rdm_mlp3/xvectors",
+                           "exp/ge2e/seed_regression/xvectors"):
+            emb = read_embeddings(f"scp:{work / system_dir / x / 'xvector.scp'}")
+            assert sorted(emb) == sorted(utts)
+            assert all(v.shape == (256,) for v in emb.values())
+        for system in ("baseline", "seed_rdm_mlp3", "seed_regression"):
+            out = work / "exp/ge2e/scores" / system / x
+            metrics = json.loads((out / "metrics.json").read_text())
+            assert 0.0 <= metrics["eer_percent"] <= 100.0
+            n_trials = len((d / "trials").read_text().splitlines())
+            assert len((out / "scores").read_text().splitlines()) == n_trials
+        assert (work / "exp/ge2e/scores/det" / f"{x}.png").stat().st_size > 0
+    # training pairs: K=2 rounds x 3 copies + the identity pair per clean crop
+    crops = (work / "data/train_crops/utt2spk").read_text().splitlines()
+    pairs = (work / "data/train_aug/utt2clean").read_text().splitlines()
+    assert len(pairs) == 7 * len(crops)
+    for name in ("seed_rdm_mlp3", "seed_regression"):
+        exp = work / "exp/ge2e" / name
+        assert (exp / "final.pt").is_file() and (exp / "config.yaml").is_file()
+    rows = results_rows((work / "RESULTS.md").read_text())
+    assert set(rows) == {(x, s) for x in EVAL_SETS for s in SYSTEMS}
+    log = sorted(work.glob("run.*.log"))[0].read_text()
+    assert "| eval_mix | SEED |" in log  # the table is printed at the end
+    for n in range(8):
+        assert f"stage {n} done in" in log
+
+
+@pytest.mark.slow
+def test_tiny_recipe_rerun_skips_and_keeps_outputs(tiny_recipe):
+    work = tiny_recipe
+    before = outputs_digest(work)
+    proc = run_recipe(work, "--mini-size", "tiny")
+    assert outputs_digest(work) == before
+    assert "training from scratch" not in proc.stdout
+    assert proc.stdout.count("up to date; skipping") >= 8
+    assert "| eval_mix | SEED |" in proc.stdout
+
+
+def trainers_in(work: Path) -> list[int]:
+    """Pids of seedkit-train-seed processes whose working directory is ``work``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if (proc.name.isdigit() and b"seedkit-train-seed" in (proc / "cmdline").read_bytes()
+                    and Path(os.readlink(proc / "cwd")) == work):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def copy_finished(src: Path, dest: Path, real_conf: bool = False) -> Path:
+    """A second working copy holding the finished outputs (wav.scp paths still point into src)."""
+    shutil.copytree(src, dest, symlinks=True,
+                    ignore=shutil.ignore_patterns("corpus", "run.*.log"))
+    os.symlink(src / "corpus", dest / "corpus")
+    if real_conf:
+        (dest / "conf").unlink()
+        shutil.copytree(RECIPE / "conf", dest / "conf")
+    return dest
+
+
+@pytest.mark.slow
+def test_changed_seed_conf_retrains_from_stage5_only(tiny_recipe, tmp_path):
+    work = copy_finished(tiny_recipe, tmp_path / "seed", real_conf=True)
+    reg_before = sha(work / "exp/ge2e/seed_regression/final.pt")
+    seed_before = sha(work / "exp/ge2e/seed_rdm_mlp3/final.pt")
+    conf = work / "conf/seed_rdm_mlp3.yaml"
+    conf.write_text(conf.read_text().replace("lr: 5.0e-4", "lr: 1.0e-3"))
+    proc = run_recipe(work, "--mini-size", "tiny")
+    out = proc.stdout
+    for n in range(5):  # stages 0-4 only check their stamps
+        block = out.split(f"stage {n}:")[1].split(f"stage {n} done")[0]
+        assert "skipping" in block and "INFO" not in block, f"stage {n} redid work:\n{block}"
+    assert "exp/ge2e/seed_rdm_mlp3: conf or inputs changed; training from scratch" in out
+    assert "exp/ge2e/seed_regression is up to date; skipping" in out
+    assert sha(work / "exp/ge2e/seed_regression/final.pt") == reg_before
+    assert sha(work / "exp/ge2e/seed_rdm_mlp3/final.pt") != seed_before
+    assert re.search(r"^lr: 0?\.001$|^lr: 1\.0e-03$", (
+        work / "exp/ge2e/seed_rdm_mlp3/config.yaml").read_text(), re.M)
+    assert set(results_rows((work / "RESULTS.md").read_text())) == {
+        (x, s) for x in EVAL_SETS for s in SYSTEMS}
+
+
+@pytest.mark.slow
+def test_sigkill_in_stage5_then_rerun_completes(tiny_recipe, tmp_path):
+    work = copy_finished(tiny_recipe, tmp_path / "seed")
+    exp = work / "exp/ge2e/seed_rdm_mlp3"
+    final_before = sha(exp / "final.pt")
+    shutil.rmtree(exp)
+    log = open(work / "killed.log", "w")
+    proc = subprocess.Popen(["./run.sh", "--mini-size", "tiny"], cwd=work, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 600
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if list((exp / "checkpoints").glob("*.pt")):
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "run.sh ended before stage 5 wrote a checkpoint"
+        assert not (exp / "final.pt").exists()
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+    time.sleep(1)
+    # nothing of the killed run may live on (torchrun's workers run in sessions of their own)
+    assert not trainers_in(work), "a SEED trainer of the killed run is still running"
+    rerun = run_recipe(work, "--mini-size", "tiny")
+    assert "continuing the interrupted run (--resume)" in rerun.stdout
+    assert "resumed from" in (exp / "log/train.log").read_text()
+    assert sha(exp / "final.pt") == final_before  # same weights as the uninterrupted run
+    assert set(results_rows((work / "RESULTS.md").read_text())) == {
+        (x, s) for x in EVAL_SETS for s in SYSTEMS}
