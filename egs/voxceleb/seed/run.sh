@@ -34,6 +34,7 @@ voxconverse_sv_on_disk=          # VoxConverse test SV (trials_wo_overlap.txt + 
 librittsr_parts="train-clean-100 train-clean-360"  # LibriTTS-R parts to download and train on
 librilight_url=                  # mirror of Libri-Light small.tar ("" = the official URL)
 librilight_md5=                  # md5 of that mirror's small.tar ("" = the official md5)
+vox1_trials=                     # VoxCeleb1-O list ("" = <voxceleb1>/veri_test2.txt, the cleaned 37,611 trials)
 # stages 1-3: data
 train_corpora="librittsr librilight"  # clean speech SEED trains on (librittsr and/or librilight)
 librilight_segments=false        # true: one Libri-Light utterance per voice-activity segment
@@ -77,7 +78,8 @@ SEED on VoxCeleb (docs/voxceleb_recipe.md). Stages (--stage N --stop-stage M; de
                                              -> \$data/<set>/, \$data/audio/, \$data/train, \$data/eval
   3 augmentation in SEED's shape: one --crop-sec crop per clean utterance, --aug-rounds x {music
     5-15 dB, noise 0-15 dB, simulated-RIR reverb}      -> \$data/train_crops/, \$data/train_aug/
-  4 backbone embeddings: training crops (full), evaluation 10 x 4.015 s crops and full utterances
+  4 backbone embeddings: training pairs (whole crops), evaluation 10 x 4.015 s crops and full
+    utterances
                                              -> \$exp/<backbone>/xvectors/<set>/xvector.scp
   5 SEED training with torchrun (--nproc-per-node, --nnodes, --rdzv-endpoint, --rdzv-id)
                                              -> \$exp/<backbone>/<seed-conf>/final.pt
@@ -100,6 +102,8 @@ Options (--name value; the default follows each; conf files document their own k
                                  use one corpus from DIR (wins over --corpora-on-disk)
   --librittsr-parts 'P ...'      LibriTTS-R parts [train-clean-100 train-clean-360]
   --librilight-url URL, --librilight-md5 MD5   mirror of small.tar and its md5
+  --vox1-trials FILE             VoxCeleb1-O trial list, VoxCeleb or Kaldi form
+                                 ['' = veri_test2.txt of the VoxCeleb1 copy]
   --train-corpora 'C ...'        SEED training speech: librittsr librilight
   --librilight-segments BOOL     Libri-Light: one utterance per voice-activity segment [false]
   --test-sets 'S ...'            vox1_o and/or vcmix [vox1_o vcmix]
@@ -150,6 +154,7 @@ case $device in auto|cpu|cuda|cuda:*) ;; *) die "$0" "--device must be auto, cpu
 [ -f "$backbone_conf" ] || die "$backbone_conf" "backbone conf not found (--backbone-conf)"
 [ -z "$backbone_checkpoint" ] || [ -f "$backbone_checkpoint" ] || \
   die "$backbone_checkpoint" "backbone checkpoint not found (--backbone-checkpoint)"
+[ -z "$vox1_trials" ] || [ -f "$vox1_trials" ] || die "$vox1_trials" "trial list not found (--vox1-trials)"
 [ -z "$seed_checkpoint" ] || [ -f "$seed_checkpoint" ] || \
   die "$seed_checkpoint" "SEED checkpoint not found (--seed-checkpoint)"
 
@@ -241,7 +246,9 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
     opts=(--manifests "$data/manifests")
     parts=()
     case $c in
-      voxceleb1) opts+=(--nj "$nj") ;;
+      voxceleb1)
+        opts+=(--nj "$nj")
+        if [ -n "$vox1_trials" ]; then opts+=(--trials "$vox1_trials"); fi ;;
       librittsr) opts+=(--nj "$nj"); parts=(--parts $librittsr_parts) ;;
       librilight)
         opts+=(--nj "$nj")
@@ -326,22 +333,38 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   [ -n "$backbone_checkpoint" ] && opts+=(--checkpoint "$backbone_checkpoint")
   [ "$device" != auto ] && opts+=(--device "$device")
   if $allow_random_backbone; then opts+=(--allow-random-weights true); fi
-  # <embedding set>:<data dir>:<crop>
-  for spec in "train_crops:train_crops:full" "train_aug:train_aug:full" \
-      "eval_multi:eval:multi:$eval_crops:$eval_crop_sec" "eval_full:eval:full"; do
+  # <embedding set>:<data dir>:<crop>. data/train_aug holds the clean crops too (the identity
+  # pairs), so they are embedded once, there; train_crops is the clean subset of its scp.
+  for spec in "train_aug:train_aug:full" "eval_multi:eval:multi:$eval_crops:$eval_crop_sec" \
+      "eval_full:eval:full"; do
     name=${spec%%:*}
     rest=${spec#*:}
     src=${rest%%:*}
     crop=${rest#*:}
     dir=$bdir/xvectors/$name
-    case $src in train_*) input=$data/train_aug/.done ;; *) input=$data/$src/.done ;; esac
     key=$(key_of extract "${opts[@]}" "$crop" "$backbone_conf" "$(file_id "$backbone_checkpoint")" \
-      "$input")
+      "$data/$src/.done")
     if done_with "$dir" "$key" "$dir/xvector.scp"; then skip "$dir"; continue; fi
     utils/extract_embeddings.sh --cmd "$extract_cmd" --nj "$extract_nj" "${opts[@]}" \
       --crop "$crop" "$data/$src" "$dir"
     mark_done "$dir" "$key"
   done
+  dir=$bdir/xvectors/train_crops
+  key=$(key_of clean-subset "$bdir/xvectors/train_aug/.done" "$data/train_aug/.done")
+  if done_with "$dir" "$key" "$dir/xvector.scp"; then
+    skip "$dir"
+  else
+    mkdir -p "$dir"
+    awk 'NR == FNR { clean[$1] = 1; next } ($1 in clean)' "$data/train_crops/utt2spk" \
+      "$bdir/xvectors/train_aug/xvector.scp" > "$dir/xvector.scp.tmp"
+    n=$(wc -l < "$dir/xvector.scp.tmp")
+    [ "$n" -eq "$(wc -l < "$data/train_crops/utt2spk")" ] || die "$dir/xvector.scp.tmp" \
+      "$n clean-crop embeddings in $bdir/xvectors/train_aug for" \
+      "$(wc -l < "$data/train_crops/utt2spk") clean crops; redo stages 3-4"
+    mv "$dir/xvector.scp.tmp" "$dir/xvector.scp"
+    log "$dir/xvector.scp: the $n clean crops (embedded in $bdir/xvectors/train_aug)"
+    mark_done "$dir" "$key"
+  fi
   stage_end
 fi
 
@@ -463,7 +486,8 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
     done
   done
 
-  key=$(key_of results "$results" $(for p in seed wespeaker; do for s in baseline "$seed_name"; do
+  header="header $backbone_conf $backbone_checkpoint $t_star $eval_crops $eval_crop_sec $test_sets"
+  key=$(key_of results "$header" $(for p in seed wespeaker; do for s in baseline "$seed_name"; do
     for t in $test_sets; do echo "$bdir/scores/$p/$s/$t/.done"; done; done; done))
   if done_with "$bdir/scores" "$key" "$bdir/RESULTS.md"; then
     skip "$bdir/RESULTS.md"
