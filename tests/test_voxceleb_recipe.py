@@ -252,6 +252,31 @@ def test_stage5_through_rendezvous_flags(recipe_run, tmp_path):
     assert "stage 6 done" in proc.stderr
 
 
+@pytest.mark.slow
+def test_official_seed_checkpoint_is_enhanced_without_training(recipe_run, tmp_path):
+    """--seed-checkpoint: a bare RDM-MLP state dict (the official layout) skips training and
+    enhances exactly as the seedkit checkpoint holding the same weights."""
+    import torch
+
+    work = recipe_run["work"]
+    bdir = work / "exp" / BACKBONE
+    ckpt = torch.load(bdir / SEED_NAME / "final.pt", weights_only=True)
+    bare = tmp_path / "seed_official.model"
+    torch.save(dict(ckpt["model"]), bare)
+    exp = tmp_path / "exp"
+    shutil.copytree(bdir / "xvectors", exp / BACKBONE / "xvectors", symlinks=True)
+    args = [a if a != str(work / "exp") else str(exp) for a in recipe_run["args"]]
+    proc = run_recipe(*args, "--stage", "5", "--stop-stage", "6", "--seed-checkpoint", str(bare))
+    assert "no training" in proc.stderr
+    sdir = exp / BACKBONE / "official_seed_official"
+    assert not (sdir / "final.pt").exists()
+    for x in ("eval_multi", "eval_full"):
+        got = read_embeddings(f"scp:{sdir / 'xvectors' / x / 'xvector.scp'}")
+        want = read_embeddings(f"scp:{bdir / SEED_NAME / 'xvectors' / x / 'xvector.scp'}")
+        assert set(got) == set(want)
+        assert all(np.array_equal(got[k], want[k]) for k in want)
+
+
 # ------------------------------------------------------------------------------ fast checks
 
 RUN_SH = (RECIPE / "run.sh").read_text()
