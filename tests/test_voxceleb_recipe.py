@@ -232,16 +232,40 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# sbatch stand-in: records its arguments (one line per call), runs the array tasks here.
+FAKE_SBATCH = """#!/usr/bin/env bash
+printf '%s\\n' "$*" >> "$FAKE_SBATCH_ARGS"
+for a in "$@"; do case $a in --array=*) range=${a#--array=}; range=${range%%\\%*} ;; esac; done
+for ((i = ${range%-*}; i <= ${range#*-}; i++)); do
+  SLURM_ARRAY_TASK_ID=$i SLURM_ARRAY_JOB_ID=7 bash "${!#}" > /dev/null 2>&1 &
+done
+echo "Submitted batch job 7"
+"""
+
+
 @pytest.mark.slow
-def test_stage5_through_rendezvous_flags(recipe_run, tmp_path):
-    """The multi-node launch (--nnodes, --rdzv-endpoint, --rdzv-id), with one node."""
+def test_stage5_through_rendezvous_flags_on_slurm(recipe_run, tmp_path):
+    """The multi-node launch (--nnodes, --rdzv-endpoint, --rdzv-id) with one node, and the
+    Slurm back end of cmd.sh (a stand-in sbatch) for training and enhancement."""
     src = recipe_run["work"] / "exp" / BACKBONE / "xvectors"
     exp = tmp_path / "exp"
     shutil.copytree(src, exp / BACKBONE / "xvectors", symlinks=True)
     args = [a if a != str(recipe_run["work"] / "exp") else str(exp) for a in recipe_run["args"]]
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "sbatch").write_text(FAKE_SBATCH)
+    (tmp_path / "bin" / "sbatch").chmod(0o755)
+    env = _env()
+    env.update(SEEDKIT_CMD="slurm", SEEDKIT_SLURM_OPTS="--partition cpu",
+               FAKE_SBATCH_ARGS=str(tmp_path / "sbatch.args"),
+               PATH=f"{tmp_path / 'bin'}:{env['PATH']}")
     proc = run_recipe(*args, "--stage", "5", "--stop-stage", "6", "--nnodes", "1",
                       "--nproc-per-node", "1", "--rdzv-endpoint", f"127.0.0.1:{_free_port()}",
-                      "--rdzv-id", "test-rdzv")
+                      "--rdzv-id", "test-rdzv", env=env)
+    calls = (tmp_path / "sbatch.args").read_text().splitlines()
+    assert len(calls) == 3  # training, then enhancement of eval_multi and eval_full
+    assert all("--partition=cpu" in c and "--array=1-1" in c for c in calls)
+    assert "--mem=64G" in calls[0] and "--gres" not in calls[0]  # --device cpu: no GPU asked
+    assert "--mem=16G" in calls[1] and "--gres" not in calls[1]
     sdir = exp / BACKBONE / SEED_NAME
     logs = list((sdir / "log").glob("train.*.log"))
     assert len(logs) == 1  # one log per host in multi-node mode
@@ -366,6 +390,6 @@ def test_cmd_sh_switches_between_run_pl_and_slurm_pl():
     assert local == ["run.pl"] * 4
     slurm = cmds("slurm").stdout.strip().split("|")
     assert all(c.startswith("slurm.pl --partition gpu") for c in slurm)
-    assert "--gpu 1" in slurm[1] and "--gpu 1" in slurm[3] and "--gpu" not in slurm[0]
+    assert not any("--gpu" in c for c in slurm)  # run.sh adds it, from --device
     bad = cmds("sge")
     assert bad.returncode != 0 and bad.stderr.startswith("ERROR (cmd.sh)")

@@ -10,11 +10,12 @@
 # sbatch flags (utils/slurm.pl --help); run.pl accepts and ignores them, so the same commands work
 # on both back ends.
 #
-# The job classes:
-#   train_cmd    CPU work: corpus preparation, resampling (ffmpeg), augmentation, scoring
-#   extract_cmd  backbone embedding jobs (one GPU each when the cluster has them)
-#   seed_cmd     SEED training; run.sh adds "--gpu <nproc-per-node>" (one task runs torchrun)
-#   cuda_cmd     enhancement of the evaluation embeddings (one GPU)
+# The job classes (run.sh adds the GPU count: --gpu 0 with --device cpu, else 1 per embedding or
+# enhancement job and <nproc-per-node> for the training task, which runs torchrun):
+#   train_cmd    CPU work: corpus preparation, resampling (ffmpeg), augmentation
+#   extract_cmd  backbone embedding jobs
+#   seed_cmd     SEED training
+#   cuda_cmd     enhancement of the evaluation embeddings
 # Multi-node training does not go through these: every node runs run.sh --stage 5 itself (see
 # docs/voxceleb_recipe.md, "Slurm, several nodes").
 cmd_backend=${SEEDKIT_CMD:-local}
@@ -29,9 +30,9 @@ case $cmd_backend in
     ;;
   slurm)
     train_cmd="slurm.pl $slurm_opts --mem 4G --num-threads 1"
-    extract_cmd="slurm.pl $slurm_opts --mem 16G --gpu 1 --num-threads 4"
+    extract_cmd="slurm.pl $slurm_opts --mem 16G --num-threads 4"
     seed_cmd="slurm.pl $slurm_opts --mem 64G --num-threads 8"
-    cuda_cmd="slurm.pl $slurm_opts --mem 16G --gpu 1 --num-threads 2"
+    cuda_cmd="slurm.pl $slurm_opts --mem 16G --num-threads 2"
     ;;
   *)
     echo "ERROR (cmd.sh): cmd.sh:21: unknown cmd_backend '$cmd_backend' (from SEEDKIT_CMD); use local or slurm" >&2

@@ -198,6 +198,10 @@ run_job() {
   fi
 }
 
+# GPUs a job asks the scheduler for (run.pl ignores it): none with --device cpu, else one.
+gpu=1
+if [ "$device" = cpu ]; then gpu=0; fi
+
 # file_id FILE: what identifies a (possibly large) file for a stamp: path, size and mtime.
 file_id() { [ -z "$1" ] && echo none || ls -lL --time-style=+%s "$1" | awk '{print $5, $6, $7}'; }
 
@@ -345,7 +349,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     key=$(key_of extract "${opts[@]}" "$crop" "$backbone_conf" "$(file_id "$backbone_checkpoint")" \
       "$data/$src/.done")
     if done_with "$dir" "$key" "$dir/xvector.scp"; then skip "$dir"; continue; fi
-    utils/extract_embeddings.sh --cmd "$extract_cmd" --nj "$extract_nj" "${opts[@]}" \
+    utils/extract_embeddings.sh --cmd "$extract_cmd --gpu $gpu" --nj "$extract_nj" "${opts[@]}" \
       --crop "$crop" "$data/$src" "$dir"
     mark_done "$dir" "$key"
   done
@@ -403,8 +407,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
                   --rdzv-id "$rdzv_id")
         train_log=$sdir/log/train.$(hostname -s).log
       fi
-      gpus=$nproc_per_node
-      if [ "$device" = cpu ]; then gpus=0; fi
+      gpus=$((gpu * nproc_per_node))
       train_device=$device
       log "training $sdir (log: $train_log); an interrupted run resumes from its last checkpoint"
       # shellcheck disable=SC2086
@@ -441,8 +444,8 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
     key=$(key_of enhance "$t_star" "$seed" "$model_id" "${model_opts[@]}" "$bdir/xvectors/$x/.done")
     if done_with "$dir" "$key" "$dir/xvector.scp"; then skip "$dir"; continue; fi
     mkdir -p "$dir/log"
-    run_job "$cuda_cmd" "$dir/log/enhance.log" seedkit-enhance "${model_opts[@]}" --seed "$seed" \
-      --t-star "$t_star" --device "$enh_device" "$model" "scp:$bdir/xvectors/$x/xvector.scp" \
+    run_job "$cuda_cmd --gpu $gpu" "$dir/log/enhance.log" seedkit-enhance "${model_opts[@]}" \
+      --seed "$seed" --t-star "$t_star" --device "$enh_device" "$model" "scp:$bdir/xvectors/$x/xvector.scp" \
       "ark,scp:$dir/xvector.ark,$dir/xvector.scp"
     mark_done "$dir" "$key"
   done
