@@ -393,3 +393,35 @@ def test_cmd_sh_switches_between_run_pl_and_slurm_pl():
     assert not any("--gpu" in c for c in slurm)  # run.sh adds it, from --device
     bad = cmds("sge")
     assert bad.returncode != 0 and bad.stderr.startswith("ERROR (cmd.sh)")
+
+
+def test_combine_data_gives_unsegmented_sources_whole_recording_segments(tmp_path):
+    """local/combine_data.sh: LibriTTS-R (no segments) + Libri-Light cut at voice activity."""
+    from collections import OrderedDict
+
+    from seedkit.data.datadir import DataDir, write_data_dir
+
+    whole = DataDir(wav_scp=OrderedDict(a1=str(tmp_path / "a1.wav"), a2=str(tmp_path / "a2.wav")),
+                    utt2spk=OrderedDict(a1="a", a2="a"),
+                    utt2dur=OrderedDict(a1=2.5, a2=3.0))
+    cut = DataDir(wav_scp=OrderedDict(r=str(tmp_path / "r.flac")),
+                  utt2spk=OrderedDict([("r-0", "r"), ("r-1", "r")]),
+                  utt2dur=OrderedDict([("r-0", 1.0), ("r-1", 2.0)]),
+                  segments=OrderedDict([("r-0", ("r", 0.5, 1.5)), ("r-1", ("r", 2.0, 4.0))]))
+    write_data_dir(whole, tmp_path / "whole")
+    write_data_dir(cut, tmp_path / "cut")
+    proc = subprocess.run(["bash", "local/combine_data.sh", str(tmp_path / "out"),
+                           str(tmp_path / "whole"), str(tmp_path / "cut")],
+                          cwd=RECIPE, env=_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    out = load_data_dir(tmp_path / "out")
+    assert dict(out.segments) == {"a1": ("a1", 0.0, 2.5), "a2": ("a2", 0.0, 3.0),
+                                  "r-0": ("r", 0.5, 1.5), "r-1": ("r", 2.0, 4.0)}
+    assert set(out.wav_scp) == {"a1", "a2", "r"}
+    assert not list(tmp_path.glob(".out.segmented"))
+    # a key in two sources is refused with one ERROR line
+    proc = subprocess.run(["bash", "local/combine_data.sh", str(tmp_path / "out2"),
+                           str(tmp_path / "whole"), str(tmp_path / "whole")],
+                          cwd=RECIPE, env=_env(), capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1].startswith("ERROR (combine_data.sh)")
