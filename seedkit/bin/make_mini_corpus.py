@@ -80,9 +80,11 @@ def main(argv=None) -> int:
     setup_logging(args.verbose)
     cfg = build_config(args)
     summary = make_mini_corpus(args.out_dir, cfg, force=args.force)
-    sets = ", ".join(f"{k} {v['trials']} trials" for k, v in summary["eval_sets"].items())
-    print(f"{args.out_dir}: {summary['counts']['utterances']} utterances; {sets}",
-          file=sys.stderr)
+    utts = summary["counts"]["utterances"]
+    hours = summary["counts"]["hours"]
+    speech = ", ".join(f"{k} {utts[k]} ({hours[k]:.2f} h)" for k in ("train", "eval", "babble"))
+    sets = ", ".join(f"{k} {v['trials']}" for k, v in summary["eval_sets"].items())
+    print(f"{args.out_dir}: utterances {speech}; trials {sets}", file=sys.stderr)
     return 0
 
 

@@ -59,8 +59,9 @@ class CorpusConfig:
     utt_pitch_jitter: int = 6
     utt_speed_jitter: float = 0.08
     utt_range_jitter: int = 10
-    # speech level (dBFS RMS) of every written utterance
+    # speech level (dBFS RMS) of every written utterance, and its noise floor (dB below it)
     level_dbfs: float = -26.0
+    noise_floor_db: float = 50.0
     # environment library: recordings per kind (train, eval), seconds per recording
     noises_per_kind: int = 6
     eval_noises_per_kind: int = 4
@@ -76,7 +77,7 @@ class CorpusConfig:
     snrs: tuple[int, ...] = (0, 5, 10, 15)
     mix_speakers_per_env: int = 6
     mix_utts_per_speaker_env: int = 2
-    mix_snr: tuple[float, float] = (0.0, 10.0)
+    mix_snr: tuple[float, float] = (10.0, 20.0)
     # process pool size (bytes do not depend on it)
     jobs: int = 2
     # free-form note kept in corpus.json

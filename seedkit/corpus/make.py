@@ -275,7 +275,7 @@ def _build(cfg: CorpusConfig, root: Path) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "seed": cfg.seed,
         "sample_rate": SAMPLE_RATE,
-        "config": cfg.to_dict(),
+        "config": {k: v for k, v in cfg.to_dict().items() if k != "jobs"},
         "counts": {
             "speakers": {k: len(v) for k, v in speakers.items()},
             "utterances": {k: sum(len(spk_utts[s.spk]) for s in v) for k, v in speakers.items()},

@@ -21,8 +21,9 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from seedkit.corpus.config import CorpusConfig
+from seedkit.corpus.environments import colored_noise
 from seedkit.corpus.rng import item_rng
-from seedkit.corpus.signal import normalise_level
+from seedkit.corpus.signal import normalise_level, rms
 from seedkit.corpus.text import make_sentence
 from seedkit.errors import SeedkitError
 
@@ -89,7 +90,9 @@ def draw_speakers(cfg: CorpusConfig) -> dict[str, list[Speaker]]:
     axes = (cfg.languages, cfg.variants, cfg.pitches, cfg.pitch_ranges, cfg.speeds,
             cfg.word_gaps)
     rng = item_rng(cfg.seed, "speakers")
-    flat = rng.choice(cfg.voice_space_size, size=cfg.num_speakers, replace=False)
+    # one permutation of the whole space, cut eval | babble | train: the eval and babble speakers
+    # do not change when only the training set is resized
+    flat = rng.permutation(cfg.voice_space_size)[: cfg.num_speakers]
     tuples = []
     for index in flat.tolist():
         values = []
@@ -97,9 +100,9 @@ def draw_speakers(cfg: CorpusConfig) -> dict[str, list[Speaker]]:
             index, r = divmod(index, len(axis))
             values.append(axis[r])
         tuples.append(tuple(reversed(values)))
-    out: dict[str, list[Speaker]] = {"train": [], "eval": [], "babble": []}
-    counts = (("train", cfg.num_train_speakers), ("eval", cfg.num_eval_speakers),
-              ("babble", cfg.num_babble_speakers))
+    out: dict[str, list[Speaker]] = {"train": [], "eval": [], "babble": []}  # output order
+    counts = (("eval", cfg.num_eval_speakers), ("babble", cfg.num_babble_speakers),
+              ("train", cfg.num_train_speakers))
     pos = 0
     for subset, n in counts:
         for i in range(n):
@@ -193,4 +196,6 @@ def synthesize_utterance(cfg: CorpusConfig, speaker: Speaker, utt: str) -> np.nd
         y = y[:limit].copy()
         fade = min(int(0.02 * SAMPLE_RATE), limit)
         y[-fade:] *= np.linspace(1.0, 0.0, fade)
+    # a faint pink noise floor (microphone self-noise): espeak-ng's pauses are digital silence
+    y = y / (rms(y) or 1.0) + colored_noise(rng, y.size, 1.0) * 10 ** (-cfg.noise_floor_db / 20)
     return normalise_level(y, cfg.level_dbfs)
