@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -315,8 +315,7 @@ def outputs_complete(wspecifier: str, keys: list[str]) -> bool:
 
 def run_extraction(embedder: Embedder, utterances: Iterable[Utterance], total: int,
                    wspecifier: str, mode: CropMode, batch_size: int = 32,
-                   progress: bool = True, on_batch: Optional[Callable[[int], None]] = None
-                   ) -> ExtractStats:
+                   progress: bool = True) -> ExtractStats:
     """Embed every utterance and write one vector (``multi``: one [N, D] matrix) per key."""
     from tqdm import tqdm
 
@@ -338,8 +337,6 @@ def run_extraction(embedder: Embedder, utterances: Iterable[Utterance], total: i
                                "audio?); remove the utterance or fix its audio")
         for u, e in zip(pending, np.split(emb, _offsets(pending))):
             writer.write(u.key, e if mode.kind == "multi" else e[0])
-        if on_batch is not None:
-            on_batch(len(pending))
         pending.clear()
 
     start = time.perf_counter()
