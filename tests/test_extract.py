@@ -222,6 +222,7 @@ def _script_env() -> dict:
     return env
 
 
+@pytest.mark.slow  # four job processes, each importing torch: ~10 s idle, 25 s on a busy machine
 def test_extract_embeddings_sh_parallel_rerun(tmp_path):
     data = make_data(tmp_path, {"a-1": 9000, "a-2": 12000, "b-1": 7000, "b-2": 20000,
                                 "c-1": 16000})
