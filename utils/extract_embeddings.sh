@@ -37,9 +37,9 @@ Options:
   --batch-size B                crops per forward pass [conf's]
   --allow-random-weights BOOL   run with random weights when there is no checkpoint [$allow_random_weights]"
 
-utils_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-. "$utils_dir/parse_options.sh" || exit 1
+. "$(dirname "${BASH_SOURCE[0]}")/parse_options.sh" || exit 1
 set -euo pipefail
+utils_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export PATH=$utils_dir:$PATH
 prog=extract_embeddings.sh
 
