@@ -409,9 +409,16 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
       fi
       gpus=$((gpu * nproc_per_node))
       train_device=$device
+      # torchrun puts its workers in sessions of their own: were torchrun killed (SIGKILL, a
+      # cancelled job), they would train on as orphans beside the resumed run. setpriv
+      # (util-linux) makes each worker die with torchrun.
+      trainer=("$(command -v seedkit-train-seed)")
+      if command -v setpriv >/dev/null 2>&1; then
+        trainer=(setpriv --pdeathsig KILL -- "${trainer[@]}")
+      fi
       log "training $sdir (log: $train_log); an interrupted run resumes from its last checkpoint"
       # shellcheck disable=SC2086
-      run_job "$seed_cmd --gpu $gpus" "$train_log" "${launcher[@]}" -m seedkit.bin.train_seed \
+      run_job "$seed_cmd --gpu $gpus" "$train_log" "${launcher[@]}" --no-python "${trainer[@]}" \
         --resume --config "$seed_conf" --seed "$seed" --device "$train_device" \
         --clean "scp:$emb/train_crops/xvector.scp" --noisy "scp:$emb/train_aug/xvector.scp" \
         --pairs "$data/train_aug/utt2clean" "${dev_opts[@]}" $seed_train_opts "$sdir"
