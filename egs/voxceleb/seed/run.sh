@@ -166,14 +166,19 @@ corpus_dir() {
     voxconverse_sv) echo voxconverse_test_SV ;;
   esac
 }
+# corpus name -> the data dirs stage 1 writes for it under $data/local (those the recipe uses)
+prepared_sets() {
+  case $1 in
+    voxceleb1) echo voxceleb1_test ;; musan) echo musan ;; rirs_noises) echo rirs ;;
+    librittsr) for p in $librittsr_parts; do echo "librittsr_${p//-/_}"; done ;;
+    librilight) echo librilight_small ;; voxconverse_sv) echo voxconverse_sv ;;
+  esac
+}
 corpora_needed="voxceleb1 musan rirs_noises $train_corpora"
 in_list vcmix $test_sets && corpora_needed+=" voxconverse_sv"
 
 # Kaldi data dirs of each corpus (stage 1 writes them under $data/local, stage 2 resamples them)
-train_parts=""
-in_list librittsr $train_corpora && \
-  for p in $librittsr_parts; do train_parts+=" librittsr_${p//-/_}"; done
-in_list librilight $train_corpora && train_parts+=" librilight_small"
+train_parts=$(for c in $train_corpora; do prepared_sets "$c"; done | tr '\n' ' ')
 eval_parts="voxceleb1_test"
 in_list vcmix $test_sets && eval_parts+=" voxconverse_sv"
 resample_sets="$train_parts musan rirs $eval_parts"
@@ -227,8 +232,8 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
       # --parts takes several values: it goes after the positional arguments
       librittsr) parts=(--parts $librittsr_parts) ;;
       librilight)
-        [ -n "$librilight_url" ] && opts+=(--url "$librilight_url")
-        [ -n "$librilight_md5" ] && opts+=(--md5 "$librilight_md5") ;;
+        if [ -n "$librilight_url" ]; then opts+=(--url "$librilight_url"); fi
+        if [ -n "$librilight_md5" ]; then opts+=(--md5 "$librilight_md5"); fi ;;
     esac
     if [ -n "$src" ]; then
       log "$c: linking $src as $corpora/$d"
@@ -260,7 +265,9 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
     esac
     stamp=$data/local/.prepare/$c
     key=$(key_of prepare "$c" "${opts[@]}" "${parts[@]}" "$corpora/.seedkit_$c.complete")
-    if done_with "$stamp" "$key"; then skip "$stamp"; continue; fi
+    outputs=()
+    for x in $(prepared_sets "$c"); do outputs+=("$data/local/$x/wav.scp"); done
+    if done_with "$stamp" "$key" "${outputs[@]}"; then skip "$stamp"; continue; fi
     run_job "$train_cmd" "$data/local/log/prepare_$c.log" \
       seedkit-prepare-corpus --force "${opts[@]}" "$c" "$corpora/$d" "$data/local" "${parts[@]}"
     mark_done "$stamp" "$key"
