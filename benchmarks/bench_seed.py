@@ -5,9 +5,11 @@ the same total FLOPs measured in the same run; bf16 autocast on CPU; training pa
                                               [--train-batch 1200] [--json out.json]
 
 FLOPs count the linear layers only (2 per multiply-add); the timestep embedding is shared by
-the batch (one t*), so it is not counted. The matmul reference is ``[n, C] @ [C, C]`` with
-C = 2D (the network's widest layer) and n chosen so that it does the same FLOPs as one enhance
-call. Numbers are medians of several repeats; ratios compare runs of this same process.
+the batch (one t*), so it is not counted. The matmul reference is ``[batch, C] @ [C, C]``
+(C = 2D, the shape of the network's widest layers) repeated k times so that it does the same
+FLOPs as one enhance call. Enhancement and reference are sampled in alternation, medians of
+several repeats, in this same process; compare ratios rather than absolute numbers on a shared
+machine.
 """
 
 from __future__ import annotations
@@ -25,20 +27,28 @@ from seedkit.seed.diffusion import SeedDiffusion
 from seedkit.seed.enhance import Enhancer, keyed_noise
 
 
-def _time(fn, repeats: int, min_time: float = 0.3) -> float:
-    """Median seconds of one call (after a warm-up), each sample looping >= min_time/5 s."""
-    fn()
-    samples = []
+def _time(fn, repeats: int, min_time: float = 0.2) -> float:
+    """Median seconds of one call (after a warm-up), each sample looping >= min_time s."""
+    return _time_many([fn], repeats, min_time)[0]
+
+
+def _time_many(fns, repeats: int, min_time: float = 0.2) -> list[float]:
+    """Median seconds per call of each function, sampled in alternation (a b a b ...), so a
+    change of machine load during the run affects all of them alike."""
+    for fn in fns:
+        fn()
+    samples: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        n, start = 0, time.perf_counter()
-        while True:
-            fn()
-            n += 1
-            el = time.perf_counter() - start
-            if el >= min_time / 5:
-                break
-        samples.append(el / n)
-    return statistics.median(samples)
+        for i, fn in enumerate(fns):
+            n, start = 0, time.perf_counter()
+            while True:
+                fn()
+                n += 1
+                el = time.perf_counter() - start
+                if el >= min_time:
+                    break
+            samples[i].append(el / n)
+    return [statistics.median(s) for s in samples]
 
 
 def _model(dim: int) -> SeedDiffusion:
@@ -57,19 +67,29 @@ def bench_enhance(dim: int, batch: int, repeats: int) -> dict:
     eps = torch.randn(batch, dim)
     flops = model.net.flops_per_vector(shared_time=True) * batch
     c = model.net.model_channels
-    n_ref = max(1, round(flops / (2 * c * c)))
-    a = torch.randn(n_ref, c)
+    k_ref = max(1, round(flops / (2 * batch * c * c)))
+    a = torch.randn(batch, c)
     w = torch.randn(c, c)
-    ref_flops = 2 * n_ref * c * c
+    ref_flops = 2 * k_ref * batch * c * c
+
+    def matmul(a=a, w=w):
+        for _ in range(k_ref):
+            a @ w
+
+    ab, wb = a.bfloat16(), w.bfloat16()
+
+    def matmul_bf16():
+        matmul(ab, wb)
+
+    def enhance_bf16():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return model.enhance(x, eps)
 
     with torch.inference_mode():
-        t_net = _time(lambda: model.enhance(x, eps), repeats)
-        t_mm = _time(lambda: a @ w, repeats)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            t_bf16 = _time(lambda: model.enhance(x, eps), repeats)
-            out_bf16 = model.enhance(x, eps).float()
-        ab, wb = a.bfloat16(), w.bfloat16()
-        t_mm_bf16 = _time(lambda: ab @ wb, repeats)
+        t_net, t_mm, t_bf16, t_mm_bf16 = _time_many(
+            [lambda: model.enhance(x, eps), matmul, enhance_bf16, matmul_bf16],
+            repeats)
+        out_bf16 = enhance_bf16().float()
         out = model.enhance(x, eps)
     enh = Enhancer(model, "cpu", seed=0, batch_size=batch)
     keys = [f"utt{i:06d}" for i in range(batch)]

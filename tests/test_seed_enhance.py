@@ -267,3 +267,15 @@ def test_seedkit_checkpoint_with_config_overrides_sampling(setup, tmp_path):
     conf.write_text("embed_dim: 64\n")
     with pytest.raises(Exception, match="embed_dim=64 but the checkpoint has 12"):
         load_model(mpath, conf)
+
+
+def test_feature_ensemble(setup):
+    model, mpath, inp, tmp = setup
+    assert _enhance(mpath, f"scp:{tmp / 'in.scp'}", f"ark:{tmp / 'plain.ark'}") == 0
+    assert _enhance("--feature-ensemble", 0.5, mpath, f"scp:{tmp / 'in.scp'}",
+                    f"ark:{tmp / 'ens.ark'}") == 0
+    plain = read_embeddings(f"ark:{tmp / 'plain.ark'}")
+    ens = read_embeddings(f"ark:{tmp / 'ens.ark'}")
+    for k, v in inp.items():
+        x = model.normalize(torch.from_numpy(v)).numpy()
+        np.testing.assert_allclose(ens[k], plain[k] + 0.5 * x, rtol=1e-5, atol=1e-5)

@@ -71,6 +71,19 @@ def test_forward(entry_model):
     _close(out, f["expected_output"], "forward")
 
 
+def test_inference_path_matches_module_path(entry_model):
+    """Eval mode without autograd takes a fused path; it computes the same function."""
+    entry, model = entry_model
+    f = entry["forward"]
+    x, t = _t(f["x"]), torch.tensor(f["timesteps"])
+    with torch.no_grad():
+        fused_shared = model.net(x, 50)
+        fused = model.net(x, t)
+    _close(fused, f["expected_output"], "fused forward")
+    torch.testing.assert_close(fused_shared, model.net(x, torch.full((4,), 50)).detach(),
+                               rtol=RTOL, atol=ATOL)
+
+
 def test_batch_of_one_keeps_rank(entry_model):
     entry, model = entry_model
     f = entry["forward"]

@@ -27,6 +27,9 @@ def get_parser() -> argparse.ArgumentParser:
                                              "N > 1 = N-step DDIM")
     p.add_argument("--t-star", type=int, help="timestep of one-step enhancement (default from "
                                               "the model config, officially 50)")
+    p.add_argument("--feature-ensemble", type=float, metavar="A",
+                   help="output enhanced + A * normalised input (default from the model config, "
+                        "officially 0)")
     p.add_argument("--noise", help="rspecifier of epsilon (same keys and shapes as the input)")
     p.add_argument("--batch-size", type=int, default=1024, help="rows per forward pass")
     p.add_argument("--device", default="cpu", help="cpu|cuda|cuda:N (default cpu)")
@@ -44,7 +47,10 @@ def main(argv=None) -> int:
         import torch  # noqa: PLC0415
         if not torch.cuda.is_available():
             raise SeedkitError(f"--device {args.device} requested but CUDA is not available")
-    model, _ = load_model(args.model, args.config)
+    over = {}
+    if args.feature_ensemble is not None:
+        over["feature_ensemble"] = args.feature_ensemble
+    model, _ = load_model(args.model, args.config, over)
     enhance_archive(model, args.rspecifier, args.wspecifier, device=args.device, seed=args.seed,
                     steps=args.steps, t_star=args.t_star, noise_rspec=args.noise,
                     batch_size=args.batch_size)

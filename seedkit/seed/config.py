@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "sample_steps": 1,
     "ddim_start": "full",
     "regression_t": 0,
+    "feature_ensemble": 0.0,
     "add_identity_pairs": True,
     # --- optimisation ---
     "optimizer": "adamw",
@@ -86,6 +87,8 @@ HELP: dict[str, str] = {
     "ddim_start": "full: DDIM over diffusers' leading spacing of T (starts at e.g. 980, as the "
                   "original use_ddim path); t_star: N steps from t_star down to 0",
     "regression_t": "the fixed timestep fed to the net by the regression objective",
+    "feature_ensemble": "0 (official): the output is the enhanced embedding; a > 0: enhanced + "
+                        "a * (the normalised input), keeping part of the original embedding",
     "add_identity_pairs": "also train on (clean, clean) for every clean utterance in the pairs "
                           "(the paper's clean copy); skipped where the pair list has it already",
     "optimizer": "adamw (official) | adam",
@@ -116,7 +119,7 @@ NETWORK_KEYS = ("embed_dim", "model_channels", "bottleneck_channels", "time_embe
                 "num_res_blocks")
 # Keys that only change how a trained network is applied at test time.
 SAMPLING_KEYS = ("clamp_scale", "clip_sample_mult", "sample_normalize", "t_star",
-                 "sample_steps", "ddim_start", "regression_t", "objective")
+                 "sample_steps", "ddim_start", "regression_t", "objective", "feature_ensemble")
 
 _CHOICES = {
     "objective": ("diffusion", "regression"),
@@ -130,7 +133,7 @@ _INTS = {"embed_dim", "model_channels", "bottleneck_channels", "time_embed_dim",
          "batch_size", "epochs", "max_steps", "seed", "checkpoint_interval", "keep_checkpoints",
          "log_interval", "dev_batch_size"}
 _FLOATS = {"dropout", "beta_start", "beta_end", "clamp_scale", "clip_sample_mult", "lr",
-           "weight_decay", "adam_eps", "grad_clip", "ema_decay"}
+           "weight_decay", "adam_eps", "grad_clip", "ema_decay", "feature_ensemble"}
 _BOOLS = {"train_normalize", "sample_normalize", "add_identity_pairs"}
 _NULLABLE = {"embed_dim", "model_channels", "bottleneck_channels", "time_embed_dim",
              "clamp_scale", "max_steps"}
@@ -207,7 +210,7 @@ def check_value(key: str, value: Any, path: Optional[PathLike] = None, line: int
     if key in positive and value <= 0:
         raise SeedkitError(f"{key} must be > 0, got {value!r}", path, line)
     if key in {"epochs", "t_star", "regression_t", "seed", "weight_decay", "grad_clip",
-               "dropout"} and value < 0:
+               "dropout", "feature_ensemble"} and value < 0:
         raise SeedkitError(f"{key} must be >= 0, got {value!r}", path, line)
     if key == "ema_decay" and not 0 <= value < 1:
         raise SeedkitError(f"ema_decay must be in [0, 1), got {value!r}", path, line)

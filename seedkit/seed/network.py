@@ -21,6 +21,7 @@ import math
 from typing import Optional, Union
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -112,11 +113,38 @@ class RDMMLP(nn.Module):
             if timesteps.shape[0] != x.shape[0]:
                 raise ValueError(f"{timesteps.shape[0]} timesteps for a batch of {x.shape[0]}")
             emb = self.embed_time(timesteps)
-        h = self.input_proj(x)
-        for block in self.res_blocks:
-            h = block(h, emb)
-        out = self.out(h)
+        if not self.training and not torch.is_grad_enabled():
+            out = self._forward_inference(x, emb)
+        else:
+            h = self.input_proj(x)
+            for block in self.res_blocks:
+                h = block(h, emb)
+            out = self.out(h)
         return out[0] if squeeze else out
+
+    def _forward_inference(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        """The same function with fewer passes over memory (eval mode, no autograd): a shared
+        timestep embedding is folded into the first Linear's bias, SiLU runs in place and the
+        residual add is fused into the matmul. Differs from the module path by float rounding
+        only (< 1e-6 here)."""
+        shared = emb.shape[0] == 1
+        h = F.linear(x, self.input_proj.weight, self.input_proj.bias)
+        for block in self.res_blocks:
+            ln1, lin1 = block.in_layers[0], block.in_layers[2]
+            ln2, lin2 = block.out_layers[0], block.out_layers[3]
+            e = block.emb_layers(emb)
+            z = F.silu(F.layer_norm(h, ln1.normalized_shape, ln1.weight, ln1.bias, ln1.eps),
+                       inplace=True)
+            if shared:
+                z = F.linear(z, lin1.weight, lin1.bias + e[0])
+            else:
+                z = F.linear(z, lin1.weight, lin1.bias).add_(e)
+            z = F.silu(F.layer_norm(z, ln2.normalized_shape, ln2.weight, ln2.bias, ln2.eps),
+                       inplace=True)
+            h = torch.addmm(h, z, lin2.weight.t()).add_(lin2.bias)
+        lo, lin = self.out[0], self.out[2]
+        z = F.silu(F.layer_norm(h, lo.normalized_shape, lo.weight, lo.bias, lo.eps), inplace=True)
+        return F.linear(z, lin.weight, lin.bias)
 
     def flops_per_vector(self, shared_time: bool = True) -> int:
         """Multiply-add FLOPs (2 per MAC) of the linear layers for one input vector.
