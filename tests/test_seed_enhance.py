@@ -279,3 +279,12 @@ def test_feature_ensemble(setup):
     for k, v in inp.items():
         x = model.normalize(torch.from_numpy(v)).numpy()
         np.testing.assert_allclose(ens[k], plain[k] + 0.5 * x, rtol=1e-5, atol=1e-5)
+
+
+def test_device_option(setup, capsys):
+    _, mpath, _, tmp = setup
+    assert _enhance("--device", "auto", mpath, f"scp:{tmp / 'in.scp'}",
+                    f"ark:{tmp / 'a.ark'}") == 0
+    assert _enhance("--device", "tpu9", mpath, f"scp:{tmp / 'in.scp'}",
+                    f"ark:{tmp / 'b.ark'}") == 1
+    assert "unknown --device 'tpu9'" in capsys.readouterr().err

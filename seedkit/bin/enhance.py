@@ -32,7 +32,7 @@ def get_parser() -> argparse.ArgumentParser:
                         "officially 0)")
     p.add_argument("--noise", help="rspecifier of epsilon (same keys and shapes as the input)")
     p.add_argument("--batch-size", type=int, default=1024, help="rows per forward pass")
-    p.add_argument("--device", default="cpu", help="cpu|cuda|cuda:N (default cpu)")
+    p.add_argument("--device", default="cpu", help="auto|cpu|cuda|cuda:N (default cpu)")
     p.add_argument("-v", "--verbose", action="store_true")
     p.add_argument("model", help="final.pt, a checkpoint, or an official SEED state dict")
     p.add_argument("rspecifier", help="embeddings to enhance (scp:x.scp, ark:x.ark, ark:-)")
@@ -43,10 +43,17 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
     setup_logging(args.verbose)
-    if args.device.startswith("cuda"):
-        import torch  # noqa: PLC0415
-        if not torch.cuda.is_available():
-            raise SeedkitError(f"--device {args.device} requested but CUDA is not available")
+    import torch  # noqa: PLC0415
+
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(args.device)
+    except RuntimeError:
+        raise SeedkitError(f"unknown --device {args.device!r}; use auto, cpu, cuda or cuda:N"
+                           ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SeedkitError(f"--device {args.device} requested but CUDA is not available")
     over = {}
     if args.feature_ensemble is not None:
         over["feature_ensemble"] = args.feature_ensemble

@@ -91,7 +91,11 @@ def setup_distributed(device: str = "auto") -> DistInfo:
     if device == "cuda":
         dev = torch.device("cuda", local_rank if world > 1 else 0)
     else:
-        dev = torch.device(device)
+        try:
+            dev = torch.device(device)
+        except RuntimeError:
+            raise SeedkitError(f"unknown --device {device!r}; use auto, cpu, cuda or cuda:N"
+                               ) from None
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():
