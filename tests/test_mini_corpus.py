@@ -74,13 +74,23 @@ def test_same_seed_same_bytes_any_jobs(corpus, tmp_path):
     assert [k for k in a if a[k] != b[k]] == []
 
 
-def test_other_seed_other_speakers(corpus):
+def test_other_seed_other_speakers():
     from seedkit.corpus.voices import draw_speakers
 
     a = draw_speakers(small_config(seed=7))
     b = draw_speakers(small_config(seed=8))
     key = lambda s: (s.language, s.variant, s.pitch, s.pitch_range, s.speed, s.word_gap)  # noqa
     assert [key(s) for s in a["eval"]] != [key(s) for s in b["eval"]]
+
+
+def test_eval_speakers_do_not_depend_on_train_size():
+    from seedkit.corpus.voices import draw_speakers
+
+    small, big = small_config(), small_config()
+    big.num_train_speakers = 40
+    a, b = draw_speakers(small), draw_speakers(big)
+    assert a["eval"] == b["eval"] and a["babble"] == b["babble"]
+    assert a["train"] == b["train"][:4]
 
 
 def test_layout_and_audio_format(corpus):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.fft import next_fast_len
 from scipy.signal import butter, sosfilt
 
 from seedkit.corpus.signal import rms
@@ -26,13 +27,17 @@ NONSTATIONARY_TYPES = ("bursts", "clicks", "modulated")
 
 
 def colored_noise(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
-    """Gaussian noise with power spectrum 1/f^exponent (0 white, 1 pink, 2 brown)."""
-    spec = np.fft.rfft(rng.standard_normal(n))
+    """Gaussian noise with power spectrum 1/f^exponent (0 white, 1 pink, 2 brown).
+
+    Shaped in the frequency domain at a fast FFT length (prime lengths are slow) and cut to n.
+    """
+    m = next_fast_len(max(n, 2), real=True)
+    spec = np.fft.rfft(rng.standard_normal(m))
     f = np.arange(spec.size, dtype=np.float64)
     f[0] = 1.0
     spec *= f ** (-exponent / 2.0)
     spec[0] = 0.0
-    x = np.fft.irfft(spec, n)
+    x = np.fft.irfft(spec, m)[:n]
     return x / (rms(x) or 1.0)
 
 

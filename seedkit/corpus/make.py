@@ -22,6 +22,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -193,10 +194,10 @@ def make_mini_corpus(out_dir: PathLike, config: Optional[CorpusConfig] = None,
         raise SeedkitError("output directory exists and is not empty; remove it or pass --force",
                            out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; the corpus gets the usual permissions
     try:
         summary = _build(cfg, tmp)
         if out.exists():
