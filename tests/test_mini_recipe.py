@@ -183,8 +183,9 @@ def outputs_digest(work: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_tiny_recipe_end_to_end(tiny_recipe):
+def test_tiny_recipe_end_to_end(tiny_recipe, monkeypatch):
     work = tiny_recipe
+    monkeypatch.chdir(work)  # scp files name their archives relative to the recipe dir
     for x in EVAL_SETS:
         d = work / "data" / x
         for f in ("wav.scp", "utt2spk", "spk2utt", "trials", "utt2env"):
@@ -281,8 +282,10 @@ def test_sigkill_in_stage5_then_rerun_completes(tiny_recipe, tmp_path):
     final_before = sha(exp / "final.pt")
     shutil.rmtree(exp)
     log = open(work / "killed.log", "w")
+    # the trainer's test hook slows each step, so the kill lands inside training
+    env = dict(os.environ, SEEDKIT_TRAIN_STEP_SLEEP="0.3")
     proc = subprocess.Popen(["./run.sh", "--mini-size", "tiny"], cwd=work, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True, env=env)
     deadline = time.time() + 600
     try:
         while time.time() < deadline and proc.poll() is None:

@@ -8,7 +8,8 @@ export PATH=$SEEDKIT_ROOT/.venv/bin:$SEEDKIT_ROOT/utils:$PATH
 export LC_ALL=C                  # Kaldi tables are sorted in the C locale
 export PYTHONIOENCODING=UTF-8
 export PYTHONUNBUFFERED=1        # log lines reach the job logs as they happen
-# Two cores: two threads per process (override from the environment if you have more).
+# Two cores: two threads for a process running alone (torch takes its thread count from these).
+# run.sh gives parallel jobs and torchrun workers one share each (cores / jobs), as more threads
+# than cores makes OpenMP spin-wait.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 export MKL_NUM_THREADS=${MKL_NUM_THREADS:-$OMP_NUM_THREADS}
-export TORCH_NUM_THREADS=${TORCH_NUM_THREADS:-$OMP_NUM_THREADS}

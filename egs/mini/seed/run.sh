@@ -76,6 +76,13 @@ done
 
 # Jobs go through cmd.sh's runner; the wrapper shows their progress (their output is in logs).
 cmd="local/show_progress.sh $train_cmd"
+# threads_per_job N: this machine's cores shared by N parallel processes (at least 1). More
+# threads than cores makes OpenMP spin-wait: torch training ran 10x slower with 2 x 2 threads.
+threads_per_job() {
+  local t=$(( $(getconf _NPROCESSORS_ONLN) / $1 ))
+  [ "$t" -ge 1 ] || t=1
+  echo "$t"
+}
 
 # The backbone: say now, not after the corpus is made, if its weights are missing.
 backbone=$(basename "$backbone_conf" .yaml)
@@ -180,7 +187,9 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
       log "$dir is up to date; skipping"
       continue
     fi
-    utils/extract_embeddings.sh --cmd "$cmd" --nj "$nj" --num-threads 1 \
+    threads=$(threads_per_job "$nj")
+    OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads \
+    utils/extract_embeddings.sh --cmd "$cmd" --nj "$nj" --num-threads "$threads" \
       --config "$backbone_conf" "${extract_opts[@]}" --crop "$crop" --seed "$seed" \
       --device "$device" "data/$x" "$dir"
     mark_done "$dir/.done" "$sig"
@@ -219,8 +228,12 @@ train_one() {
   # would train on as orphans beside a resumed run. setpriv makes each die with torchrun.
   local launch=("$(command -v seedkit-train-seed)")
   command -v setpriv >/dev/null 2>&1 && launch=(setpriv --pdeathsig KILL -- "${launch[@]}")
+  local threads runner=$cmd
+  threads=$(threads_per_job "$nproc")
+  # local: torchrun runs in run.sh's process group, so a killed run.sh (even SIGKILL) stops it
+  [ "$cmd_backend" = local ] && runner="local/show_progress.sh --direct"
   # shellcheck disable=SC2086
-  $cmd "$dir/log/torchrun.log" \
+  OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads $runner "$dir/log/torchrun.log" \
     torchrun --standalone --nproc_per_node="$nproc" --no-python "${launch[@]}" \
       --config "$conf" "${resume[@]}" --seed "$seed" --device "$device" $size_train_opts $train_opts \
       --clean "scp:$bdir/xvectors/train_crops/xvector.scp" \

@@ -2,12 +2,15 @@
 # local/show_progress.sh: a job runner wrapper that shows progress while the jobs run.
 #
 #   local/show_progress.sh <runner> [runner options] [JOB=1:N] <log> <command> [args...]
+#   local/show_progress.sh --direct <log> <command> [args...]
 #
 # Runs "<runner> [runner options] [JOB=1:N] <log> <command> ..." (utils/run.pl or utils/slurm.pl,
 # the same arguments) and, until it ends, prints to stderr a summary of the jobs' tqdm progress read
 # from their logs: "<log dir>: 1234/5600 (22%)". On a terminal the line is refreshed in place every
 # 2 s; otherwise a line is printed every 20 s. Exits with the runner's status. run.sh uses it as
 # "$cmd" so the output of parallel jobs, which goes to their logs, is still visible.
+# --direct runs <command> itself (output to <log>) in this process group, so that killing run.sh's
+# process group, even with SIGKILL, also stops the command (run.pl gives each job its own group).
 
 if [ $# -lt 3 ]; then
   echo "ERROR (show_progress.sh): $0:0: usage: $0 <runner> [options] [JOB=1:N] <log> <command>" >&2
@@ -69,7 +72,12 @@ summary() {
   fi
 }
 
-"$runner" "${args[@]}" &
+if [ "$runner" = --direct ]; then
+  mkdir -p "$(dirname "$log")"
+  "${args[@]:1}" > "$log" 2>&1 &
+else
+  "$runner" "${args[@]}" &
+fi
 pid=$!
 trap 'kill "$pid" 2>/dev/null' INT TERM
 tty=false
