@@ -4,36 +4,19 @@
 
 log() { echo "$(date '+%F %T') [run.sh] $*" >&2; }
 
+# Stamps (utils/lib/stage_stamps.sh, shared with the VoxCeleb recipe), under this recipe's names.
+. utils/lib/stage_stamps.sh
+
 # signature ARG...: one sha256 over the arguments. An argument that names a regular file adds its
 # path and content; any other argument adds its text. Stamps of earlier steps are passed as files,
 # so a step redone with different results invalidates everything computed from it.
-signature() {
-  local a
-  for a in "$@"; do
-    if [ -f "$a" ]; then
-      printf 'file %s %s\n' "$a" "$(sha256sum < "$a" | cut -d' ' -f1)"
-    else
-      printf 'arg %s\n' "$a"
-    fi
-  done | sha256sum | cut -d' ' -f1
-}
+signature() { stamp_key arg "$@"; }
 
 # up_to_date STAMP SIG [OUTPUT...]: true when STAMP records SIG and every OUTPUT exists.
-up_to_date() {
-  local stamp=$1 sig=$2 out
-  shift 2
-  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sig" ] || return 1
-  for out in "$@"; do
-    [ -e "$out" ] || return 1
-  done
-}
+up_to_date() { stamp_matches "$@"; }
 
 # mark_done STAMP SIG: record (atomically) that the work behind STAMP is complete for SIG.
-mark_done() {
-  mkdir -p "$(dirname "$1")"
-  echo "$2" > "$1.tmp"
-  mv "$1.tmp" "$1"
-}
+mark_done() { stamp_write "$1" "$2"; }
 
 # Stage timing: stage_begin N NAME ... stage_end. Times are printed and kept in $stage_times.
 stage_times=""

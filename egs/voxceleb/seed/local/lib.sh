@@ -16,35 +16,22 @@ die() {
   exit 1
 }
 
+# The stamps (utils/lib/stage_stamps.sh, shared with the mini recipe), as <dir>/.done.
+. utils/lib/stage_stamps.sh
+
 # key_of ARG...: sha256 over the arguments; an argument naming a regular file contributes its
 # name and content, any other argument its text.
-key_of() {
-  local a
-  for a in "$@"; do
-    if [ -f "$a" ]; then
-      printf 'file %s %s\n' "$a" "$(sha256sum < "$a" | cut -d' ' -f1)"
-    else
-      printf 'text %s\n' "$a"
-    fi
-  done | sha256sum | cut -d' ' -f1
-}
+key_of() { stamp_key text "$@"; }
 
 # done_with DIR KEY [OUTPUT...]: true when DIR/.done holds KEY and every OUTPUT exists.
 done_with() {
-  local dir=$1 key=$2 f
-  shift 2
-  [ -f "$dir/.done" ] && [ "$(cat "$dir/.done")" = "$key" ] || return 1
-  for f in "$@"; do
-    [ -e "$f" ] || return 1
-  done
+  local dir=$1
+  shift
+  stamp_matches "$dir/.done" "$@"
 }
 
 # mark_done DIR KEY: record (atomically) that the work in DIR is complete for KEY.
-mark_done() {
-  mkdir -p "$1"
-  printf '%s\n' "$2" > "$1/.done.tmp"
-  mv "$1/.done.tmp" "$1/.done"
-}
+mark_done() { stamp_write "$1/.done" "$2"; }
 
 # skip DIR: the log line of skipped work (the tests look for "skipping").
 skip() { log "$1 is complete (.done matches); skipping"; }
