@@ -93,3 +93,20 @@ def test_results_table_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SeedkitError, match="no <testset>/metrics.json"):
         collect([f"s={tmp_path}/empty"])
+
+
+def test_results_table_test_set_order(tmp_path, capsys):
+    """SYSTEM=DIR lists test sets in natural order (eval_snr5 before eval_snr10); file arguments
+    keep the order in which test sets first appear."""
+    for t in ["eval_snr10", "eval_snr5", "eval_clean", "eval_snr15", "eval_snr0"]:
+        _metrics(tmp_path / "base" / t / "metrics.json", 2.0, 0.2, 0.1)
+    status, out, err = _run(results_bin, ["--baseline", "base", f"base={tmp_path}/base"], capsys)
+    assert status == 0, err
+    rows = [r.split(" | ")[0][2:] for r in out.splitlines() if r.startswith("| eval")]
+    assert rows == ["eval_clean", "eval_snr0", "eval_snr5", "eval_snr10", "eval_snr15"]
+    f = tmp_path / "base" / "eval_snr5" / "metrics.json"
+    status, out, err = _run(results_bin, ["--baseline", "b", f"b:snr10={f}", f"b:snr5={f}",
+                                          f"s:snr5={f}", f"s:snr10={f}"], capsys)
+    assert status == 0, err
+    rows = [r.split(" | ")[:2] for r in out.splitlines() if r.startswith("| snr")]
+    assert rows == [["| snr10", "**b**"], ["| snr10", "s"], ["| snr5", "**b**"], ["| snr5", "s"]]

@@ -4,26 +4,28 @@ against a named baseline system.
 Inputs (``seedkit-results-table`` arguments), in the order they should appear:
 
 * ``SYSTEM=DIR`` - every ``DIR/<testset>/metrics.json`` and every ``DIR/<testset>.json`` (test
-  sets in C order), the layout the recipes write: ``exp/scores/<system>/<testset>/metrics.json``;
+  sets in natural order: numbers by value, so eval_snr5 before eval_snr10), the layout the
+  recipes write: ``exp/scores/<system>/<testset>/metrics.json``;
 * ``SYSTEM:TESTSET=FILE`` - one metrics JSON file.
 
-Table: one row per (test set, system) with EER (%) and minDCF at each p-target, each followed by
-its relative change ``(value - baseline) / baseline`` in percent (negative = better). The baseline
-row shows ``-``; ``n/a`` where a value or the baseline is missing (or the baseline value is 0).
+Table: one row per (test set, system), test sets in the order they first appear in the
+arguments, with EER (%) and minDCF at each p-target, each followed by its relative change
+``(value - baseline) / baseline`` in percent (negative = better). The baseline row shows ``-``;
+``n/a`` where a value or the baseline is missing (or the baseline value is 0).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from seedkit.errors import SeedkitError
-from seedkit.fileio import c_sorted
 
-__all__ = ["Entry", "collect", "markdown_table", "parse_spec"]
+__all__ = ["Entry", "collect", "markdown_table", "natural_key", "parse_spec"]
 
 
 @dataclass
@@ -45,6 +47,13 @@ def _load(path: Path) -> dict:
     if not isinstance(data, dict) or "eer_percent" not in data or "min_dcf" not in data:
         raise SeedkitError("not a seedkit-metrics JSON file (no eer_percent / min_dcf)", path)
     return data
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key: digit runs compare by value ("snr5" < "snr10"), the rest as text; ties (e.g.
+    "snr05" and "snr5") fall back to the plain string."""
+    parts = re.split(r"(\d+)", name)  # text at even indices, digit runs at odd ones
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), name
 
 
 def parse_spec(spec: str) -> list[Entry]:
@@ -70,7 +79,7 @@ def parse_spec(spec: str) -> list[Entry]:
     if not found:
         raise SeedkitError("no <testset>/metrics.json or <testset>.json here; run "
                            "seedkit-metrics --json first", path)
-    return [Entry(system, t, found[t], _load(found[t])) for t in c_sorted(found)]
+    return [Entry(system, t, found[t], _load(found[t])) for t in sorted(found, key=natural_key)]
 
 
 def collect(specs: Sequence[str]) -> list[Entry]:
