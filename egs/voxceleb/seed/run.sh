@@ -329,6 +329,8 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     skip "$data/train_aug"
   else
     rm -rf "$data/train_crops" "$data/train_aug"  # seeded content: never mix two settings
+    threads=$(job_threads "$nj")
+    OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads \
     utils/augment_data_dir.sh --cmd "$train_cmd" --nj "$nj" --rounds "$aug_rounds" \
       --crop-sec "$crop_sec" --seed "$seed" --musan "$data/musan" --rirs "$data/rirs" \
       "$data/train" "$data/train_crops" "$data/train_aug"
@@ -356,8 +358,10 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     key=$(key_of extract "${opts[@]}" "$crop" "$backbone_conf" "$(file_id "$backbone_checkpoint")" \
       "$data/$src/.done")
     if done_with "$dir" "$key" "$dir/xvector.scp"; then skip "$dir"; continue; fi
+    threads=$(job_threads "$extract_nj")
+    OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads \
     utils/extract_embeddings.sh --cmd "$extract_cmd --gpu $gpu" --nj "$extract_nj" "${opts[@]}" \
-      --crop "$crop" "$data/$src" "$dir"
+      --num-threads "$threads" --crop "$crop" "$data/$src" "$dir"
     mark_done "$dir" "$key"
   done
   dir=$bdir/xvectors/train_crops
@@ -424,7 +428,10 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
         trainer=(setpriv --pdeathsig KILL -- "${trainer[@]}")
       fi
       log "training $sdir (log: $train_log); an interrupted run resumes from its last checkpoint"
+      # one thread share per torchrun worker of this node (job_threads)
+      threads=$(job_threads "$nproc_per_node")
       # shellcheck disable=SC2086
+      OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads \
       run_job "$seed_cmd --gpu $gpus" "$train_log" "${launcher[@]}" --no-python "${trainer[@]}" \
         --resume --config "$seed_conf" --seed "$seed" --device "$train_device" \
         --clean "scp:$emb/train_crops/xvector.scp" --noisy "scp:$emb/train_aug/xvector.scp" \

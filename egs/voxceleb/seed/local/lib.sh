@@ -51,6 +51,22 @@ stage_end() {
   stage_summary+="  stage $_stage ($_stage_text): ${dt} s"$'\n'
 }
 
+# job_threads N: CPU threads (OMP_NUM_THREADS, MKL_NUM_THREADS, torch) for each of N processes
+# running at once: OMP_NUM_THREADS (path.sh: 1 unless you raise it), capped on the local back end
+# at this machine's cores / N (at least 1), as more threads than cores makes OpenMP spin-wait
+# (the mini recipe's torch training ran 10x slower with 2 x 2 threads on 2 cores). Slurm jobs run
+# on other machines: no cap (cmd.sh's --num-threads sizes them).
+job_threads() {
+  local t=${OMP_NUM_THREADS:-1} share
+  [[ $t =~ ^[1-9][0-9]*$ ]] || t=1
+  if [ "$cmd_backend" = local ]; then
+    share=$(( $(getconf _NPROCESSORS_ONLN) / $1 ))
+    [ "$share" -ge 1 ] || share=1
+    [ "$t" -le "$share" ] || t=$share
+  fi
+  echo "$t"
+}
+
 # in_list WORD LIST...: true when WORD is one of the words of LIST.
 in_list() {
   local w=$1 x
