@@ -38,6 +38,7 @@ utils_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 set -euo pipefail
 export PATH=$utils_dir:$PATH
 prog=augment_data_dir.sh
+. "$utils_dir/lib/split_jobs.sh"
 
 die() { echo "ERROR ($prog): $1:${3:-0}: $2" >&2; exit 1; }
 
@@ -66,15 +67,6 @@ opts=(--rounds "$rounds" --crop-sec "$crop_sec" --seed "$seed" --musan "$musan" 
 
 mkdir -p "$aug/log"
 echo "LOG ($prog): augmenting $nutt utterances of $src with $nj jobs (logs: $aug/log/)" >&2
-# shellcheck disable=SC2086
-if ! $cmd JOB=1:$nj "$aug/log/augment.JOB.log" \
-    seedkit-augment-data-dir "${opts[@]}" --job JOB --nj "$nj" "$src" "$crops" "$aug"; then
-  for log in "$aug"/log/augment.*.log; do
-    err=$(grep -a -o -m1 'ERROR (.*' "$log" || true)
-    [ -n "$err" ] && { echo "$err" >&2; break; }
-  done
-  die "$aug/log/augment.1.log" "augmentation jobs failed; see the logs in $aug/log/"
-fi
-seedkit-augment-data-dir "${opts[@]}" "$src" "$crops" "$aug" 2> "$aug/log/augment.merge.log" \
-  || { tail -n 1 "$aug/log/augment.merge.log" >&2; exit 1; }
+run_split_merge "$cmd" "$nj" "$aug/log" augment augmentation \
+  seedkit-augment-data-dir "${opts[@]}" "$src" "$crops" "$aug"
 echo "LOG ($prog): wrote $crops and $aug" >&2

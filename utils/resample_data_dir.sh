@@ -32,6 +32,7 @@ utils_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 set -euo pipefail
 export PATH=$utils_dir:$PATH
 prog=resample_data_dir.sh
+. "$utils_dir/lib/split_jobs.sh"
 
 die() { echo "ERROR ($prog): $1:${3:-0}: $2" >&2; exit 1; }
 
@@ -60,16 +61,6 @@ fi
 
 mkdir -p "$wavdir/log"
 echo "LOG ($prog): converting $nrec recordings of $src with $nj jobs (logs: $wavdir/log/)" >&2
-# shellcheck disable=SC2086
-if ! $cmd JOB=1:$nj "$wavdir/log/resample.JOB.log" \
-    seedkit-resample-data-dir --sample-rate "$sample_rate" --job JOB --nj "$nj" \
-    "$src" "$dest" "$wavdir"; then
-  for log in "$wavdir"/log/resample.*.log; do
-    err=$(grep -a -o -m1 'ERROR (.*' "$log" || true)
-    [ -n "$err" ] && { echo "$err" >&2; break; }
-  done
-  die "$wavdir/log/resample.1.log" "resampling jobs failed; see the logs in $wavdir/log/"
-fi
-seedkit-resample-data-dir --sample-rate "$sample_rate" "$src" "$dest" "$wavdir" \
-  2> "$wavdir/log/resample.merge.log" || { tail -n 1 "$wavdir/log/resample.merge.log" >&2; exit 1; }
+run_split_merge "$cmd" "$nj" "$wavdir/log" resample resampling \
+  seedkit-resample-data-dir --sample-rate "$sample_rate" "$src" "$dest" "$wavdir"
 echo "LOG ($prog): wrote $dest ($nrec recordings at $sample_rate Hz)" >&2

@@ -1,0 +1,22 @@
+# Shared by utils/augment_data_dir.sh and utils/resample_data_dir.sh (sourced, not executed): run a
+# seedkit tool as a JOB=1:N array through a job runner, then once more without --job to merge.
+# The caller defines die FILE MESSAGE (its one-line seedkit error) before calling.
+
+# run_split_merge CMD NJ LOG_DIR NAME WHAT TOOL ARG...: runs "TOOL ARG... --job JOB --nj NJ" through
+# CMD (run.pl or "slurm.pl <options>", word-split) with logs LOG_DIR/NAME.JOB.log; if a job fails,
+# prints the first ERROR line of the logs and dies ("WHAT jobs failed"). Then runs "TOOL ARG..."
+# (the merge step) with its stderr in LOG_DIR/NAME.merge.log, whose last line is printed if it
+# fails (exit 1). The tools take --job/--nj anywhere among their arguments (argparse).
+run_split_merge() {
+  local cmd=$1 nj=$2 logdir=$3 name=$4 what=$5 log err
+  shift 5
+  # shellcheck disable=SC2086
+  if ! $cmd JOB=1:$nj "$logdir/$name.JOB.log" "$@" --job JOB --nj "$nj"; then
+    for log in "$logdir/$name".*.log; do
+      err=$(grep -a -o -m1 'ERROR (.*' "$log" || true)
+      [ -n "$err" ] && { echo "$err" >&2; break; }
+    done
+    die "$logdir/$name.1.log" "$what jobs failed; see the logs in $logdir/"
+  fi
+  "$@" 2> "$logdir/$name.merge.log" || { tail -n 1 "$logdir/$name.merge.log" >&2; exit 1; }
+}
