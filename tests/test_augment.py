@@ -230,8 +230,6 @@ def test_bad_options():
 
 
 def test_shell_helper_with_run_pl(inputs, made, tmp_path):
-    if not (REPO / "utils" / "run.pl").is_file():
-        pytest.skip("utils/run.pl not there yet")
     out, _ = made
     env = dict(os.environ, PATH=f"{REPO / '.venv' / 'bin'}:{REPO / 'utils'}:{os.environ['PATH']}")
     proc = subprocess.run(

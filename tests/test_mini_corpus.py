@@ -25,9 +25,6 @@ from seedkit.data.datadir import read_utt2x
 from seedkit.data.trials import read_trials
 from seedkit.errors import SeedkitError
 
-pytestmark = pytest.mark.skipif(
-    __import__("shutil").which("espeak-ng") is None, reason="espeak-ng not installed")
-
 SETS = ("eval_clean", "eval_mix", "eval_snr0", "eval_snr5", "eval_snr10", "eval_snr15")
 
 
