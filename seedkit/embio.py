@@ -29,7 +29,7 @@ import numpy as np
 from kaldiio.matio import write_array
 
 from seedkit.errors import SeedkitError
-from seedkit.fileio import temp_path_for
+from seedkit.fileio import iter_lines, temp_path_for
 
 
 @dataclass(frozen=True)
@@ -191,21 +191,17 @@ def _check_value(arr: np.ndarray, key: str, where: str, line: int, check_finite:
 
 def read_scp_index(path: str) -> list[tuple[int, str, str]]:
     """Parse an scp file into ``(line, key, location)``; checks unique keys."""
-    p = Path(path)
-    if not p.is_file():
-        raise SeedkitError("scp file not found; run the stage that writes it", path)
     rows = []
     seen: dict[str, int] = {}
-    with open(p, encoding="utf-8") as f:
-        for n, raw in enumerate(f, start=1):
-            fields = raw.split(maxsplit=1)
-            if len(fields) != 2:
-                raise SeedkitError("expected '<key> <ark>:<offset>'", path, n)
-            key, loc = fields[0], fields[1].strip()
-            if key in seen:
-                raise SeedkitError(f"duplicate key {key!r} (first on line {seen[key]})", path, n)
-            seen[key] = n
-            rows.append((n, key, loc))
+    for n, raw in iter_lines(path, "scp file", hint="run the stage that writes it"):
+        fields = raw.split(maxsplit=1)
+        if len(fields) != 2:
+            raise SeedkitError("expected '<key> <ark>:<offset>'", path, n)
+        key, loc = fields[0], fields[1].strip()
+        if key in seen:
+            raise SeedkitError(f"duplicate key {key!r} (first on line {seen[key]})", path, n)
+        seen[key] = n
+        rows.append((n, key, loc))
     return rows
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
+import re
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Optional
 
 from seedkit.errors import PathLike, SeedkitError
 
@@ -69,35 +73,134 @@ def write_lines(path: PathLike, lines: Iterable[str]) -> None:
             f.write(line + "\n")
 
 
-def iter_lines(path: PathLike) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line)`` (1-based, without the newline) of a UTF-8 text table.
+#: Leading bytes of formats a user gives where text is expected, and what to say about them.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "gzip-compressed data"),
+    (b"BZh", "bzip2-compressed data"),
+    (b"\xfd7zXZ\x00", "xz-compressed data"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data"),
+    (b"PK\x03\x04", "a zip archive (or a torch checkpoint / .npz)"),
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+    (b"RIFF", "RIFF audio (a wav file)"),
+    (b"fLaC", "FLAC audio"),
+    (b"OggS", "Ogg audio"),
+    (b"ID3", "MP3 audio"),
+    (b"\xff\xfb", "MP3 audio"),
+    (b"\x93NUMPY", "a numpy .npy array"),
+    (b"\x80\x02", "a Python pickle"),
+    (b"\x7fELF", "an executable"),
+    (b"\xff\xfe", "UTF-16 text (convert it: iconv -f UTF-16 -t UTF-8)"),
+    (b"\xfe\xff", "UTF-16 text (convert it: iconv -f UTF-16 -t UTF-8)"),
+)
 
-    A missing file, a blank line (Kaldi tools reject them too) or a line that is not UTF-8 raise
-    :class:`SeedkitError` naming the file and line.
+_ARK_RE = re.compile(rb"^[^\s\x00]+ \x00B")
+
+
+def describe_binary(head: bytes) -> Optional[str]:
+    """What the leading bytes of a file look like when they are not text, or None.
+
+    Bytes that decode as UTF-8 without NULs are text whatever they start with (a table may well
+    begin with a key ``ID3...`` or ``RIFF...``).
+    """
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+            return None
+        except UnicodeDecodeError as err:
+            if err.start >= len(head) - 3 and "unexpected end" in err.reason:
+                return None
+    if _ARK_RE.match(head):
+        return "a binary Kaldi archive (an ark; read it with ark:FILE, not as a text table)"
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "a tar archive"
+    if b"\x00" in head:
+        return "binary data"
+    return None
+
+
+def _a(what: str) -> str:
+    return ("an " if what[:1] in "aeiou" or what.startswith(("scp", "utt", "rms")) else "a ") + what
+
+
+def is_gzip(path: PathLike) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def read_text(path: PathLike, what: str = "file", gzip_ok: bool = False,
+              hint: str = "check the path or run the stage that creates it") -> str:
+    """The whole UTF-8 text of ``path``: the one text-reading path of seedkit.
+
+    A missing file, a binary or compressed file (named by what it looks like: a Kaldi archive, a
+    PNG, gzip...) and text that is not UTF-8 raise :class:`SeedkitError` naming the file (and the
+    line of the first undecodable byte). With ``gzip_ok`` a gzip-compressed file (whatever its
+    name) is read as its decompressed text.
     """
     path = Path(path)
+    if path.is_dir():
+        raise SeedkitError(f"is a directory; expected a {what}", path)
     if not path.is_file():
-        raise SeedkitError("file not found; check the path or run the stage that creates it", path)
-    with open(path, "rb") as f:
-        for n, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as err:
-                raise SeedkitError(f"not UTF-8 text ({err.reason}); is this a binary file?",
-                                   path, n) from None
-            if not line.strip():
-                raise SeedkitError("empty line; remove it", path, n)
-            yield n, line
+        raise SeedkitError(f"{what} not found; {hint}", path)
+    data = path.read_bytes()
+    if gzip_ok and data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as err:
+            raise SeedkitError(f"gzip-compressed {what} that cannot be decompressed ({err}); "
+                               "it is truncated or corrupt", path) from None
+    looks = describe_binary(data[:512])
+    if looks is not None:
+        extra = ""
+        if looks.startswith("gzip") and not gzip_ok:
+            extra = "; it must be plain text here: decompress it (gunzip)"
+        elif "compressed" in looks:
+            extra = "; decompress it first"
+        raise SeedkitError(f"expected {_a(what)} (UTF-8 text) but this looks like {looks}{extra}",
+                           path, 0)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise SeedkitError(
+            f"not UTF-8 text ({err.reason} at byte {err.start}); expected {_a(what)}: convert it "
+            "to UTF-8 (e.g. iconv -f LATIN1 -t UTF-8) or give the right file", path, line
+        ) from None
 
 
-def iter_table(path: PathLike, min_fields: int = 2, max_fields: int | None = None
+def iter_lines(path: PathLike, what: str = "file", gzip_ok: bool = False,
+               hint: str = "check the path or run the stage that creates it"
+               ) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` (1-based, without the newline) of a UTF-8 text table.
+
+    A missing file, a binary or compressed file, a blank line (Kaldi tools reject them too) or a
+    line that is not UTF-8 raise :class:`SeedkitError` naming the file and line (see
+    :func:`read_text`).
+    """
+    text = read_text(path, what, gzip_ok=gzip_ok, hint=hint)
+    if not text:
+        return
+    body = text[:-1] if text.endswith("\n") else text
+    for n, line in enumerate(body.split("\n"), start=1):
+        line = line.rstrip("\r")
+        if not line.strip():
+            raise SeedkitError("empty line; remove it", path, n)
+        yield n, line
+
+
+def iter_table(path: PathLike, min_fields: int = 2, max_fields: int | None = None,
+               what: str = "file", gzip_ok: bool = False,
+               hint: str = "check the path or run the stage that creates it"
                ) -> Iterator[tuple[int, list[str]]]:
     """Yield ``(line_number, fields)`` of a whitespace-separated text table.
 
     Blank lines are errors (Kaldi tools reject them too); so are lines with too few or too many
     fields. Raises :class:`SeedkitError` naming the file and line.
     """
-    for n, line in iter_lines(path):
+    for n, line in iter_lines(path, what, gzip_ok, hint):
         fields = line.split()
         if len(fields) < min_fields:
             raise SeedkitError(

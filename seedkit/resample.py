@@ -38,7 +38,7 @@ from seedkit.data.datadir import (
     write_data_dir,
 )
 from seedkit.errors import PathLike, SeedkitError
-from seedkit.fileio import atomic_output, c_sorted
+from seedkit.fileio import atomic_output, c_sorted, iter_lines
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,7 @@ def convert(entry: str, out: Path, rate: int, *, where: PathLike, line: int, key
 
 def wav_scp_lines(path: Path) -> dict[str, int]:
     """``{key: line number}`` of a ``wav.scp`` (for error messages)."""
-    with open(path, encoding="utf-8") as f:
-        return {ln.split(maxsplit=1)[0]: n for n, ln in enumerate(f, start=1) if ln.strip()}
+    return {ln.split(maxsplit=1)[0]: n for n, ln in iter_lines(path, "wav.scp")}
 
 
 def convert_keys(dd: DataDir, keys: list[str], wav_dir: PathLike, rate: int,

@@ -13,6 +13,7 @@ import yaml
 from seedkit.cli import entry, setup_logging
 from seedkit.corpus import CorpusConfig, make_mini_corpus
 from seedkit.errors import SeedkitError
+from seedkit.fileio import read_text
 
 #: Scalar config fields offered as options (every field can be set with --config).
 _SCALARS = [f for f in dataclasses.fields(CorpusConfig) if f.type in ("int", "float")]
@@ -54,8 +55,7 @@ def build_config(args: argparse.Namespace) -> CorpusConfig:
     data: dict = {}
     if args.config:
         try:
-            with open(args.config, encoding="utf-8") as f:
-                data = yaml.safe_load(f) or {}
+            data = yaml.safe_load(read_text(args.config, "corpus config (YAML)")) or {}
         except OSError as err:
             raise SeedkitError(f"cannot read config ({err.strerror})", args.config) from None
         except yaml.YAMLError as err:

@@ -43,7 +43,7 @@ def read_trials(path: PathLike, key_mapping: str = "kaldi") -> list[Trial]:
         raise SeedkitError(f"unknown key mapping {key_mapping!r}; use 'kaldi' or 'path'")
     trials: list[Trial] = []
     form = None
-    for n, f in iter_table(path, min_fields=3, max_fields=3):
+    for n, f in iter_table(path, min_fields=3, max_fields=3, what="trials file", gzip_ok=True):
         this = "kaldi" if f[2] in LABELS else "voxceleb" if f[0] in ("0", "1") else None
         if this is None:
             raise SeedkitError("expected '<enroll> <test> target|nontarget' or "

@@ -28,6 +28,7 @@ import torch
 import yaml
 
 from seedkit.errors import PathLike, SeedkitError
+from seedkit.fileio import read_text
 from seedkit.models.checkpoint import load_backbone_checkpoint
 from seedkit.models.registry import Backbone, build_backbone, import_model_module
 
@@ -63,9 +64,7 @@ def load_backbone_config(path: Optional[PathLike]) -> BackboneConfig:
     if path is None:
         return BackboneConfig()
     p = Path(path)
-    if not p.is_file():
-        raise SeedkitError("backbone conf file does not exist", p)
-    text = p.read_text(encoding="utf-8")
+    text = read_text(p, "backbone conf file", hint="pass an existing YAML file")
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from seedkit.errors import SeedkitError
+from seedkit.fileio import read_text
 
 __all__ = ["Entry", "collect", "markdown_table", "natural_key", "parse_spec"]
 
@@ -38,9 +39,8 @@ class Entry:
 
 def _load(path: Path) -> dict:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SeedkitError("metrics file not found; run seedkit-metrics --json", path) from None
+        data = json.loads(read_text(path, "metrics JSON file", gzip_ok=True,
+                                    hint="run seedkit-metrics --json"))
     except json.JSONDecodeError as err:
         raise SeedkitError(f"not valid JSON ({err.msg}); re-run seedkit-metrics --json", path,
                            err.lineno) from None

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from seedkit.errors import PathLike, SeedkitError
-from seedkit.fileio import atomic_text_writer
+from seedkit.fileio import atomic_text_writer, read_text
 from seedkit.scoring.trialio import TrialList
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,7 @@ def write_scores(path: PathLike, enroll: list[str], test: list[str], scores: np.
 def read_scores(path: PathLike) -> ScoreList:
     """Read a score file; empty files, malformed lines and NaN/inf scores are errors."""
     p = Path(path)
-    if not p.is_file():
-        raise SeedkitError("scores file not found; run seedkit-score first", p)
-    text = p.read_text(encoding="utf-8")
+    text = read_text(p, "scores file", gzip_ok=True, hint="run seedkit-score first")
     if not text.strip():
         raise SeedkitError("scores file is empty; re-run seedkit-score", p)
     lines = text.splitlines()

@@ -15,6 +15,7 @@ import numpy as np
 
 from seedkit.data.trials import LABELS, read_trials, voxceleb_path_to_key
 from seedkit.errors import PathLike, SeedkitError
+from seedkit.fileio import read_text
 
 __all__ = ["TrialList", "as_trial_list", "read_trial_list"]
 
@@ -120,9 +121,7 @@ def _slow(text: str, path: str) -> TrialList:
 def read_trial_list(path: PathLike, require_labels: bool = False) -> TrialList:
     """Read a trial list (see module docstring); an empty file is an error."""
     p = Path(path)
-    if not p.is_file():
-        raise SeedkitError("trials file not found; check the path", p)
-    text = p.read_text(encoding="utf-8")
+    text = read_text(p, "trials file", gzip_ok=True, hint="check the path")
     if not text.strip():
         raise SeedkitError("trials file is empty; it must hold one trial per line", p)
     trials = _fast(text, str(p)) or _slow(text, str(p))

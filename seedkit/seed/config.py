@@ -18,6 +18,7 @@ from typing import Any, Optional
 import yaml
 
 from seedkit.errors import PathLike, SeedkitError
+from seedkit.fileio import read_text
 
 DEFAULTS: dict[str, Any] = {
     # --- network (RDM-MLP) ---
@@ -155,9 +156,7 @@ def _key_lines(text: str) -> dict[str, int]:
 def read_config_file(path: PathLike) -> dict[str, Any]:
     """Read a YAML config (only the keys it sets), checking keys and value types."""
     p = Path(path)
-    if not p.is_file():
-        raise SeedkitError("config file not found; pass an existing YAML file to --config", p)
-    text = p.read_text(encoding="utf-8")
+    text = read_text(p, "config file", hint="pass an existing YAML file to --config")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
