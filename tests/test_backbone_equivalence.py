@@ -1,6 +1,6 @@
 """seedkit's backbones compute what the original SEED code / resemblyzer compute.
 
-The state dicts come from ``../shared/reference/make_weights.py``; each is saved in every accepted
+The state dicts come from ``tests/reference_weights.py``; each is saved in every accepted
 checkpoint layout, loaded through seedkit's loader and run on the fixture waveforms. Expected
 outputs are in ``backbone_*.json`` (produced by the original code) and ``ge2e.json`` (resemblyzer
 0.1.4 with its real ``pretrained.pt``). Tolerance: rtol 1e-4, atol 1e-5 (the fixtures' own).
@@ -12,8 +12,9 @@ import hashlib
 
 import numpy as np
 import pytest
+import reference_weights as mw
 import torch
-from conftest import load_reference, make_weights_module
+from conftest import load_reference
 
 from seedkit.models import build_backbone
 from seedkit.models.checkpoint import load_backbone_checkpoint
@@ -37,13 +38,12 @@ def backbone(request):
     """(name, fixture, bare state dict, state dict with derived buffers, waveforms per case)."""
     name = request.param
     spec = load_reference(FIXTURES[name])
-    mw = make_weights_module()
-    bare = mw.deterministic_state_dict(spec)
+    bare = mw.state_dict_from_spec(spec)
     full = dict(bare)
-    full.update(mw.deterministic_state_dict(
+    full.update(mw.state_dict_from_spec(
         {"state_dict": [e for e in spec["state_dict"] if e.get("derived")],
          "derived_buffers": spec["derived_buffers"]}, include_derived=True))
-    waves = {c["name"]: torch.stack([mw.deterministic_waveform(c["input"]["num_samples"], s)
+    waves = {c["name"]: torch.stack([mw.fixture_waveform(c["input"]["num_samples"], s)
                                      for s in c["input"]["seeds"]]) for c in spec["cases"]}
     return name, spec, bare, full, waves
 
@@ -116,7 +116,6 @@ def test_frontend_probes(backbone):
 
 def test_waveform_recipe_matches_checksums(backbone):
     _, spec, _, _, waves = backbone
-    mw = make_weights_module()
     for case in spec["cases"]:
         for row, ref in zip(waves[case["name"]], case["input"]["checksums"]):
             got = mw.waveform_checksum(row)

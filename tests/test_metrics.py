@@ -1,4 +1,4 @@
-"""EER / minDCF against ../shared/reference/metrics.json (exact, ties included) and bad input."""
+"""EER / minDCF against tests/data/reference/metrics.json (exact, ties included) and bad input."""
 
 from __future__ import annotations
 

@@ -179,7 +179,7 @@ def test_librilight_path_with_flac_is_refused(tmp_path):
 # ----------------------------------------------------------------------------- mini corpus
 
 def _tiny_mini_corpus(root: Path) -> None:
-    """A hand-made tree in the mini corpus layout (the contract of CONTRIBUTING-helpers.md)."""
+    """A hand-made tree in the mini corpus layout (the layout of docs/corpus.md)."""
     rng = np.random.default_rng(0)
     for spk in ("tr01", "tr02"):
         for i in range(2):

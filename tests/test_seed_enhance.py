@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import reference_weights as mw
 import torch
-from conftest import REPO, load_reference, make_weights_module
+from conftest import REPO, load_reference
 
 import seedkit.bin.enhance as enhance_bin
 from seedkit.embio import read_embeddings, write_embeddings
@@ -176,9 +177,8 @@ def test_official_state_dict_reproduces_reference(tmp_path, capsys):
     test_seed_reference.py) with the stored epsilon gives the original's enhanced vectors."""
     entry = load_reference("rdm_mlp.json")["entries"]["D256"]
     o = entry["one_step"]
-    mw = make_weights_module()
     bare = tmp_path / "official.model"
-    torch.save(mw.deterministic_state_dict(entry["state_dict"]), bare)
+    torch.save(mw.state_dict_from_spec(entry["state_dict"]), bare)
     keys = [f"e{i}" for i in range(4)]
     write_embeddings(f"ark:{tmp_path / 'e.ark'}", zip(keys, np.asarray(o["embeddings"])))
     write_embeddings(f"ark:{tmp_path / 'eps.ark'}", zip(keys, np.asarray(o["epsilon"])))
@@ -189,7 +189,7 @@ def test_official_state_dict_reproduces_reference(tmp_path, capsys):
     np.testing.assert_allclose(got, np.asarray(o["expected_enhanced"], np.float32),
                                rtol=1e-4, atol=1e-5)
     # a DataParallel-style prefix is stripped
-    torch.save(mw.deterministic_state_dict(entry["state_dict"], prefix="module."),
+    torch.save(mw.state_dict_from_spec(entry["state_dict"], prefix="module."),
                tmp_path / "prefixed.model")
     assert _enhance("--config", VOX_CONF, tmp_path / "prefixed.model", *args,
                     f"ark:{tmp_path / 'o2.ark'}") == 0
@@ -202,7 +202,7 @@ def test_official_state_dict_reproduces_reference(tmp_path, capsys):
 
 def test_official_checkpoint_dims_must_match_config(tmp_path, capsys):
     entry = load_reference("rdm_mlp.json")["entries"]["D256"]
-    torch.save(make_weights_module().deterministic_state_dict(entry["state_dict"]),
+    torch.save(mw.state_dict_from_spec(entry["state_dict"]),
                tmp_path / "m.model")
     conf = tmp_path / "c.yaml"
     conf.write_text("embed_dim: 512\n")

@@ -1,5 +1,5 @@
 """SEED network, schedule, loss and one-step enhancement against the original's numbers
-(``../shared/reference/rdm_mlp.json``), with weights loaded as a bare official state dict."""
+(``tests/data/reference/rdm_mlp.json``), with weights loaded as a bare official state dict."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 import pytest
+import reference_weights as mw
 import torch
-from conftest import load_reference, make_weights_module
+from conftest import load_reference
 
 from seedkit.seed.checkpoint import load_official_state_dict
 from seedkit.seed.config import merge_config, resolve_dims
@@ -41,7 +42,7 @@ def entry_model(request, ref):
     entry = ref["entries"][request.param]
     d = entry["D"]
     cfg = resolve_dims(merge_config({"embed_dim": d}))
-    sd = make_weights_module().deterministic_state_dict(entry["state_dict"])
+    sd = mw.state_dict_from_spec(entry["state_dict"])
     model = SeedDiffusion(cfg)
     load_official_state_dict(model.net, sd, "<fixture>")
     model.eval()

@@ -4,11 +4,12 @@ Front end: librosa-style power mel (Slaney scale and norm, 40 bands 0-8000 Hz, p
 hop 160, zero-padded centre), no log. Network: 3-layer LSTM 40 -> 256 on 160-frame partials, the
 final hidden state of the top layer -> Linear 256 -> ReLU -> L2 normalisation (no epsilon).
 
-An utterance is embedded as resemblyzer's ``embed_utterance`` does (``../shared/reference/GE2E.md``
-section 4): partial starts every 77 frames, the last one dropped when it covers < 75 % real audio
-(unless it is the only one), the waveform zero-padded to the end of the last partial, the mel
-computed once over the padded waveform and sliced, partial embeddings averaged and
-re-normalised. ``forward(wav [B, N])`` embeds each row as one utterance.
+An utterance is embedded as resemblyzer's ``embed_utterance`` does (checked against
+``tests/data/reference/ge2e.json``): partial starts every 77 frames, the last one dropped
+when it covers < 75 % real audio (unless it is the only one), the waveform zero-padded to
+the end of the last partial, the mel computed once over the padded waveform and sliced,
+partial embeddings averaged and re-normalised. ``forward(wav [B, N])`` embeds each row as one
+utterance.
 
 State-dict keys are ``lstm.*`` and ``linear.*`` as in ``pretrained.pt``'s ``model_state``; the two
 GE2E-loss scalars ``similarity_weight``/``similarity_bias`` there are not used and are dropped.

@@ -1,6 +1,6 @@
 """The mini corpus (``seedkit-make-mini-corpus``) -> lhotse manifests -> Kaldi data dirs.
 
-Reads the layout of ``docs/CONTRIBUTING-helpers.md`` (mini corpus contract)::
+Reads the layout that ``seedkit-make-mini-corpus`` writes (``docs/corpus.md``)::
 
     <corpus>/speech/train/<spk>/<utt>.wav                   -> <data>/train
     <corpus>/eval_sets/<set>/wav/<utt>.wav + utt2spk, utt2env, trials

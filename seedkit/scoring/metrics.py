@@ -15,7 +15,7 @@ at every position i (not per unique threshold),
 ``fnr_i = #targets among the first i+1 / N_tar``, ``fpr_i = 1 - #non-targets among the first i+1 /
 N_non``; ``minDCF = min_i (c_miss*fnr_i*p + c_fa*fpr_i*(1-p)) / min(c_miss*p, c_fa*(1-p))``.
 
-Both reproduce ``../shared/reference/metrics.json`` exactly (ties included).
+Both reproduce ``tests/data/reference/metrics.json`` exactly (ties included).
 """
 
 from __future__ import annotations
