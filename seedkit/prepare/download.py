@@ -32,11 +32,9 @@ import hashlib
 import logging
 import os
 import shutil
-import tarfile
 import urllib.error
 import urllib.parse
 import urllib.request
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Optional
@@ -44,6 +42,12 @@ from typing import BinaryIO, Optional
 from tqdm import tqdm
 
 from seedkit.errors import PathLike, SeedkitError
+from seedkit.prepare.archive import (
+    lhotse_safe_extract,
+    safe_untar,
+    safe_unzip,
+    safe_zipfile_module,
+)
 from seedkit.prepare.corpora import patched
 
 log = logging.getLogger(__name__)
@@ -154,23 +158,11 @@ def _lhotse_fetch(url, filename, force_download=False, **_kw) -> None:
 
 
 def unzip(archive: PathLike, target: PathLike) -> None:
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(target)
-    except zipfile.BadZipFile as err:
-        raise SeedkitError(f"cannot unzip ({err}); delete the file and download again",
-                           archive) from None
+    safe_unzip(archive, target)
 
 
 def untar(archive: PathLike, target: PathLike) -> None:
-    from lhotse.utils import safe_extract
-
-    try:
-        with tarfile.open(archive) as tar:
-            safe_extract(tar, path=target)
-    except tarfile.TarError as err:
-        raise SeedkitError(f"cannot extract ({err}); delete the file and download again",
-                           archive) from None
+    safe_untar(archive, target)
 
 
 # ----------------------------------------------------------------------------- layout checks
@@ -247,7 +239,8 @@ def download_musan(corpora: Path, url: Optional[str] = None, force: bool = False
 
     if force:
         (corpora / ".musan_completed").unlink(missing_ok=True)
-    with patched(m, "resumable_download", _lhotse_fetch):
+    with patched(m, "resumable_download", _lhotse_fetch), \
+            patched(m, "safe_extract", lhotse_safe_extract):
         m.download_musan(corpora, url=url or m.MUSAN_URL, force_download=force)
 
 
@@ -258,7 +251,8 @@ def download_rirs_noises(corpora: Path, url: Optional[str] = None, force: bool =
     fetch(url, corpora / "rirs_noises.zip", force=force)  # lhotse never resumes this zip
     if force:
         shutil.rmtree(corpora / "RIRS_NOISES", ignore_errors=True)
-    with patched(r, "resumable_download", _lhotse_fetch):
+    with patched(r, "resumable_download", _lhotse_fetch), \
+            patched(r, "zipfile", safe_zipfile_module):
         r.download_rir_noise(corpora, url=url)
 
 
@@ -269,7 +263,8 @@ def download_librittsr(corpora: Path, parts: tuple[str, ...] = DEFAULT_LIBRITTSR
     if force:
         for part in parts:
             (corpora / "LibriTTS_R" / part / ".completed").unlink(missing_ok=True)
-    with patched(lt, "resumable_download", _lhotse_fetch):
+    with patched(lt, "resumable_download", _lhotse_fetch), \
+            patched(lt, "safe_extract", lhotse_safe_extract):
         lt.download_librittsr(corpora, dataset_parts=list(parts), base_url=base_url,
                               force_download=force)
 
