@@ -37,8 +37,10 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
     setup_logging()
-    if args.num_iters < 1:
-        raise SeedkitError(f"--num-iters must be >= 1, got {args.num_iters}")
+    if not 1 <= args.num_iters <= 10000:
+        raise SeedkitError(f"--num-iters must be in 1..10000, got {args.num_iters}")
+    if args.lda_dim < 0:
+        raise SeedkitError(f"--lda-dim must be >= 0 (0 = no LDA), got {args.lda_dim}")
     keys, x = read_embedding_matrix(args.rspecifier)
     utt2spk = read_utt2x(args.utt2spk)
     have = [i for i, k in enumerate(keys) if k in utt2spk]

@@ -192,6 +192,9 @@ def load_backbone_state(model: Backbone, state: Mapping[str, torch.Tensor],
                                "channels, n_mels) against the checkpoint", path)
         if ref.is_floating_point():
             value = value.to(ref.dtype)
+            if not bool(torch.isfinite(value).all()):
+                raise SeedkitError(f"parameter {key} holds NaN or inf values; the checkpoint is "
+                                   "damaged (a diverged training run?): use another one", path)
         if key in derived and ref.numel():
             scale = float(ref.abs().max()) or 1.0
             diff = float((value.double() - ref.double().to(value.device)).abs().max())

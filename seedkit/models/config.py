@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -37,6 +38,22 @@ log = logging.getLogger(__name__)
 KEYS = ("model", "model_module", "model_args", "sample_rate", "embed_dim", "checkpoint",
         "input_scale", "crop", "batch_size")
 RESEMBLYZER = "resemblyzer"
+#: Largest integer a conf may give (a model size beyond it would exhaust memory, not train).
+MAX_INT_ARG = 10_000_000
+
+
+def check_model_args(args: Any, path: PathLike, line: int, where: str = "model_args") -> None:
+    """Refuse non-finite numbers and absurd integers anywhere inside ``model_args``."""
+    if isinstance(args, dict):
+        for k, v in args.items():
+            check_model_args(v, path, line, f"{where}.{k}")
+    elif isinstance(args, (list, tuple)):
+        for i, v in enumerate(args):
+            check_model_args(v, path, line, f"{where}[{i}]")
+    elif isinstance(args, float) and not math.isfinite(args):
+        raise SeedkitError(f"{where} must be finite, got {args}", path, line)
+    elif isinstance(args, int) and not isinstance(args, bool) and abs(args) > MAX_INT_ARG:
+        raise SeedkitError(f"{where}={args} is out of range (at most {MAX_INT_ARG})", path, line)
 
 
 @dataclass
@@ -100,22 +117,40 @@ def load_backbone_config(path: Optional[PathLike]) -> BackboneConfig:
         cfg.model_module = typed("model_module", str, allow_none=True)
     if "model_args" in data:
         cfg.model_args = typed("model_args", dict, allow_none=True) or {}
+    if "model_args" in data:
+        check_model_args(cfg.model_args, p, lines.get("model_args", 0))
     if "sample_rate" in data:
         cfg.sample_rate = typed("sample_rate", int)
+        if not 1000 <= cfg.sample_rate <= 384_000:
+            raise SeedkitError(f"sample_rate must be in 1000..384000 Hz, got {cfg.sample_rate}",
+                               p, lines.get("sample_rate", 0))
     if "embed_dim" in data:
         cfg.embed_dim = typed("embed_dim", int, allow_none=True)
+        if cfg.embed_dim is not None and not 1 <= cfg.embed_dim <= MAX_INT_ARG:
+            raise SeedkitError(f"embed_dim must be in 1..{MAX_INT_ARG}, got {cfg.embed_dim}",
+                               p, lines.get("embed_dim", 0))
     if "checkpoint" in data:
         cfg.checkpoint = typed("checkpoint", str, allow_none=True)
     else:
         cfg.checkpoint = None
     if "input_scale" in data:
         cfg.input_scale = typed("input_scale", float)
+        if not (math.isfinite(cfg.input_scale) and cfg.input_scale > 0):
+            raise SeedkitError(f"input_scale must be a finite number > 0, got {cfg.input_scale}",
+                               p, lines.get("input_scale", 0))
     if "crop" in data:
         cfg.crop = typed("crop", str)
+        from seedkit.extract import parse_crop  # noqa: PLC0415 (extract imports this module)
+
+        try:
+            parse_crop(cfg.crop)
+        except SeedkitError as err:
+            raise SeedkitError(err.message, p, lines.get("crop", 0)) from None
     if "batch_size" in data:
         cfg.batch_size = typed("batch_size", int)
-        if cfg.batch_size < 1:
-            raise SeedkitError("batch_size must be >= 1", p, lines.get("batch_size", 0))
+        if not 1 <= cfg.batch_size <= MAX_INT_ARG:
+            raise SeedkitError(f"batch_size must be in 1..{MAX_INT_ARG}", p,
+                               lines.get("batch_size", 0))
     return cfg
 
 

@@ -153,9 +153,12 @@ def build_backbone(name: str, model_args: Optional[dict[str, Any]] = None,
                            f"{', '.join(params)}", where, line)
     try:
         model = cls(**args)
-    except (TypeError, ValueError) as err:
-        raise SeedkitError(f"cannot build {name} with model_args {args}: {err}", where,
-                           line) from None
+    except SeedkitError:
+        raise
+    except Exception as err:  # a constructor can raise anything (RuntimeError from torch, ...)
+        text = " ".join(str(err).split()) or type(err).__name__
+        raise SeedkitError(f"cannot build {name} with model_args {args}: "
+                           f"{type(err).__name__}: {text[:300]}", where, line) from None
     return model
 
 

@@ -148,9 +148,12 @@ def train_plda(x: np.ndarray, spk: np.ndarray, n_iter: int = 10,
     if n == n_spk:
         raise SeedkitError("every speaker has one embedding: PLDA cannot separate within- from "
                            "between-speaker variability; use speakers with several utterances")
+    if not np.all(np.isfinite(x)):
+        raise SeedkitError("training embeddings contain NaN or inf; re-extract them")
     means = sums / counts[:, None]
     dev = x - means[idx]
     mu = x.mean(axis=0)
+    _check_variances(x - mu, dev, means - mu)
     phi_w = _ridge(dev.T @ dev / n, 1e-6)
     dm = means - means.mean(axis=0)
     phi_b = _ridge(dm.T @ dm / n_spk, 1e-6)
@@ -179,7 +182,31 @@ def train_plda(x: np.ndarray, spk: np.ndarray, n_iter: int = 10,
         if history is not None:
             history.append(model.log_likelihood(x, spk))
         log.debug("PLDA EM iteration %d done", it + 1)
+    if not all(np.all(np.isfinite(a)) for a in (model.mu, model.phi_b, model.phi_w)):
+        raise SeedkitError("PLDA training diverged (NaN or inf in the model): a covariance is "
+                           "singular; use more embeddings per speaker and more speakers than "
+                           "dimensions, or reduce the dimension with --lda-dim")
     return model
+
+
+#: Variance (relative to the total) below which a PLDA covariance counts as absent.
+_MIN_REL_VAR = 1e-10
+
+
+def _check_variances(centred: np.ndarray, within: np.ndarray, between: np.ndarray) -> None:
+    """Refuse data without total, within-speaker or between-speaker variability."""
+    total = float(np.sum(centred * centred))
+    scale = float(np.sum(np.abs(centred))) + 1e-300
+    if total <= 1e-20 * max(scale, 1.0):
+        raise SeedkitError("all training embeddings are identical (no variance at all); "
+                           "PLDA needs real embeddings of several speakers: check the input")
+    if float(np.sum(within * within)) <= _MIN_REL_VAR * total:
+        raise SeedkitError("no within-speaker variance: the embeddings of each speaker are "
+                           "identical (duplicated utterances, or a wrong utt2spk?); PLDA needs "
+                           "several different embeddings per speaker")
+    if float(np.sum(between * between)) <= _MIN_REL_VAR * total:
+        raise SeedkitError("no between-speaker variance: every speaker has the same mean "
+                           "embedding (a wrong utt2spk?); PLDA needs distinct speakers")
 
 
 @dataclass
@@ -260,8 +287,28 @@ def load_plda(path: PathLike) -> PLDABackend:
     except Exception as err:  # noqa: BLE001 - any parse failure means "not our model"
         raise SeedkitError(f"not a seedkit PLDA model ({err}); train it with "
                            "seedkit-train-plda", p) from None
-    if meta.get("format") != FORMAT:
-        raise SeedkitError(f"unknown PLDA model format {meta.get('format')!r}; expected {FORMAT}",
-                           p)
-    return PLDABackend(arrays["mean"], arrays.get("lda"), bool(meta["length_norm"]),
-                       PLDA(arrays["mu"], arrays["phi_b"], arrays["phi_w"]))
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        got = meta.get("format") if isinstance(meta, dict) else None
+        raise SeedkitError(f"unknown PLDA model format {got!r}; expected {FORMAT}", p)
+    missing = [k for k in ("mean", "mu", "phi_b", "phi_w") if k not in arrays]
+    if missing or "length_norm" not in meta:
+        raise SeedkitError(f"PLDA model lacks {missing or ['length_norm']}; the file is damaged: "
+                           "train it again with seedkit-train-plda", p)
+    for k, a in arrays.items():
+        if a.dtype.kind not in "fiu" or not np.all(np.isfinite(a)):
+            raise SeedkitError(f"PLDA model array {k!r} is not finite numbers (NaN, inf or "
+                               "another type); the model is degenerate or damaged: train it "
+                               "again with seedkit-train-plda", p)
+    mean, lda, mu = arrays["mean"], arrays.get("lda"), arrays["mu"]
+    d_in = mean.shape[0] if mean.ndim == 1 else -1
+    d = lda.shape[1] if lda is not None and lda.ndim == 2 else d_in
+    ok = (mean.ndim == 1 and mu.shape == (d,) and arrays["phi_b"].shape == (d, d)
+          and arrays["phi_w"].shape == (d, d)
+          and (lda is None or lda.shape[0] == d_in))
+    if not ok:
+        raise SeedkitError("PLDA model arrays have inconsistent shapes; the file is damaged: "
+                           "train it again with seedkit-train-plda", p)
+    return PLDABackend(mean.astype(np.float64), None if lda is None else lda.astype(np.float64),
+                       bool(meta["length_norm"]),
+                       PLDA(mu.astype(np.float64), arrays["phi_b"].astype(np.float64),
+                            arrays["phi_w"].astype(np.float64)))

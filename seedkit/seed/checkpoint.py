@@ -100,6 +100,9 @@ def load_official_state_dict(net: RDMMLP, sd: Mapping[str, Any], where: PathLike
                 f"(input_proj.weight is [C, D])", where)
         if not v.is_floating_point():
             raise SeedkitError(f"{k} has dtype {v.dtype}; expected floating point", where)
+        if not bool(torch.isfinite(v).all()):
+            raise SeedkitError(f"{k} holds NaN or inf values; the checkpoint is damaged (a "
+                               "diverged training run?): use an earlier checkpoint", where)
     net.load_state_dict({k: v.float() for k, v in bare.items()}, strict=True)
 
 
@@ -118,6 +121,19 @@ def _official_dims(sd: Mapping[str, Any]) -> dict[str, int]:
     out["num_res_blocks"] = len(blocks)
     del get
     return out
+
+
+def build_model(cfg: Mapping[str, Any], where: Optional[PathLike] = None) -> SeedDiffusion:
+    """``SeedDiffusion(cfg)`` with any construction failure as one :class:`SeedkitError`."""
+    try:
+        return SeedDiffusion(cfg)
+    except SeedkitError:
+        raise
+    except Exception as err:  # torch raises RuntimeError, MemoryError, ... for bad sizes
+        text = " ".join(str(err).split())[:300] or type(err).__name__
+        raise SeedkitError(f"cannot build the SEED network (embed_dim={cfg.get('embed_dim')}, "
+                           f"model_channels={cfg.get('model_channels')}): "
+                           f"{type(err).__name__}: {text}; check the config", where) from None
 
 
 def load_model(path: PathLike, config: Optional[PathLike] = None,
@@ -146,7 +162,7 @@ def load_model(path: PathLike, config: Optional[PathLike] = None,
             cfg = merge_config(cfg, {k: v for k, v in file_cfg.items() if k in SAMPLING_KEYS})
         cfg = merge_config(cfg, overrides)
         cfg = resolve_dims(cfg)
-        model = SeedDiffusion(cfg)
+        model = build_model(cfg, path)
         weights = obj["model"]
         if obj.get("kind") == "train" and obj.get("ema") is not None:
             weights = obj["ema"]
@@ -161,7 +177,7 @@ def load_model(path: PathLike, config: Optional[PathLike] = None,
         if cfg["embed_dim"] is None:
             cfg["embed_dim"] = dims["embed_dim"]
         cfg = resolve_dims(cfg)
-        model = SeedDiffusion(cfg)
+        model = build_model(cfg, path)
         load_official_state_dict(model.net, obj, path)
     else:
         what = type(obj).__name__
@@ -173,5 +189,5 @@ def load_model(path: PathLike, config: Optional[PathLike] = None,
     return model, cfg
 
 
-__all__ = ["FORMAT", "check_value", "load_model", "load_official_state_dict", "read_checkpoint",
-           "save_checkpoint", "strip_prefix"]
+__all__ = ["FORMAT", "build_model", "check_value", "load_model", "load_official_state_dict",
+           "read_checkpoint", "save_checkpoint", "strip_prefix"]

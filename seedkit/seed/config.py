@@ -136,6 +136,16 @@ _INTS = {"embed_dim", "model_channels", "bottleneck_channels", "time_embed_dim",
 _FLOATS = {"dropout", "beta_start", "beta_end", "clamp_scale", "clip_sample_mult", "lr",
            "weight_decay", "adam_eps", "grad_clip", "ema_decay", "feature_ensemble"}
 _BOOLS = {"train_normalize", "sample_normalize", "add_identity_pairs"}
+#: Upper bounds of integer keys (others: 2**31 - 1, what torch and numpy index with).
+_INT_MAX = {"seed": 2**32 - 1, "train_timesteps": 100_000, "num_res_blocks": 1000,
+            "sample_steps": 100_000}
+#: Keys with a bounded real range: (lower test, upper test, the range in words).
+_RANGES = {
+    "dropout": (lambda v: v >= 0, lambda v: v < 1, "[0, 1)"),
+    "beta_start": (lambda v: v > 0, lambda v: v < 1, "(0, 1)"),
+    "beta_end": (lambda v: v > 0, lambda v: v < 1, "(0, 1)"),
+    "ema_decay": (lambda v: v >= 0, lambda v: v < 1, "[0, 1)"),
+}
 _NULLABLE = {"embed_dim", "model_channels", "bottleneck_channels", "time_embed_dim",
              "clamp_scale", "max_steps"}
 
@@ -195,24 +205,32 @@ def check_value(key: str, value: Any, path: Optional[PathLike] = None, line: int
         bad = "true or false"
     elif key in _CHOICES and value not in _CHOICES[key]:
         bad = "one of " + "|".join(_CHOICES[key])
-    elif key == "adam_betas" and not (isinstance(value, (list, tuple)) and len(value) == 2
-                                      and all(isinstance(v, (int, float)) for v in value)):
-        bad = "a list of two numbers"
+    elif key == "adam_betas" and not (
+            isinstance(value, (list, tuple)) and len(value) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                    and math.isfinite(v) and 0 <= v < 1 for v in value)):
+        bad = "a list of two numbers in [0, 1)"
     if bad:
         raise SeedkitError(f"{key} must be {bad}, got {value!r}", path, line)
     if key in _FLOATS and not math.isfinite(float(value)):
         raise SeedkitError(f"{key} must be finite, got {value!r}", path, line)
+    if key in _INTS and abs(value) > _INT_MAX.get(key, 2**31 - 1):
+        raise SeedkitError(f"{key}={value!r} is out of range (at most "
+                           f"{_INT_MAX.get(key, 2**31 - 1)})", path, line)
+    lo_hi = _RANGES.get(key)
+    if lo_hi is not None:
+        lo, hi, text = lo_hi
+        if not (lo(value) and hi(value)):
+            raise SeedkitError(f"{key} must be in {text}, got {value!r}", path, line)
     positive = {"batch_size", "train_timesteps", "sample_steps", "checkpoint_interval",
                 "keep_checkpoints", "log_interval", "dev_batch_size", "num_res_blocks",
                 "embed_dim", "model_channels", "bottleneck_channels", "time_embed_dim",
-                "max_steps", "clamp_scale", "lr"}
+                "max_steps", "clamp_scale", "lr", "adam_eps", "clip_sample_mult"}
     if key in positive and value <= 0:
         raise SeedkitError(f"{key} must be > 0, got {value!r}", path, line)
     if key in {"epochs", "t_star", "regression_t", "seed", "weight_decay", "grad_clip",
                "dropout", "feature_ensemble"} and value < 0:
         raise SeedkitError(f"{key} must be >= 0, got {value!r}", path, line)
-    if key == "ema_decay" and not 0 <= value < 1:
-        raise SeedkitError(f"ema_decay must be in [0, 1), got {value!r}", path, line)
     return value
 
 
@@ -264,9 +282,22 @@ def merge_config(*layers: Optional[Mapping[str, Any]]) -> dict[str, Any]:
         if cfg[key] >= cfg["train_timesteps"]:
             raise SeedkitError(f"{key}={cfg[key]} must be below train_timesteps="
                                f"{cfg['train_timesteps']}")
-    if cfg["sample_steps"] > cfg["train_timesteps"]:
-        raise SeedkitError("sample_steps must not exceed train_timesteps")
+    check_sampling(cfg, cfg["sample_steps"], cfg["t_star"])
     return cfg
+
+
+def check_sampling(cfg: Mapping[str, Any], steps: int, t_star: int,
+                   steps_name: str = "sample_steps", t_star_name: str = "t_star") -> None:
+    """Raise unless ``steps`` and ``t_star`` can run with the config's diffusion schedule."""
+    big_t = int(cfg["train_timesteps"])
+    if not 1 <= steps <= big_t:
+        raise SeedkitError(f"{steps_name} must be in 1..{big_t} (train_timesteps), got {steps}")
+    if not 0 <= t_star < big_t:
+        raise SeedkitError(f"{t_star_name} must be in 0..{big_t - 1} (below train_timesteps), "
+                           f"got {t_star}")
+    if steps > 1 and cfg.get("ddim_start") == "t_star" and steps > t_star + 1:
+        raise SeedkitError(f"{steps_name}={steps} DDIM steps from {t_star_name}={t_star} down "
+                           f"to 0 repeat timesteps; use at most {t_star + 1} steps")
 
 
 def resolve_dims(cfg: Mapping[str, Any], embed_dim: Optional[int] = None) -> dict[str, Any]:

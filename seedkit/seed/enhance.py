@@ -24,6 +24,7 @@ import torch
 
 from seedkit.embio import EmbeddingWriter, iter_embeddings, read_embeddings
 from seedkit.errors import SeedkitError
+from seedkit.seed.config import check_sampling
 from seedkit.seed.diffusion import SeedDiffusion
 
 log = logging.getLogger(__name__)
@@ -57,11 +58,7 @@ class Enhancer:
         self.seed = int(seed)
         self.steps = int(steps if steps is not None else model.cfg["sample_steps"])
         self.t_star = int(t_star if t_star is not None else model.cfg["t_star"])
-        if self.steps < 1:
-            raise SeedkitError(f"--steps must be >= 1, got {self.steps}")
-        if not 0 <= self.t_star < model.schedule.num_train_timesteps:
-            raise SeedkitError(f"--t-star must be in 0..{model.schedule.num_train_timesteps - 1}, "
-                               f"got {self.t_star}")
+        check_sampling(model.cfg, self.steps, self.t_star, "--steps", "--t-star")
         self.noise = noise
         self.noise_where = noise_where
         self.batch_size = int(batch_size)
