@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from conftest import REPO, load_reference
 
 import seedkit.bin.enhance as enhance_bin
 from seedkit.embio import read_embeddings, write_embeddings
-from seedkit.errors import run_main
+from seedkit.errors import SeedkitError, run_main
 from seedkit.seed.checkpoint import FORMAT, load_model, save_checkpoint
 from seedkit.seed.config import merge_config, resolve_dims
 from seedkit.seed.diffusion import SeedDiffusion
@@ -265,8 +266,11 @@ def test_seedkit_checkpoint_with_config_overrides_sampling(setup, tmp_path):
     m2, cfg = load_model(mpath, conf)
     assert cfg["t_star"] == 100 and cfg["embed_dim"] == D
     conf.write_text("embed_dim: 64\n")
-    with pytest.raises(Exception, match="embed_dim=64 but the checkpoint has 12"):
+    with pytest.raises(SeedkitError, match=re.escape(
+            "--config sets embed_dim=64 but the checkpoint has 12; drop the key or use the "
+            "matching config")) as ei:
         load_model(mpath, conf)
+    assert ei.value.path == str(conf)  # the error names the config file
 
 
 def test_feature_ensemble(setup):
