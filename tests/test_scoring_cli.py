@@ -215,5 +215,18 @@ def test_voxceleb_form_trials(setup, capsys):
                 capsys)[0] == 0
     sl = read_scores(d / "s")
     assert sl.enroll == ["s00-0", "s00-0"] and sl.test == ["s00-1", "s01-3"]
-    lab = np.array([1, 0])
-    assert compute_eer(sl.scores, lab) >= 0 and compute_min_dcf(sl.scores, lab, 0.01) >= 0
+    # the scores are the cosines of the named embeddings, computed here in float64
+    e = {k: emb[k].astype(np.float64) for k in ("s00-0", "s00-1", "s01-3")}
+    want = [e["s00-0"] @ e[t] / (np.linalg.norm(e["s00-0"]) * np.linalg.norm(e[t]))
+            for t in ("s00-1", "s01-3")]
+    np.testing.assert_allclose(sl.scores, want, rtol=1e-6, atol=1e-7)
+    # metrics, worked out by hand for one target and one non-target: the target scores higher
+    # here, so a threshold between the two makes no error (EER 0, minDCF 0); with the labels
+    # swapped the best is to accept nothing (P_miss 1, P_fa 0: normalised cost p / p = 1) and
+    # the closest ROC vertex to P_miss = P_fa is (P_fa 1, P_miss 1): EER 100%
+    assert want[0] > want[1]
+    for lab, eer, dcf in (([1, 0], 0.0, 0.0), ([0, 1], 100.0, 1.0)):
+        lab = np.array(lab)
+        assert compute_eer(sl.scores, lab) == eer
+        assert compute_min_dcf(sl.scores, lab, 0.01) == pytest.approx(dcf, abs=1e-12)
+        assert compute_min_dcf(sl.scores, lab, 0.05) == pytest.approx(dcf, abs=1e-12)
