@@ -11,8 +11,10 @@ import reference_weights as mw
 import torch
 from conftest import load_reference
 
+from seedkit.embio import write_embeddings
 from seedkit.seed.checkpoint import load_official_state_dict
 from seedkit.seed.config import merge_config, resolve_dims
+from seedkit.seed.data import load_pairs
 from seedkit.seed.diffusion import SeedDiffusion
 from seedkit.seed.network import RDMMLP, num_parameters
 
@@ -126,24 +128,71 @@ def test_scheduler_step_clip(entry_model):
     assert frac == pytest.approx(s["fraction_clipped"])
 
 
-def test_train_loss(entry_model):
+KINDS = ("music", "noise", "reverb")
+
+
+def _seedkit_pairs(sbd: torch.Tensor, tmp) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x_start, x_target)`` as seedkit's pair loader builds them from cached embeddings.
+
+    ``sbd`` is the original's ``[S, B, D]`` batch: s 0 the clean target, s 1 its clean copy,
+    s 2..4 the music / noise / reverb copies of utterance b. Only the clean embeddings
+    (``u<b>``) and the augmented ones (``u<b>-<kind>1``, the augmentation's names) are written,
+    with an utt2clean list of the augmented copies: the clean-copy pair must come from seedkit
+    itself (``add_identity_pairs``). The pairs are returned in the fixture's pair-major row
+    order, row = (s - 1) * B + b, found by the utterance names seedkit records for each pair.
+    """
+    s, b, _ = sbd.shape
+    assert s == 1 + 1 + len(KINDS)
+    clean = [(f"u{j}", sbd[0, j].numpy()) for j in range(b)]
+    noisy = [(f"u{j}-{k}1", sbd[2 + i, j].numpy()) for i, k in enumerate(KINDS) for j in range(b)]
+    write_embeddings(f"ark,scp:{tmp}/clean.ark,{tmp}/clean.scp", clean)
+    write_embeddings(f"ark,scp:{tmp}/noisy.ark,{tmp}/noisy.scp", noisy)
+    (tmp / "utt2clean").write_text("".join(f"{k} {k.split('-')[0]}\n" for k, _ in noisy))
+    ps = load_pairs(f"scp:{tmp}/clean.scp", f"scp:{tmp}/noisy.scp", tmp / "utt2clean",
+                    add_identity=True)
+    assert (len(ps), ps.num_listed, ps.num_identity) == ((s - 1) * b, len(KINDS) * b, b)
+    by_source = {ps.names[i]: n for n, i in enumerate(ps.src.tolist())}
+    assert len(by_source) == len(ps)  # every pair has its own source embedding
+    order = []
+    for pair in range(s - 1):
+        for j in range(b):
+            name = f"clean:u{j}" if pair == 0 else f"noisy:u{j}-{KINDS[pair - 1]}1"
+            n = by_source[name]
+            assert ps.names[ps.tgt[n]] == f"clean:u{j}", name
+            order.append(n)
+    table = torch.from_numpy(ps.table)
+    idx = torch.as_tensor(order)
+    return table[torch.from_numpy(ps.src)[idx]], table[torch.from_numpy(ps.tgt)[idx]]
+
+
+def test_train_loss(entry_model, tmp_path):
+    """The stored batch is 2 utterances x 4 pairs, pair-major; seedkit's pair loader rebuilds
+    it from the cached clean / augmented embeddings, then the loss is the original's."""
     entry, model = entry_model
     tl = entry["train_loss"]
     t = torch.tensor(tl["t"], dtype=torch.int64)
     x_start, x_target, eps = _t(tl["x_start"]), _t(tl["x_target"]), _t(tl["epsilon"])
-    _close(model.schedule.add_noise(x_start, eps, t), tl["x_t"], "train x_t")
-    loss = model(x_start, x_target, t, eps)
+    b = 2
+    sbd = torch.cat([x_target[:b], x_start]).reshape(-1, b, entry["D"])
+    got_start, got_target = _seedkit_pairs(sbd, tmp_path)
+    assert torch.equal(got_start, x_start) and torch.equal(got_target, x_target)
+    _close(model.schedule.add_noise(got_start, eps, t), tl["x_t"], "train x_t")
+    loss = model(got_start, got_target, t, eps)
     assert math.isclose(float(loss.detach()), tl["expected_loss"], rel_tol=RTOL, abs_tol=ATOL)
 
 
-def test_train_step_end_to_end_pairing(entry_model):
-    """Pair-major rows from [S, B, D] backbone embeddings: row = (s-1)*B + b, target = s 0."""
+def test_train_step_end_to_end_pairing(entry_model, tmp_path):
+    """The original's [S, B, D] backbone batch, cached as seedkit caches embeddings and paired
+    by seedkit's loader, gives the original's pair-major training batch and loss."""
     entry, model = entry_model
     e2e = entry["train_step_end_to_end"]
     emb = _t(e2e["backbone_embeddings_SBD"])
     s, b, d = emb.shape
-    x_target = emb[0].repeat(s - 1, 1)
-    x_start = emb[1:].reshape((s - 1) * b, d)
+    x_start, x_target = _seedkit_pairs(emb, tmp_path)
+    assert x_start.shape == x_target.shape == ((s - 1) * b, d)
+    for pair in range(s - 1):  # pair 0 is the clean copy (s = 1), made by add_identity_pairs
+        assert torch.equal(x_start[pair * b:(pair + 1) * b], emb[pair + 1])
+        assert torch.equal(x_target[pair * b:(pair + 1) * b], emb[0])
     loss = model(x_start, x_target, torch.tensor(e2e["t"]), _t(e2e["epsilon"]))
     assert math.isclose(float(loss.detach()), e2e["expected_loss"], rel_tol=RTOL, abs_tol=ATOL)
 
