@@ -17,8 +17,9 @@ import torch
 import yaml
 
 import seedkit.bin.train_seed as train_seed_bin
-from seedkit.embio import write_embeddings
+from seedkit.embio import read_embeddings, write_embeddings
 from seedkit.errors import SeedkitError, run_main
+from seedkit.scoring.metrics import compute_eer
 from seedkit.seed.checkpoint import load_model, read_checkpoint
 from seedkit.seed.config import merge_config
 from seedkit.seed.enhance import Enhancer
@@ -193,17 +194,38 @@ def test_regression_objective_and_dev_selection(small, tmp_path):
     tb, paths = small
     ev = Path(paths["dir"])
     exp = tmp_path / "exp"
+    # 256 pairs / 32 per step = 8 steps per epoch: a checkpoint at the end of every epoch
     cfg = merge_config({**TINY, "objective": "regression", "select": "best_dev_eer",
-                        "epochs": 3})
+                        "epochs": 3, "checkpoint_interval": 8, "keep_checkpoints": 3})
     train_seed(cfg, "scp:" + paths["clean"], "scp:" + paths["noisy"], paths["pairs"], str(exp),
                device="cpu", dev_trials=paths["trials"],
                dev_enroll="scp:" + str(ev / "eval_noisy.scp"))
     final = read_checkpoint(exp / "final.pt")
     hist = final["dev_history"]
-    assert [h["epoch"] for h in hist] == [0, 1, 2]
+    assert [(h["epoch"], h["step"]) for h in hist] == [(0, 8), (1, 16), (2, 24)]
     assert final["selected_by"] == "best_dev_eer"
-    assert final["dev_eer"] == min(h["eer"] for h in hist)
     assert final["baseline_dev_eer"] is not None
+    # recompute each epoch's dev EER from its checkpoint: enhance, cosine in numpy, EER
+    dev = read_embeddings("scp:" + str(ev / "eval_noisy.scp"))
+    trials = [ln.split() for ln in Path(paths["trials"]).read_text().splitlines()]
+    lab = np.array([t[2] == "target" for t in trials])
+    eers = []
+    for h in hist:
+        m, _ = load_model(exp / "checkpoints" / f"ckpt-{h['step']:09d}.pt")
+        with torch.no_grad():
+            out = m.enhance(torch.tensor(np.stack(list(dev.values())))).double().numpy()
+        unit = {k: v / np.linalg.norm(v) for k, v in zip(dev, out)}
+        scores = np.array([unit[e] @ unit[t] for e, t, _ in trials])
+        eers.append(compute_eer(scores, lab))
+    np.testing.assert_allclose([h["eer"] for h in hist], eers, rtol=0, atol=1e-9)
+    best = int(np.argmin(eers))  # the first of equal minima: an EER must improve to count
+    assert final["dev_eer"] == hist[best]["eer"] == min(eers)
+    assert (final["epoch"], final["step"]) == (best, hist[best]["step"])
+    # final.pt holds that epoch's weights, bit for bit (and no other epoch's)
+    for h in hist:
+        ckpt = read_checkpoint(exp / "checkpoints" / f"ckpt-{h['step']:09d}.pt")["model"]
+        same = all(torch.equal(final["model"][k], ckpt[k]) for k in ckpt)
+        assert same == (h["epoch"] == best) and final["model"].keys() == ckpt.keys()
     log = (exp / "log" / "train.log").read_text()
     assert "dev EER" in log
     model, cfg2 = load_model(exp / "final.pt")
