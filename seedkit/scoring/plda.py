@@ -7,6 +7,10 @@ optional) ``-> sqrt(d) x / ||x||`` (length normalisation, optional) ``-> PLDA``.
 between-class scatter ``S_b = 1/N sum_s n_s (m_s - m)(m_s - m)^T``, ``P`` holds the ``d`` leading
 generalised eigenvectors of ``S_b v = lambda S_w v``, scaled so that ``P^T S_w P = I``.
 
+Conditioning: ``S_w`` (and the EM's starting ``Phi_w``, ``Phi_b``) get a ridge of 1e-6 times their
+mean diagonal, every EM estimate one of 1e-12; results differ from ridge-free formulas by about
+1e-6 relative (``tests/test_scoring_plda.py`` compares with an independent computation).
+
 **Two-covariance PLDA.** A speaker has a latent ``y ~ N(mu, Phi_b)``; each embedding of that
 speaker is ``x = y + eps``, ``eps ~ N(0, Phi_w)``.
 
@@ -17,6 +21,8 @@ embeddings:
 ``mu = 1/S sum_s E[y_s]``;
 ``Phi_b = 1/S sum_s R_s - mu mu^T``;
 ``Phi_w = 1/N (sum_i x_i x_i^T - sum_s (f_s E[y_s]^T + E[y_s] f_s^T) + sum_s n_s R_s)``.
+EM starts from ``mu`` = the data mean, ``Phi_w`` = the within-speaker scatter / N and ``Phi_b`` =
+the covariance of the speaker means (over speakers, about their mean).
 
 *Scoring.* The log-likelihood ratio of same vs different speaker for ``x1, x2``:
 ``LLR = log N([x1; x2]; [mu; mu], [[Phi_t, Phi_b], [Phi_b, Phi_t]])
