@@ -33,13 +33,16 @@ for my $opt (@{$args{options}}) {
   my ($name, $value) = @$opt;
   next unless $name eq 'max-jobs-run' || $name eq 'max_jobs_run';
   if ($value !~ m/^\d+$/ || $value < 1) {
-    print STDERR "$prog: --max-jobs-run needs a positive integer, got '$value'\n";
+    print STDERR "ERROR ($prog): --max-jobs-run needs a positive integer, got '$value'\n";
     exit 1;
   }
   $max_jobs = $value;
 }
 if ($max_jobs == 0) {
-  my $ncpu = `nproc 2>/dev/null` || `getconf _NPROCESSORS_ONLN 2>/dev/null` || 1;
+  # The cores this process may use (affinity, cgroup cpusets). nproc alone obeys OMP_NUM_THREADS
+  # and OMP_THREAD_LIMIT, which the recipes set to 1 per job: --nj 2 then ran one job at a time.
+  my $ncpu = `env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null`
+    || `getconf _NPROCESSORS_ONLN 2>/dev/null` || 1;
   chomp $ncpu;
   $max_jobs = ($ncpu =~ m/^\d+$/ && $ncpu > 0) ? $ncpu : 1;
 }
@@ -54,10 +57,10 @@ sub run_job {
   my $cmd = substitute($args{cmd}, $args{jobname}, $id);
   my $dir = dirname($log);
   eval { make_path($dir) unless -d $dir; 1 } or do {
-    print STDERR "$prog: cannot create the log directory $dir: $@";
+    print STDERR "ERROR ($prog): cannot create the log directory $dir: $@";
     exit 1;
   };
-  open(my $fh, '>', $log) or do { print STDERR "$prog: cannot write $log: $!\n"; exit 1; };
+  open(my $fh, '>', $log) or do { print STDERR "ERROR ($prog): $log: cannot write: $!\n"; exit 1; };
   my $t0 = time;
   print $fh "# $cmd \n# Started at " . now() . "\n#\n";
   close($fh);
@@ -79,7 +82,7 @@ my @failed;
 for my $sig (qw(INT TERM HUP)) {
   $SIG{$sig} = sub {
     kill('TERM', -$_) for keys %running;
-    print STDERR "$prog: interrupted (SIG$sig); stopped " . scalar(keys %running) . " jobs\n";
+    print STDERR "ERROR ($prog): interrupted (SIG$sig); stopped " . scalar(keys %running) . " jobs\n";
     exit 1;
   };
 }
@@ -96,7 +99,7 @@ for my $id ($args{start} .. $args{end}) {
   reap_one() while keys(%running) >= $max_jobs;
   my $pid = fork();
   if (!defined $pid) {
-    print STDERR "$prog: cannot fork: $!\n";
+    print STDERR "ERROR ($prog): cannot fork: $!\n";
     kill('TERM', -$_) for keys %running;
     exit 1;
   }

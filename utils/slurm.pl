@@ -53,7 +53,7 @@ EOF
 my %args = eval { parse_job_args($prog, $usage, @ARGV) };
 if ($@) { print STDERR $@; exit 1; }
 
-sub fail { print STDERR "$prog: $_[0]\n"; exit 1; }
+sub fail { print STDERR "ERROR ($prog): $_[0]\n"; exit 1; }
 
 # --- the option map --------------------------------------------------------------------------
 my ($config_text, $config_name, $max_jobs) = ($default_config, 'the built-in config', 0);
@@ -178,7 +178,7 @@ my $have_scancel = system('command -v scancel >/dev/null 2>&1') == 0;
 for my $sig (qw(INT TERM HUP)) {
   $SIG{$sig} = sub {
     system('scancel', $slurm_id) if $have_scancel;
-    print STDERR "$prog: interrupted (SIG$sig)"
+    print STDERR "ERROR ($prog): interrupted (SIG$sig)"
       . ($have_scancel ? "; cancelled Slurm job $slurm_id\n" : "\n");
     exit 1;
   };

@@ -25,25 +25,29 @@ sub parse_job_args {
       push @options, [$1, $2];
       shift @argv;
     } elsif ($a =~ m/^--([\w-]+)$/) {
-      @argv >= 2 or die "$prog: option $a needs a value\n$usage";
+      @argv >= 2 or die "${usage}ERROR ($prog): option $a needs a value\n";
       push @options, [$1, $argv[1]];
       splice(@argv, 0, 2);
     } elsif (!defined $jobname && $a =~ m/^([A-Za-z_]\w*)=(\d+):(\d+)$/) {
       ($jobname, $start, $end) = ($1, $2, $3);
-      $start <= $end or die "$prog: bad job range $a (first job after last)\n";
+      $start <= $end or die "ERROR ($prog): bad job range $a (first job after last)\n";
       shift @argv;
     } elsif (!defined $jobname && $a =~ m/^([A-Za-z_]\w*)=(\d+)$/) {
       ($jobname, $start, $end) = ($1, $2, $2);
       shift @argv;
+    } elsif (!defined $jobname && $a =~ m{^[^=/\s]+=.*:}) {
+      # as Kaldi's run.pl: NAME=...:... that is not NAME=FIRST:LAST is a mistake, not a log name
+      die "ERROR ($prog): bad job spec '$a'; expected NAME=FIRST:LAST with integers "
+        . "FIRST <= LAST, e.g. JOB=1:4\n";
     } else {
       last;
     }
   }
-  @argv >= 2 or die "$prog: expected a log file and a command\n$usage";
+  @argv >= 2 or die "${usage}ERROR ($prog): expected a log file and a command\n";
   my $log = shift @argv;
   if (defined $jobname && $start != $end && index($log, $jobname) < 0) {
-    die "$prog: you are running $jobname=$start:$end but the log file $log does not contain "
-      . "$jobname: every job would write the same log\n";
+    die "ERROR ($prog): you are running $jobname=$start:$end but the log file $log does not "
+      . "contain $jobname: every job would write the same log\n";
   }
   ($start, $end) = (1, 1) unless defined $jobname;
   return (options => \@options, jobname => $jobname, start => $start, end => $end,

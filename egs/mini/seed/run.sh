@@ -58,6 +58,19 @@ if [ $# -ne 0 ]; then
   echo "ERROR (run.sh): run.sh:0: unexpected argument '$1'; options only (see --help)" >&2
   exit 1
 fi
+. utils/lib/check_opts.sh
+check_stages 0 7
+check_int nj 1 1024
+check_int nproc 1 1024
+check_int aug_rounds 1 1000
+check_int seed 0
+check_number crop_sec
+check_probs p_target
+[ -z "$t_star" ] || check_int t_star 0 100000
+case $device in cpu|cuda|cuda:[0-9]*) ;;
+  *) _opt_die "--device must be cpu, cuda or cuda:N, got '$device'" ;; esac
+case $allow_random_backbone in true|false) ;;
+  *) _opt_die "--allow-random-backbone must be true or false, got '$allow_random_backbone'" ;; esac
 case $mini_size in
   default) corpus_opts=(); size_train_opts="" ;;
   tiny) corpus_opts=(--num-train-speakers 12 --train-utts-per-speaker 6 --num-eval-speakers 12
@@ -79,7 +92,7 @@ cmd="local/show_progress.sh $train_cmd"
 # threads_per_job N: this machine's cores shared by N parallel processes (at least 1). More
 # threads than cores makes OpenMP spin-wait: torch training ran 10x slower with 2 x 2 threads.
 threads_per_job() {
-  local t=$(( $(getconf _NPROCESSORS_ONLN) / $1 ))
+  local t=$(( $(machine_cores) / $1 ))
   [ "$t" -ge 1 ] || t=1
   echo "$t"
 }

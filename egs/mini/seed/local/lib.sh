@@ -6,6 +6,7 @@ log() { echo "$(date '+%F %T') [run.sh] $*" >&2; }
 
 # Stamps (utils/lib/stage_stamps.sh, shared with the VoxCeleb recipe), under this recipe's names.
 . utils/lib/stage_stamps.sh
+. utils/lib/cores.sh
 
 # signature ARG...: one sha256 over the arguments. An argument that names a regular file adds its
 # path and content; any other argument adds its text. Stamps of earlier steps are passed as files,

@@ -18,6 +18,7 @@ die() {
 
 # The stamps (utils/lib/stage_stamps.sh, shared with the mini recipe), as <dir>/.done.
 . utils/lib/stage_stamps.sh
+. utils/lib/cores.sh
 
 # key_of ARG...: sha256 over the arguments; an argument naming a regular file contributes its
 # name and content, any other argument its text.
@@ -60,7 +61,7 @@ job_threads() {
   local t=${OMP_NUM_THREADS:-1} share
   [[ $t =~ ^[1-9][0-9]*$ ]] || t=1
   if [ "$cmd_backend" = local ]; then
-    share=$(( $(getconf _NPROCESSORS_ONLN) / $1 ))
+    share=$(( $(machine_cores) / $1 ))
     [ "$share" -ge 1 ] || share=1
     [ "$t" -le "$share" ] || t=$share
   fi
