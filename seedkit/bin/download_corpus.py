@@ -1,9 +1,10 @@
 """Get one corpus onto disk for the VoxCeleb recipe (resumable; skipped once complete), or link a
 copy you already have (--on-disk). Prints the corpus directory.
 
-Corpora: voxceleb1 (lhotse's part URLs + veri_test2.txt), musan, rirs_noises, librittsr (lhotse;
---parts), librilight (small.tar, md5 checked), voxconverse_sv (the SEED authors' zip). Each ends up
-as <corpora-dir>/{voxceleb1,musan,RIRS_NOISES,LibriTTS_R,librilight,voxconverse_test_SV} with a
+Corpora: voxceleb1 (lhotse's part URLs + veri_test2.txt; --parts test: the test part only),
+musan, rirs_noises, librittsr (lhotse; --parts), librilight (small.tar, md5 checked),
+voxconverse_sv (the SEED authors' zip). Each ends up as
+<corpora-dir>/{voxceleb1,musan,RIRS_NOISES,LibriTTS_R,librilight,voxconverse_test_SV} with a
 marker <corpora-dir>/.seedkit_<name>.complete.
 """
 
@@ -24,8 +25,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default=None,
                    help="another source URL (librittsr: base URL; voxceleb1: trial list URL)")
     p.add_argument("--md5", default=None, help="md5 the archive must have")
-    p.add_argument("--parts", nargs="+", default=list(DEFAULT_LIBRITTSR_PARTS),
-                   help="librittsr parts (default: %(default)s)")
+    p.add_argument("--parts", nargs="+", default=None,
+                   help="librittsr parts (default: " + " ".join(DEFAULT_LIBRITTSR_PARTS) + "); "
+                        "voxceleb1 parts: dev and/or test (default: both; 'test' alone is "
+                        "the 1 GB evaluation part, what the SEED recipe reads)")
     p.add_argument("corpus", choices=list(CORPUS_DIRS))
     p.add_argument("corpora_dir")
     return p
@@ -35,7 +38,8 @@ def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
     setup_logging()
     path = ensure_corpus(args.corpus, args.corpora_dir, on_disk=args.on_disk, force=args.force,
-                         url=args.url, md5=args.md5, parts=tuple(args.parts))
+                         url=args.url, md5=args.md5,
+                         parts=tuple(args.parts) if args.parts else None)
     print(path)
     return 0
 

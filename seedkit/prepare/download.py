@@ -9,7 +9,8 @@ once the layout checks out; a later call with the marker present does nothing. W
 name                    ``<corpora_dir>/<dir>``  source
 ======================  =======================  ==================================================
 voxceleb1               voxceleb1/               lhotse's ``VOXCELEB1_PARTS_URL`` (dev parts, test
-                                                 zip, ``vox1_meta.csv``) + ``veri_test2.txt``
+                                                 zip, ``vox1_meta.csv``) + ``veri_test2.txt``;
+                                                 ``parts=("test",)``: test zip and meta only
 musan                   musan/                   lhotse ``download_musan`` (OpenSLR 17)
 rirs_noises             RIRS_NOISES/             lhotse ``download_rir_noise`` (OpenSLR 28)
 librittsr               LibriTTS_R/              lhotse ``download_librittsr`` (OpenSLR 141)
@@ -68,6 +69,10 @@ CORPUS_DIRS = {
     "voxconverse_sv": "voxconverse_test_SV",
 }
 DEFAULT_LIBRITTSR_PARTS = ("train-clean-100", "train-clean-360")
+#: VoxCeleb1's downloadable parts: ``dev`` (4 zip pieces, tens of GB; 1,211 speakers) and
+#: ``test`` (``vox1_test_wav.zip``, about 1 GB; the 40 speakers of VoxCeleb1-O). The SEED recipe
+#: reads test only.
+VOXCELEB1_PARTS = ("dev", "test")
 CHUNK = 1 << 20
 
 
@@ -211,15 +216,36 @@ def check_layout(name: str, path: PathLike, parts: tuple[str, ...] = DEFAULT_LIB
 
 # ----------------------------------------------------------------------------- downloaders
 
-def download_voxceleb1(target: Path, force: bool = False, trials_url: str = VOX1_TRIALS_URL
-                       ) -> None:
-    """lhotse's VoxCeleb1 part URLs, fetched resumably into ``<target>/.download/``."""
+def voxceleb1_part_of(name: str) -> str:
+    """The VoxCeleb1 part of a file of lhotse's ``VOXCELEB1_PARTS_URL`` (``meta``: both)."""
+    if name.startswith("vox1_dev_wav_part"):
+        return "dev"
+    return "test" if name.startswith("vox1_test_wav") else "meta"
+
+
+def download_voxceleb1(target: Path, force: bool = False, trials_url: str = VOX1_TRIALS_URL,
+                       parts: tuple[str, ...] = VOXCELEB1_PARTS) -> None:
+    """lhotse's VoxCeleb1 part URLs (those of ``parts``), fetched resumably into
+    ``<target>/.download/``, unzipped into ``<target>``; ``vox1_meta.csv`` and the trial list
+    always."""
     from lhotse.recipes.voxceleb import VOXCELEB1_PARTS_URL
 
     cache = target / ".download"
-    names = [Path(urllib.parse.urlparse(u).path).name for u in VOXCELEB1_PARTS_URL]
-    for url, name in zip(VOXCELEB1_PARTS_URL, names):
-        fetch(url, cache / name, force=force)
+    wanted = set(parts) | {"meta"}
+    urls = {Path(urllib.parse.urlparse(u).path).name: u for u in VOXCELEB1_PARTS_URL}
+    names = [n for n in urls if voxceleb1_part_of(n) in wanted]
+    for name in names:
+        fetch(urls[name], cache / name, force=force)
+    if "dev" in parts:
+        _join_voxceleb1_dev(target, cache, names, force)
+    if "test" in parts:
+        unzip(cache / "vox1_test_wav.zip", target)
+    shutil.copyfile(cache / "vox1_meta.csv", target / "vox1_meta.csv")
+    fetch(trials_url, target / "veri_test2.txt", force=force)
+
+
+def _join_voxceleb1_dev(target: Path, cache: Path, names: list[str], force: bool) -> None:
+    """Concatenate the dev pieces into ``vox1_dev_wav.zip`` (atomically) and unzip it."""
     dev_zip = target / "vox1_dev_wav.zip"
     if force or not dev_zip.is_file():
         tmp = dev_zip.with_name(dev_zip.name + ".tmp")
@@ -229,9 +255,6 @@ def download_voxceleb1(target: Path, force: bool = False, trials_url: str = VOX1
                     shutil.copyfileobj(f, out, CHUNK)
         os.replace(tmp, dev_zip)
     unzip(dev_zip, target)
-    unzip(cache / "vox1_test_wav.zip", target)
-    shutil.copyfile(cache / "vox1_meta.csv", target / "vox1_meta.csv")
-    fetch(trials_url, target / "veri_test2.txt", force=force)
 
 
 def download_musan(corpora: Path, url: Optional[str] = None, force: bool = False) -> None:
@@ -287,14 +310,24 @@ def marker_path(corpora_dir: PathLike, name: str) -> Path:
     return Path(corpora_dir) / f".seedkit_{name}.complete"
 
 
+def marker_parts(marker: Path) -> Optional[set[str]]:
+    """The parts a completion marker records (``parts: a b``), or None for a whole corpus."""
+    for line in marker.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("parts:"):
+            return set(line.split()[1:])
+    return None
+
+
 def ensure_corpus(name: str, corpora_dir: PathLike, on_disk: Optional[PathLike] = None,
                   force: bool = False, url: Optional[str] = None, md5: Optional[str] = None,
-                  parts: tuple[str, ...] = DEFAULT_LIBRITTSR_PARTS) -> Path:
+                  parts: Optional[tuple[str, ...]] = None) -> Path:
     """Make ``<corpora_dir>/<dir of name>`` hold the corpus; return that path.
 
     Skipped when the marker exists and the layout checks; ``on_disk`` links an existing copy
     instead of downloading; ``url``/``md5`` override the source (``url`` is the base URL for
-    LibriTTS-R, and for VoxCeleb1 the trial list URL).
+    LibriTTS-R, and for VoxCeleb1 the trial list URL). ``parts`` are LibriTTS-R's parts, or
+    VoxCeleb1's (``dev``, ``test``; a marker that records fewer parts than asked downloads the
+    rest); None: every VoxCeleb1 part, LibriTTS-R's ``DEFAULT_LIBRITTSR_PARTS``.
     """
     if name not in CORPUS_DIRS:
         raise SeedkitError(f"unknown corpus {name!r}; one of {', '.join(CORPUS_DIRS)}")
@@ -302,6 +335,11 @@ def ensure_corpus(name: str, corpora_dir: PathLike, on_disk: Optional[PathLike] 
     corpora.mkdir(parents=True, exist_ok=True)
     dest = corpora / CORPUS_DIRS[name]
     marker = marker_path(corpora, name)
+    if parts is None:
+        parts = VOXCELEB1_PARTS if name == "voxceleb1" else DEFAULT_LIBRITTSR_PARTS
+    if name == "voxceleb1" and (not parts or set(parts) - set(VOXCELEB1_PARTS)):
+        raise SeedkitError(f"VoxCeleb1 parts are dev and/or test, got '{' '.join(parts)}'; use "
+                           "--parts dev test, or --parts test for an evaluation-only copy")
     if on_disk is not None:
         src = Path(on_disk)
         check_layout(name, src, parts)
@@ -314,13 +352,14 @@ def ensure_corpus(name: str, corpora_dir: PathLike, on_disk: Optional[PathLike] 
         marker.write_text(f"on disk: {src.resolve()}\n")
         log.info("%s: using the copy on disk at %s (linked as %s)", name, src, dest)
         return dest
-    if marker.is_file() and not force:
+    have = marker_parts(marker) if marker.is_file() else None
+    if marker.is_file() and not force and (have is None or set(parts) <= have):
         check_layout(name, dest, parts)
         log.info("%s: complete in %s (%s exists); skipping", name, dest, marker.name)
         return dest
     log.info("%s: downloading into %s", name, dest)
     steps: dict[str, Callable[[], None]] = {
-        "voxceleb1": lambda: download_voxceleb1(dest, force, url or VOX1_TRIALS_URL),
+        "voxceleb1": lambda: download_voxceleb1(dest, force, url or VOX1_TRIALS_URL, parts),
         "musan": lambda: download_musan(corpora, url, force),
         "rirs_noises": lambda: download_rirs_noises(corpora, url, force),
         "librittsr": lambda: download_librittsr(corpora, parts, url or OPENSLR, force),
@@ -332,12 +371,16 @@ def ensure_corpus(name: str, corpora_dir: PathLike, on_disk: Optional[PathLike] 
     }
     steps[name]()
     check_layout(name, dest, parts)
-    marker.write_text("downloaded\n")
+    if name == "voxceleb1" and set(parts) != set(VOXCELEB1_PARTS):
+        marker.write_text(f"downloaded\nparts: {' '.join(sorted(set(parts)))}\n")
+    else:
+        marker.write_text("downloaded\n")
     return dest
 
 
 __all__ = [
     "CORPUS_DIRS",
+    "VOXCELEB1_PARTS",
     "check_layout",
     "ensure_corpus",
     "fetch",

@@ -55,6 +55,7 @@ device=auto                      # auto | cpu | cuda (extraction, training, enha
 # stage 5: SEED training
 seed_conf=conf/seed_rdm_mlp3.yaml  # SEED diffusion conf (network, schedule, optimiser, epochs)
 seed_checkpoint=                 # official SEED diffusion weights: skip training, enhance with these
+eval_only=auto                   # true: evaluation only (no training corpora, augmentation or training; needs --seed-checkpoint or a trained model); auto: true with --seed-checkpoint
 seed_train_opts=                 # extra seedkit-train-seed options, e.g. "--epochs 50 --batch-size 600"
 seed_dev_set=                    # "" or a test set (vox1_o, vcmix): its EER is logged every epoch
 nproc_per_node=1                 # torchrun processes (GPUs) per node
@@ -121,6 +122,9 @@ Options (--name value; the default follows each; conf files document their own k
   --device D                     auto | cpu | cuda [auto]
   --seed-conf FILE               SEED conf [conf/seed_rdm_mlp3.yaml]
   --seed-checkpoint FILE         official SEED weights: no training (stage 5 skipped)
+  --eval-only auto|true|false    evaluation only: download, prepare and embed only the test
+                                 sets (stages 3 and 5 skipped); needs --seed-checkpoint or a
+                                 trained model in the exp dir [auto = true with --seed-checkpoint]
   --seed-train-opts 'OPTS'       extra seedkit-train-seed options (any conf key: --epochs 5 ...)
   --seed-dev-set SET             log this test set's EER every epoch ['' = none]
   --nproc-per-node N             torchrun processes per node [1]
@@ -173,6 +177,11 @@ case $device in auto|cpu|cuda|cuda:*) ;; *) die "$0" "--device must be auto, cpu
 [ -z "$vox1_trials" ] || [ -f "$vox1_trials" ] || die "$vox1_trials" "trial list not found (--vox1-trials)"
 [ -z "$seed_checkpoint" ] || [ -f "$seed_checkpoint" ] || \
   die "$seed_checkpoint" "SEED checkpoint not found (--seed-checkpoint)"
+case $eval_only in
+  auto) if [ -n "$seed_checkpoint" ]; then eval_only=true; else eval_only=false; fi ;;
+  true|false) ;;
+  *) die "$0" "--eval-only must be auto, true or false, got '$eval_only'" ;;
+esac
 
 # corpus name -> directory name under $corpora (as seedkit-download-corpus lays them out)
 corpus_dir() {
@@ -190,14 +199,26 @@ prepared_sets() {
     librilight) echo librilight_small ;; voxconverse_sv) echo voxconverse_sv ;;
   esac
 }
-corpora_needed="voxceleb1 musan rirs_noises $train_corpora"
+# evaluation only: the test sets' corpora; VoxCeleb1's test part alone (the recipe never reads
+# its dev part)
+if $eval_only; then
+  corpora_needed=voxceleb1
+else
+  corpora_needed="voxceleb1 musan rirs_noises $train_corpora"
+fi
 in_list vcmix $test_sets && corpora_needed+=" voxconverse_sv"
 
 # Kaldi data dirs of each corpus (stage 1 writes them under $data/local, stage 2 resamples them)
 train_parts=$(for c in $train_corpora; do prepared_sets "$c"; done | tr '\n' ' ')
 eval_parts="voxceleb1_test"
 in_list vcmix $test_sets && eval_parts+=" voxconverse_sv"
-resample_sets="$train_parts musan rirs $eval_parts"
+if $eval_only; then
+  resample_sets=$eval_parts
+  combined_sets=eval
+else
+  resample_sets="$train_parts musan rirs $eval_parts"
+  combined_sets="train eval"
+fi
 
 backbone_tag=${backbone_tag:-$(basename "$backbone_conf" .yaml)}
 bdir=$exp/$backbone_tag
@@ -207,6 +228,10 @@ else
   seed_name=$(basename "$seed_conf" .yaml)
 fi
 sdir=$bdir/$seed_name
+if $eval_only && [ -z "$seed_checkpoint" ] && [ ! -f "$sdir/final.pt" ]; then
+  die "$sdir/final.pt" "--eval-only true needs a SEED model: give --seed-checkpoint FILE (an" \
+    "official SEED model) or train one first (run.sh without --eval-only)"
+fi
 
 # run_job RUNNER LOG COMMAND...: one job through cmd.sh; on failure show its first ERROR line.
 run_job() {
@@ -228,11 +253,42 @@ file_id() { [ -z "$1" ] && echo none || ls -lL --time-style=+%s "$1" | awk '{pri
 
 t_start=$(date +%s)
 
+# ---- before any download: the plan, and the models load and fit --------------------------------
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  plan=()
+  for c in $corpora_needed; do
+    var=${c}_on_disk
+    src=${!var}
+    if [ -z "$src" ] && [ -n "$corpora_on_disk" ]; then src=$corpora_on_disk/$(corpus_dir "$c"); fi
+    plan+=("$c=$src")
+  done
+  local/corpus_plan.sh --corpora "$corpora" --librittsr-parts "$librittsr_parts" \
+    --eval-only "$eval_only" "${plan[@]}"
+fi
+if { [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; } || \
+    { [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ] && $eval_only; }; then
+  seed_model=$seed_checkpoint
+  if $eval_only && [ -z "$seed_model" ]; then seed_model=$sdir/final.pt; fi
+  local/check_models.py --backbone-conf "$backbone_conf" \
+    --backbone-checkpoint "$backbone_checkpoint" --allow-random-weights "$allow_random_backbone" \
+    --seed-model "$seed_model" --seed-conf "$([ -n "$seed_checkpoint" ] && echo "$seed_conf")" \
+    | while read -r line; do log "$line"; done
+  [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+fi
+
 # ---- stage 0: corpora --------------------------------------------------------------------------
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   stage_begin 0 "corpora ($corpora_needed)"
   mkdir -p "$corpora"
-  for c in $corpora_needed; do
+  # corpora on disk are checked and linked first: a missing one fails before any download
+  on_disk_first=$(for c in $corpora_needed; do
+    var=${c}_on_disk
+    if [ -n "${!var}" ] || [ -n "$corpora_on_disk" ]; then echo "$c"; fi
+  done; for c in $corpora_needed; do
+    var=${c}_on_disk
+    if [ -z "${!var}" ] && [ -z "$corpora_on_disk" ]; then echo "$c"; fi
+  done)
+  for c in $on_disk_first; do
     d=$(corpus_dir "$c")
     if [ -f "$corpora/.seedkit_$c.complete" ] && [ -e "$corpora/$d" ]; then
       log "$corpora/$d is complete ($corpora/.seedkit_$c.complete); skipping"
@@ -247,6 +303,7 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
     case $c in
       # --parts takes several values: it goes after the positional arguments
       librittsr) parts=(--parts $librittsr_parts) ;;
+      voxceleb1) parts=(--parts test) ;;  # VoxCeleb1-O and VC-Mix read the test part only
       librilight)
         if [ -n "$librilight_url" ]; then opts+=(--url "$librilight_url"); fi
         if [ -n "$librilight_md5" ]; then opts+=(--md5 "$librilight_md5"); fi ;;
@@ -324,10 +381,10 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
     mark_done "$data/$x" "$key"
   done
   # SEED's training set and one evaluation set holding every test utterance (embedded once)
-  for pair in "train:$train_parts" "eval:$eval_parts"; do
-    dest=${pair%%:*}
+  for dest in $combined_sets; do
     srcs=()
-    for x in ${pair#*:}; do srcs+=("$data/$x"); done
+    if [ "$dest" = train ]; then parts_of_dest=$train_parts; else parts_of_dest=$eval_parts; fi
+    for x in $parts_of_dest; do srcs+=("$data/$x"); done
     key=$(key_of combine "${srcs[@]/%//.done}")
     if done_with "$data/$dest" "$key" "$data/$dest/wav.scp"; then skip "$data/$dest"; continue; fi
     local/combine_data.sh "$data/$dest" "${srcs[@]}"
@@ -337,7 +394,9 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
 fi
 
 # ---- stage 3: augmentation -----------------------------------------------------------------------
-if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && $eval_only; then
+  log "=== stage 3: evaluation only: no training pairs to augment; skipping"
+elif [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   stage_begin 3 "augmentation: $aug_rounds x {music, noise, reverb} per $crop_sec s crop"
   key=$(key_of augment "$aug_rounds" "$crop_sec" "$seed" "$data/train/.done" "$data/musan/.done" \
     "$data/rirs/.done")
@@ -364,8 +423,9 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   if $allow_random_backbone; then opts+=(--allow-random-weights true); fi
   # <embedding set>:<data dir>:<crop>. data/train_aug holds the clean crops too (the identity
   # pairs), so they are embedded once, there; train_crops is the clean subset of its scp.
-  for spec in "train_aug:train_aug:full" "eval_multi:eval:multi:$eval_crops:$eval_crop_sec" \
-      "eval_full:eval:full"; do
+  specs=("eval_multi:eval:multi:$eval_crops:$eval_crop_sec" "eval_full:eval:full")
+  if ! $eval_only; then specs=("train_aug:train_aug:full" "${specs[@]}"); fi
+  for spec in "${specs[@]}"; do
     name=${spec%%:*}
     rest=${spec#*:}
     src=${rest%%:*}
@@ -382,7 +442,9 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   done
   dir=$bdir/xvectors/train_crops
   key=$(key_of clean-subset "$bdir/xvectors/train_aug/.done" "$data/train_aug/.done")
-  if done_with "$dir" "$key" "$dir/xvector.scp"; then
+  if $eval_only; then
+    log "evaluation only: no training embeddings"
+  elif done_with "$dir" "$key" "$dir/xvector.scp"; then
     skip "$dir"
   else
     mkdir -p "$dir"
@@ -404,6 +466,8 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   stage_begin 5 "SEED training ($seed_name; $nnodes node(s) x $nproc_per_node process(es))"
   if [ -n "$seed_checkpoint" ]; then
     log "--seed-checkpoint $seed_checkpoint given: no training"
+  elif $eval_only; then
+    log "evaluation only: no training; enhancing with $sdir/final.pt"
   else
     [ -f "$seed_conf" ] || die "$seed_conf" "SEED conf not found (--seed-conf)"
     emb=$bdir/xvectors
