@@ -41,6 +41,61 @@ def test_det_writes_png_and_pdf(scored, capsys):
     assert not list(d.glob(".det*"))  # no temporaries left
 
 
+def _det_points(path) -> dict[str, np.ndarray]:
+    """``<name>.det.tsv`` -> {system: [points, 3] (threshold, p_miss, p_fa)}, in file order."""
+    lines = path.read_text().splitlines()
+    assert lines[0] == "system\tthreshold\tp_miss\tp_fa"
+    out: dict[str, list] = {}
+    for ln in lines[1:]:
+        name, *values = ln.split("\t")
+        out.setdefault(name, []).append([float(v) for v in values])
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def _counts(tar: np.ndarray, non: np.ndarray, t: float) -> tuple[int, int]:
+    """(misses, false alarms) when scores >= t are accepted."""
+    return int(np.sum(tar < t)), int(np.sum(non >= t))
+
+
+def test_det_points_file_matches_rates_counted_here(scored, capsys):
+    """Every listed point's P_miss / P_fa equal the rates counted here with numpy (accept when
+    score >= threshold), and the points trace the whole curve: the operating point at every
+    distinct score is listed or lies on the segment between its listed neighbours."""
+    d = scored
+    rows = [ln.split() for ln in (d / "b").read_text().splitlines()]
+    (d / "c").write_text("".join(f"{e} {t} {round(2 * float(v)) / 2}\n" for e, t, v in rows))
+    status, _, err = _run(plot_det_bin, ["--labels", "base,seed,tied", "--trials", f"{d}/trials",
+                                         f"{d}/a", f"{d}/b", f"{d}/c", f"{d}/det.png"], capsys)
+    assert status == 0, err
+    points = _det_points(d / "det.det.tsv")
+    assert list(points) == ["base", "seed", "tied"]
+    lab = np.array([ln.endswith(" target") for ln in (d / "trials").read_text().splitlines()])
+    for (name, pts), f in zip(points.items(), "abc"):
+        s = np.array([float(ln.split()[2]) for ln in (d / f).read_text().splitlines()])
+        tar, non = s[lab], s[~lab]
+        thr, p_miss, p_fa = pts.T
+        np.testing.assert_allclose(p_miss, [np.mean(tar < t) for t in thr], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(p_fa, [np.mean(non >= t) for t in thr], rtol=0, atol=1e-12)
+        assert thr[0] == np.inf and (p_miss[0], p_fa[0]) == (1, 0), name
+        assert thr[-1] == s.min() and (p_miss[-1], p_fa[-1]) == (0, 1), name
+        assert np.all(np.diff(thr) < 0), name
+        every = np.unique(s)  # each distinct score is an operating point
+        if name == "tied":
+            assert every.size < 30  # 400 scores on a 0.5 grid: tie groups
+        asc = thr[::-1]
+        dropped = 0
+        for t in every:
+            j = int(np.searchsorted(asc, t))
+            if asc[j] == t:
+                continue
+            dropped += 1
+            (m, a), (m_lo, a_lo), (m_hi, a_hi) = (_counts(tar, non, x)
+                                                  for x in (t, asc[j - 1], asc[j]))
+            # integer cross product: (a, m) on the straight line through its neighbours
+            assert (a - a_hi) * (m_lo - m_hi) == (m - m_hi) * (a_lo - a_hi), (name, t)
+        assert dropped > 0 or name == "tied", name  # the check above ran
+
+
 T = "--trials={d}/trials"
 
 
@@ -48,12 +103,13 @@ T = "--trials={d}/trials"
     ([T, "--labels", "x", "{d}/a", "{d}/b", "{d}/o.png"], "--labels has 1 names for 2"),
     ([T, T, T, "{d}/a", "{d}/b", "{d}/o.png"], "3 --trials for 2"),
     ([T, "{d}/a", "{d}/o.svg"], "must end in .png"),
+    ([T, "--labels", "a\tb,c", "{d}/a", "{d}/b", "{d}/o.png"], "contains a tab or line break"),
 ])
 def test_det_bad_arguments(scored, capsys, argv, msg):
     d = scored
     status, _, err = _run(plot_det_bin, [a.format(d=d) for a in argv], capsys)
     assert status == 1 and msg in err
-    assert not (d / "o.png").exists()
+    assert not (d / "o.png").exists() and not (d / "o.det.tsv").exists()
 
 
 def _metrics(path, eer, d1, d5, n=100):

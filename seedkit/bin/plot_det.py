@@ -1,5 +1,6 @@
 """Overlay DET curves of several score files (normal-deviate axes, EER points marked); writes
-<out.png> and <out.pdf>.
+<out>.png, <out>.pdf and the curve points as text, <out>.det.tsv (system, threshold, p_miss,
+p_fa per point; docs/scoring.md).
 
   seedkit-plot-det --labels baseline,SEED --trials data/eval_mix/trials \\
       exp/scores/baseline/eval_mix/scores exp/scores/seed/eval_mix/scores exp/det_eval_mix.png
@@ -28,7 +29,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-missing", action="store_true",
                    help="accept score files that omit trials (seedkit-score --skip-missing)")
     p.add_argument("scores", nargs="+", help="score files")
-    p.add_argument("out_png", help="output .png (the .pdf is written beside it)")
+    p.add_argument("out_png", help="output .png (the .pdf and .det.tsv are written beside it)")
     return p
 
 
