@@ -31,9 +31,12 @@ import soundfile as sf
 import torch
 from conftest import REPO, load_reference
 
+from seedkit.audio import read_audio
 from seedkit.embio import read_embeddings, write_embeddings
+from seedkit.extract import multi_crops
 
 RTOL, ATOL = 1e-4, 1e-5
+CROP = 64240  # 4.015 s at 16 kHz: eval_frames 400 * 160 + 240
 CONF = REPO / "egs" / "voxceleb" / "seed" / "conf"
 CASES = {  # rdm_mlp entry -> (backbone fixture, backbone conf)
     "D512": ("backbone_ResNetSE34V2.json", CONF / "resnetse34v2.yaml"),
@@ -84,8 +87,13 @@ def test_eval_end_to_end_through_the_cli(entry_name, tmp_path, venv_bin):
         path = tmp_path / "wav" / f
         path.parent.mkdir(parents=True, exist_ok=True)
         sf.write(str(path), x.astype(np.float64), 16000, subtype="DOUBLE", format="WAV")
-        back, _ = sf.read(str(path), dtype="float32")
-        assert np.array_equal(back, x)  # lossless
+        back, _ = read_audio(str(path), 16000)
+        assert back.dtype == np.float32 and np.array_equal(back, x)  # lossless
+        # the crops seedkit cuts are the original's: wrap-padded to padded_length, cut at
+        # crop_starts (a diagnostic; the embeddings below are the real check)
+        padded = np.pad(x, (0, spec["padded_length"] - len(x)), mode="wrap")
+        want = np.stack([padded[c:c + CROP] for c in spec["crop_starts"]])
+        assert np.array_equal(multi_crops(back, 10, CROP), want), f
         wav_scp.append(f"{_key(f)} {path}\n")
         utt2spk.append(f"{_key(f)} {f.split('/')[0]}\n")
     (data / "wav.scp").write_text("".join(wav_scp))
