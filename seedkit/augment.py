@@ -41,6 +41,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import math
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -56,8 +57,8 @@ from seedkit.audio import read_audio
 from seedkit.data.datadir import (
     DataDir,
     is_pipe,
-    load_data_dir,
     spk2utt_from_utt2spk,
+    validate_data_dir,
     write_data_dir,
 )
 from seedkit.errors import PathLike, SeedkitError
@@ -73,6 +74,8 @@ NOISE_SNR = (0.0, 15.0)
 
 def crop_samples(crop_sec: float, rate: int) -> int:
     """Crop length in samples (2.015 s at 16 kHz -> 32,240, SEED's ``200 * 160 + 240``)."""
+    if not (math.isfinite(crop_sec) and 0 < crop_sec <= 3600):
+        raise SeedkitError(f"--crop-sec must be a number of seconds in (0, 3600], got {crop_sec}")
     n = int(round(crop_sec * rate))
     if n < 1:
         raise SeedkitError(f"--crop-sec {crop_sec} gives no samples at {rate} Hz")
@@ -268,7 +271,7 @@ def _load(path: PathLike, what: str) -> DataDir:
     path = Path(path)
     if not path.is_dir():
         raise SeedkitError(f"{what} data dir not found", path)
-    dd = load_data_dir(path)
+    dd = validate_data_dir(path, check_files=False, check_spk_sort=False)
     if not dd.utt2spk:
         raise SeedkitError(f"{what} data dir has no utterances", path / "utt2spk")
     return dd

@@ -201,9 +201,9 @@ class Utterance:
 def iter_utterances(data_dir: PathLike, rate: int, mode: CropMode, seed: int,
                     min_samples: int = 1) -> tuple[int, Iterator[Utterance]]:
     """``(count, iterator)`` over a data dir's utterances (C order), audio read and cropped."""
-    from seedkit.data.datadir import load_data_dir
+    from seedkit.data.datadir import validate_data_dir
 
-    dd = load_data_dir(data_dir)
+    dd = validate_data_dir(data_dir, check_files=False, check_spk_sort=False)
     wav_scp = Path(data_dir) / "wav.scp"
     line_of = {rec: n for n, rec in enumerate(dd.wav_scp, start=1)}
     seg_line = {utt: n for n, utt in enumerate(dd.segments or {}, start=1)}

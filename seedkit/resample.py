@@ -33,8 +33,8 @@ from tqdm import tqdm
 from seedkit.data.datadir import (
     DataDir,
     is_pipe,
-    load_data_dir,
     spk2utt_from_utt2spk,
+    validate_data_dir,
     write_data_dir,
 )
 from seedkit.errors import PathLike, SeedkitError
@@ -159,7 +159,7 @@ def resample_data_dir(src: PathLike, dest: Optional[PathLike], wav_dir: PathLike
                       nj: Optional[int] = None) -> dict[str, int]:
     """Convert ``src``'s audio into ``wav_dir`` and (without ``job``) write data dir ``dest``."""
     src = Path(src)
-    dd = load_data_dir(src)
+    dd = validate_data_dir(src, check_files=False, check_spk_sort=False)
     if not dd.wav_scp:
         raise SeedkitError("wav.scp is empty", src / "wav.scp")
     if dest is not None and Path(dest).resolve() == src.resolve():
@@ -167,7 +167,7 @@ def resample_data_dir(src: PathLike, dest: Optional[PathLike], wav_dir: PathLike
     wav_dir = Path(wav_dir)
     keys = c_sorted(dd.wav_scp)
     if job is not None:
-        stats = convert_keys(dd, job_keys(keys, job, nj or 1), wav_dir, sample_rate,
+        stats = convert_keys(dd, job_keys(keys, job, 1 if nj is None else nj), wav_dir, sample_rate,
                              desc=f"resample {job}/{nj}")
         log.info("job %d/%d: converted %d, already done %d", job, nj, stats["converted"],
                  stats["skipped"])

@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from seedkit.cli import entry
-from seedkit.data.datadir import load_data_dir, rename_data_dir, write_data_dir
+from seedkit.data.datadir import check_complete, load_data_dir, rename_data_dir, write_data_dir
+from seedkit.errors import SeedkitError
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -22,7 +23,14 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
+    for opt in ("utt_prefix", "utt_suffix", "spk_prefix", "spk_suffix"):
+        value = getattr(args, opt)
+        if any(c.isspace() for c in value) or "\0" in value:
+            raise SeedkitError(f"--{opt.replace('_', '-')} {value!r} contains whitespace; Kaldi "
+                               "ids are single words (it would corrupt utt2spk): use e.g. '-' "
+                               "or '_' instead")
     src = load_data_dir(args.src_dir)
+    check_complete(src, args.src_dir)
     out = rename_data_dir(src, lambda u: f"{args.utt_prefix}{u}{args.utt_suffix}",
                           lambda s: f"{args.spk_prefix}{s}{args.spk_suffix}")
     write_data_dir(out, args.dest_dir)

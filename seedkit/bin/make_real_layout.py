@@ -9,6 +9,7 @@ import argparse
 
 from seedkit.cli import entry, setup_logging
 from seedkit.corpus.real_layout import write_all
+from seedkit.errors import SeedkitError
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -23,6 +24,8 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
     setup_logging()
+    if not 1 <= args.scale <= 1000:
+        raise SeedkitError(f"--scale must be in 1..1000, got {args.scale}")
     trees = write_all(args.root, seed=args.seed, scale=args.scale)
     for name, tree in trees.items():
         print(name, tree.root)

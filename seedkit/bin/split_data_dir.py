@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from seedkit.cli import entry
-from seedkit.data.datadir import load_data_dir, write_split
+from seedkit.data.datadir import validate_data_dir, write_split
+from seedkit.errors import SeedkitError
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -19,7 +20,10 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
-    dd = load_data_dir(args.data_dir)
+    if args.num_parts < 1:
+        raise SeedkitError(f"number of parts must be >= 1, got {args.num_parts}")
+    # As Kaldi's split_data.sh: sorted tables, and (by speaker) utterance order = speaker order.
+    dd = validate_data_dir(args.data_dir, check_files=False, check_spk_sort=not args.per_utt)
     write_split(dd, args.data_dir, args.num_parts, by="utt" if args.per_utt else "speaker")
     return 0
 

@@ -7,6 +7,7 @@ import sys
 
 from seedkit.cli import entry
 from seedkit.data.datadir import (
+    check_complete,
     load_data_dir,
     subset_by_speakers,
     subset_data_dir,
@@ -29,8 +30,9 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
     list_file = args.utt_list or args.spk_list
-    wanted = [f[0] for _, f in iter_table(list_file, min_fields=1)]
+    wanted = [f[0] for _, f in iter_table(list_file, min_fields=1, what="id list")]
     src = load_data_dir(args.src_dir)
+    check_complete(src, args.src_dir)
     if args.utt_list:
         out = subset_data_dir(src, wanted)
         missing = len(set(wanted) - set(src.utt2spk))

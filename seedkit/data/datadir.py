@@ -398,6 +398,20 @@ def complete_utts(dd: DataDir) -> set[str]:
     return utts
 
 
+def check_complete(dd: DataDir, path: PathLike) -> None:
+    """Raise unless ``dd`` has utterances and every one is in every table (what copy and subset
+    need to write a valid data dir; unsorted tables are fine, the output is sorted)."""
+    path = Path(path)
+    if not dd.utt2spk:
+        raise SeedkitError("utt2spk is empty; a data dir needs at least one utterance",
+                           path / "utt2spk")
+    partial = c_sorted(_all_utt_ids(dd) - complete_utts(dd))
+    if partial:
+        raise SeedkitError(f"{len(partial)} utterances are not in every table (first "
+                           f"{partial[:5]}); the tables disagree: run utils/fix_data_dir.sh on "
+                           "it first", path)
+
+
 def fix_data_dir(path: PathLike) -> dict[str, int]:
     """Sort every table and keep only utterances present in every table (as Kaldi's
     ``fix_data_dir.sh``); ``spk2utt`` is rebuilt from ``utt2spk``. Rewrites the directory in
@@ -567,6 +581,7 @@ __all__ = [
     "EXTRA_UTT_TABLES",
     "MULTI_FIELD_TABLES",
     "RECO_TABLES",
+    "check_complete",
     "check_pipe",
     "complete_utts",
     "fix_data_dir",

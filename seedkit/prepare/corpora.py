@@ -46,7 +46,13 @@ from typing import Optional
 
 import soundfile as sf
 
-from seedkit.data.datadir import DataDir, load_data_dir, subset_data_dir, write_data_dir
+from seedkit.data.datadir import (
+    DataDir,
+    load_data_dir,
+    subset_data_dir,
+    validate_data_dir,
+    write_data_dir,
+)
 from seedkit.data.trials import Trial, read_trials, voxceleb_path_to_key, write_trials
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import c_sorted, write_lines
@@ -145,6 +151,13 @@ def recordings_from_files(files: Iterable[tuple[str, Path]]):
 def convert_trials(src: PathLike, dd: DataDir, out: PathLike) -> list[Trial]:
     """Read trials (VoxCeleb or Kaldi form), check their keys are in ``dd``, write Kaldi form."""
     trials = read_trials(src)
+    check_trial_keys(trials, dd, src)
+    write_trials(out, trials)
+    return trials
+
+
+def check_trial_keys(trials: list[Trial], dd: DataDir, src: PathLike) -> None:
+    """Raise naming the first trial (file and line) whose key is not an utterance of ``dd``."""
     have = set(dd.utt2spk)
     for n, t in enumerate(trials, start=1):
         for key in (t.enroll, t.test):
@@ -152,8 +165,6 @@ def convert_trials(src: PathLike, dd: DataDir, out: PathLike) -> list[Trial]:
                 raise SeedkitError(f"trial key {key!r} is not an utterance of {dd.path}; the "
                                    "trial list and the corpus do not match (incomplete "
                                    "corpus, or a list of another corpus)", src, n)
-    write_trials(out, trials)
-    return trials
 
 
 def _mark(data_root: Path, name: str, dirs: list[str]) -> None:
@@ -447,10 +458,12 @@ def make_vcmix(vox1_dir: PathLike, vc_dir: PathLike, out_dir: PathLike) -> dict[
     """VC-Mix (``seed-method.md`` §5.1): every non-target trial of VoxConverse-SV
     (``<vc_dir>/trials``) followed by every target trial of VoxCeleb1-O
     (``<vox1_dir>/trials``), with a data dir holding exactly the utterances they use."""
-    vox = load_data_dir(vox1_dir)
-    vc = load_data_dir(vc_dir)
+    vox = validate_data_dir(vox1_dir, check_files=False, check_spk_sort=False)
+    vc = validate_data_dir(vc_dir, check_files=False, check_spk_sort=False)
     vox_t = read_trials(Path(vox1_dir) / "trials")
     vc_t = read_trials(Path(vc_dir) / "trials")
+    check_trial_keys(vox_t, vox, Path(vox1_dir) / "trials")  # as documented: every key checked
+    check_trial_keys(vc_t, vc, Path(vc_dir) / "trials")
     trials = [t for t in vc_t if not t.target] + [t for t in vox_t if t.target]
     if not any(not t.target for t in trials) or not any(t.target for t in trials):
         raise SeedkitError("VC-Mix needs non-target trials from VoxConverse-SV and target trials "
