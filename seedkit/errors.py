@@ -85,6 +85,18 @@ def run_main(main: Callable[[Optional[Sequence[str]]], Optional[int]], prog: Opt
         print(SeedkitError(err.strerror or str(err), err.filename).format(prog),
               file=sys.stderr, flush=True)
         return 1
+    except MemoryError:
+        print(f"ERROR ({prog}): out of memory; use smaller inputs or sizes (batch size, model "
+              "size)", file=sys.stderr, flush=True)
+        return 1
+    except RuntimeError as err:  # torch's allocators raise RuntimeError when memory runs out
+        text = str(err)
+        if "can't allocate memory" not in text and "out of memory" not in text:
+            raise
+        short = " ".join(text.split())[:200]
+        print(f"ERROR ({prog}): out of memory ({short}); use smaller inputs or sizes (batch "
+              "size, model size)", file=sys.stderr, flush=True)
+        return 1
     except KeyboardInterrupt:
         print(f"ERROR ({prog}): interrupted", file=sys.stderr, flush=True)
         return 130

@@ -32,7 +32,12 @@ def temp_path_for(path: PathLike) -> Path:
     (``mkstemp`` alone makes it 0600, which other users of a shared cluster could not read).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                   dir=path.parent or ".")
+    except OSError as err:
+        raise SeedkitError(f"cannot write here ({err.strerror or err}); check the directory "
+                           "and its permissions", path) from None
     try:
         os.fchmod(fd, _FILE_MODE)
     finally:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import importlib
 import io
-import json
 import subprocess
 import sys
 import tarfile
@@ -66,7 +65,10 @@ def world(tmp_path_factory) -> Path:
     (w / "trials").write_text("s1-a s1-b target\ns1-a s2-a nontarget\ns2-a s2-b target\n"
                               "s2-b s3-a nontarget\n")
     (w / "scores").write_text("s1-a s1-b 0.9\ns1-a s2-a 0.1\ns2-a s2-b 0.8\ns2-b s3-a 0.3\n")
-    (w / "metrics.json").write_text(json.dumps({"eer_percent": 5.0, "min_dcf": {"0.01": 0.5}}))
+    from seedkit.scoring.report import evaluate_scores_file
+
+    evaluate_scores_file(str(w / "scores"), str(w / "trials"), [0.01, 0.05],
+                         json_out=str(w / "metrics.json"))
     (w / "utt2clean").write_text("".join(f"{u} {u}\n" for u in utts))
     _seed_model(w / "final.pt", dim=8)
     from seedkit.scoring.plda import save_plda, train_plda_backend
@@ -535,7 +537,11 @@ for _cid, _p in {"p-1.5": "1.5", "p-0": "0", "p-nan": "nan", "p-word": "x"}.item
     CASES.append(Case(f"metrics:{_cid}", "metrics", lambda w, t, p=_p: [
         "--p-target", p, "--json", t / "m.json", w / "scores", w / "trials"], ["m.json"]))
 for _cid, _content in {"png": PNG, "binary": BINARY, "truncated": b'{"eer_percent": 5',
-                       "list": b"[1, 2]", "empty": b"", "latin1": b'{"a": "caf\xe9"}'}.items():
+                       "list": b"[1, 2]", "empty": b"", "latin1": b'{"a": "caf\xe9"}',
+                       "eer-text": b'{"eer_percent": "x", "min_dcf": {}}',
+                       "dcf-null": b'{"eer_percent": 1, "min_dcf": {"0.01": null}}',
+                       "dcf-float": b'{"eer_percent": 1, "min_dcf": {"0.01": 0.5}}',
+                       "eer-nan": b'{"eer_percent": NaN, "min_dcf": {}}'}.items():
     CASES.append(Case(f"results-table:json-{_cid}", "results_table", lambda w, t, c=_content: [
         "--baseline", "base", "--out", t / "R.md",
         f"base:test={w / 'metrics.json'}", f"seed:test={_write(t, 'm.json', c)}"], ["R.md"]))
@@ -616,6 +622,114 @@ for _cid, _args in {"speakers-0": ["--num-train-speakers", "0"],
                       lambda w, t, a=_args: [*a, t / "corpus"], ["corpus"]))
 CASES.append(Case("make-real-layout:scale-0", "make_real_layout", lambda w, t: [
     "--scale", "0", t / "root"], ["root"]))
+
+
+# --- more cases from trying commands as a careless user would --------------------------------
+_TS = ["--device", "cpu", "--set", "epochs=1"]
+
+
+def _audio_dd(kind: str):
+    def prep(w, t):
+        d = _copy_dir(w / "data", t / "in")
+        keys = [ln.split()[0] for ln in (d / "utt2spk").read_text().splitlines()]
+        if kind == "stereo":
+            sf.write(t / "a.wav", np.zeros((800, 2)), 16000)
+        elif kind == "8k":
+            sf.write(t / "a.wav", np.zeros(800), 8000)
+        elif kind == "empty":
+            sf.write(t / "a.wav", np.zeros(0), 16000)
+        elif kind == "png":
+            (t / "a.wav").write_bytes(PNG)
+        if kind == "pipe-fails":
+            entry = "false |"
+        elif kind == "dir":
+            entry = str(t)
+        else:
+            entry = str(t / "a.wav")
+        (d / "wav.scp").write_text("".join(f"{k} {entry}\n" for k in keys))
+        return d
+    return prep
+
+
+for _kind in ("stereo", "8k", "empty", "png", "pipe-fails", "dir"):
+    CASES.append(Case(f"extract:audio-{_kind}", "extract", lambda w, t, p=_audio_dd(_kind): [
+        "--config", _TINY, *_EXTRACT, p(w, t), f"ark,scp:{t}/x.ark,{t}/x.scp"],
+        ["x.ark", "x.scp"]))
+    if _kind not in ("stereo", "8k"):  # what resampling is for
+        CASES.append(Case(f"resample:audio-{_kind}", "resample_data_dir",
+                          lambda w, t, p=_audio_dd(_kind): [p(w, t), t / "out", t / "wavs"],
+                          ["out"]))
+for _cid, (_table, _content) in {
+        "segments-reversed": ("segments", "s1-a s1-a 2 1\n"),
+        "utt2dur-negative": ("utt2dur", "".join(f"s{s}-{u} -1\n" for s in (1, 2, 3)
+                                                for u in "ab")),
+        "utt2dur-nan": ("utt2dur", "".join(f"s{s}-{u} nan\n" for s in (1, 2, 3) for u in "ab")),
+        "spk2utt-disagrees": ("spk2utt", "s1 s1-a\ns2 s2-a s2-b s1-b\ns3 s3-a s3-b\n"),
+        "utt2clean-extra-key": ("utt2clean", "zz zz\n"),
+        }.items():
+    CASES.append(Case(f"validate:{_cid}", "validate_data_dir", lambda w, t, n=_table,
+                      c=_content: [_bad_table(n, c.encode())(w, t)]))
+CASES += [
+    Case("validate:wav-is-dir", "validate_data_dir", lambda w, t: [_audio_dd("dir")(w, t)]),
+    Case("train-seed:network-huge", "train_seed", lambda w, t: [
+        "--clean", f"scp:{w}/emb.scp", "--noisy", f"scp:{w}/emb.scp", "--pairs", w / "utt2clean",
+        *_TS, "--set", "model_channels=1000000", t / "exp"], ["exp/final.pt"]),
+    Case("train-seed:dev-trials-png", "train_seed", lambda w, t: [
+        "--clean", f"scp:{w}/emb.scp", "--noisy", f"scp:{w}/emb.scp", "--pairs", w / "utt2clean",
+        *_TS, "--dev-trials", _write(t, "dev", PNG), "--dev-enroll", f"scp:{w}/emb.scp",
+        t / "exp"], ["exp/final.pt"]),
+    Case("train-seed:noisy-other-dim", "train_seed", lambda w, t: [
+        "--clean", f"scp:{w}/emb.scp", "--noisy", f"scp:{w}/emb4.scp", "--pairs",
+        w / "utt2clean", *_TS, t / "exp"], ["exp/final.pt"]),
+    Case("train-seed:embed-dim-mismatch", "train_seed", lambda w, t: [
+        "--clean", f"scp:{w}/emb.scp", "--noisy", f"scp:{w}/emb.scp", "--pairs",
+        w / "utt2clean", *_TS, "--set", "embed_dim=4", t / "exp"], ["exp/final.pt"]),
+    Case("score:asnorm-no-cohort", "score", lambda w, t: [
+        "--method", "asnorm", w / "trials", f"scp:{w}/emb.scp", f"scp:{w}/emb.scp",
+        t / "s"], ["s"]),
+    Case("score:cohort-other-dim", "score", lambda w, t: [
+        "--method", "asnorm", "--cohort", f"scp:{w}/emb4.scp", w / "trials",
+        f"scp:{w}/emb.scp", f"scp:{w}/emb.scp", t / "s"], ["s"]),
+    Case("score:mean-from-other-dim", "score", lambda w, t: [
+        "--mean-from", f"scp:{w}/emb4.scp", w / "trials", f"scp:{w}/emb.scp",
+        f"scp:{w}/emb.scp", t / "s"], ["s"]),
+    Case("score:out-is-dir", "score", lambda w, t: [
+        w / "trials", f"scp:{w}/emb.scp", f"scp:{w}/emb.scp", t], []),
+    Case("metrics:all-target", "metrics", lambda w, t: [
+        "--json", t / "m.json", _write(t, "sc", b"s1-a s1-b 0.9\n"),
+        _write(t, "tr", b"s1-a s1-b target\n")], ["m.json"]),
+    Case("metrics:fewer-scores", "metrics", lambda w, t: [
+        "--json", t / "m.json", _write(t, "sc", b"s1-a s1-b 0.9\n"), w / "trials"], ["m.json"]),
+    Case("metrics:duplicate-scores", "metrics", lambda w, t: [
+        "--json", t / "m.json", _write(t, "sc", (w / "scores").read_bytes() * 2), w / "trials"],
+        ["m.json"]),
+    Case("metrics:inf-score", "metrics", lambda w, t: [
+        "--json", t / "m.json", _write(t, "sc", b"s1-a s1-b 1e999\n"), w / "trials"],
+        ["m.json"]),
+    Case("results-table:bad-arg", "results_table", lambda w, t: [
+        "--baseline", "base", "--out", t / "R.md", "base"], ["R.md"]),
+    Case("results-table:baseline-missing", "results_table", lambda w, t: [
+        "--baseline", "nope", "--out", t / "R.md", f"base:test={w / 'metrics.json'}"],
+        ["R.md"]),
+    Case("results-table:dir-without-metrics", "results_table", lambda w, t: [
+        "--baseline", "base", "--out", t / "R.md", f"base={t}"], ["R.md"]),
+    Case("enhance:noise-other-shape", "enhance", lambda w, t: [
+        "--noise", f"scp:{w}/emb4.scp", w / "final.pt", f"scp:{w}/emb.scp",
+        f"ark,scp:{t}/e.ark,{t}/e.scp"], ["e.ark", "e.scp"]),
+    Case("enhance:input-other-dim", "enhance", lambda w, t: [
+        w / "final.pt", f"scp:{w}/emb4.scp", f"ark,scp:{t}/e.ark,{t}/e.scp"],
+        ["e.ark", "e.scp"]),
+    Case("enhance:bad-wspecifier", "enhance", lambda w, t: [
+        w / "final.pt", f"scp:{w}/emb.scp", f"ark,scp:{t}/e.ark"], ["e.ark"]),
+    Case("enhance:model-is-plda", "enhance", lambda w, t: [
+        w / "plda", f"scp:{w}/emb.scp", f"ark,scp:{t}/e.ark,{t}/e.scp"], ["e.ark", "e.scp"]),
+    Case("enhance:model-is-ark", "enhance", lambda w, t: [
+        w / "emb.ark", f"scp:{w}/emb.scp", f"ark,scp:{t}/e.ark,{t}/e.scp"], ["e.ark", "e.scp"]),
+    Case("make-vcmix:same-dir-twice", "make_vcmix", lambda w, t: [
+        w / "vox1", w / "vox1", t / "vcmix"], ["vcmix"]),
+    Case("merge-scp:duplicate-keys", "merge_embedding_scp", lambda w, t: [
+        t / "all.scp", w / "emb.scp", w / "emb.scp"], ["all.scp"]),
+]
 
 
 # Inputs accepted on purpose (each is run below and must succeed):

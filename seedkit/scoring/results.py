@@ -17,6 +17,7 @@ arguments, with EER (%) and minDCF at each p-target, each followed by its relati
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,7 +47,32 @@ def _load(path: Path) -> dict:
                            err.lineno) from None
     if not isinstance(data, dict) or "eer_percent" not in data or "min_dcf" not in data:
         raise SeedkitError("not a seedkit-metrics JSON file (no eer_percent / min_dcf)", path)
+    bad = None
+    if not _is_number(data["eer_percent"]):
+        bad = f"eer_percent is {data['eer_percent']!r}, not a number"
+    elif not isinstance(data["min_dcf"], dict):
+        bad = "min_dcf is not a mapping of prior -> {p_target, value}"
+    else:
+        for key, v in data["min_dcf"].items():
+            if not (isinstance(v, dict) and _is_number(v.get("value"))
+                    and _is_number(v.get("p_target", _as_float(key)))):
+                bad = f"min_dcf[{key!r}] is {v!r}, not {{p_target: P, value: V}}"
+                break
+    if bad:
+        raise SeedkitError(f"damaged seedkit-metrics JSON: {bad}; re-run seedkit-metrics --json",
+                           path)
     return data
+
+
+def _as_float(text) -> Optional[float]:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def natural_key(name: str) -> tuple:

@@ -136,6 +136,8 @@ _INTS = {"embed_dim", "model_channels", "bottleneck_channels", "time_embed_dim",
 _FLOATS = {"dropout", "beta_start", "beta_end", "clamp_scale", "clip_sample_mult", "lr",
            "weight_decay", "adam_eps", "grad_clip", "ema_decay", "feature_ensemble"}
 _BOOLS = {"train_normalize", "sample_normalize", "add_identity_pairs"}
+#: Largest SEED network accepted (the official one has about 2.4 million parameters).
+MAX_PARAMS = 1_000_000_000
 #: Upper bounds of integer keys (others: 2**31 - 1, what torch and numpy index with).
 _INT_MAX = {"seed": 2**32 - 1, "train_timesteps": 100_000, "num_res_blocks": 1000,
             "sample_steps": 100_000}
@@ -314,6 +316,13 @@ def resolve_dims(cfg: Mapping[str, Any], embed_dim: Optional[int] = None) -> dic
     out["model_channels"] = out["model_channels"] or 2 * d
     out["bottleneck_channels"] = out["bottleneck_channels"] or out["model_channels"]
     out["time_embed_dim"] = out["time_embed_dim"] or d
+    c, b, te = out["model_channels"], out["bottleneck_channels"], out["time_embed_dim"]
+    params = 2 * c * d + out["num_res_blocks"] * (2 * c * b + te * c) + 2 * te * te
+    if params > MAX_PARAMS:
+        raise SeedkitError(f"the network would have about {params:.3g} parameters (embed_dim={d}, "
+                           f"model_channels={c}, bottleneck_channels={b}, time_embed_dim={te}, "
+                           f"num_res_blocks={out['num_res_blocks']}); at most {MAX_PARAMS:.0e}: "
+                           "use smaller sizes")
     out["clamp_scale"] = float(out["clamp_scale"] or math.sqrt(d))
     return out
 
