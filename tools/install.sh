@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything seedkit needs on a fresh Debian 12 / Python 3.11 machine, idempotently:
 #   - ffmpeg, sox, libsox-fmt-all, espeak-ng (apt) when absent;
+#   - slurm-wlm and munge (apt) when absent, for the tests that run a one-node Slurm cluster
+#     (tests/test_slurm_real.py); where they cannot be installed (not root, no apt-get, apt-get
+#     fails) the install goes on with a warning, and those tests fail naming what is missing;
 #   - a virtual environment at <repo>/.venv with the pinned Python packages and seedkit itself
 #     (console scripts seedkit-* in .venv/bin).
 # A second run checks a stamp file and returns in well under a second. The stamp holds a hash of
@@ -12,18 +15,32 @@ venv=$root/.venv
 stamp=$venv/.seedkit-installed
 req=$root/requirements.txt
 apt_packages=(ffmpeg sox libsox-fmt-all espeak-ng)
+slurm_packages=(slurm-wlm munge)
 
 log() { echo "[install] $*" >&2; }
 
 # A package counts as present when dpkg says so (or, without dpkg, when its command exists).
-missing=()
-for pkg in "${apt_packages[@]}"; do
-  if command -v dpkg-query >/dev/null 2>&1; then
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
-  elif [ "$pkg" != libsox-fmt-all ]; then
-    command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-  fi
-done
+declare -A command_of=([slurm-wlm]=slurmctld [munge]=munged [libsox-fmt-all]=)
+missing_of() {
+  local pkg cmd
+  for pkg in "$@"; do
+    if command -v dpkg-query >/dev/null 2>&1; then
+      dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || echo "$pkg"
+    else
+      cmd=${command_of[$pkg]-$pkg}
+      [ -z "$cmd" ] || PATH=$PATH:/usr/sbin command -v "$cmd" >/dev/null 2>&1 || echo "$pkg"
+    fi
+  done
+}
+apt_updated=false
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  $apt_updated || apt-get update -qq || return 1
+  apt_updated=true
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+mapfile -t missing < <(missing_of "${apt_packages[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing system packages (missing: ${missing[*]})"
   if [ "$(id -u)" -ne 0 ]; then
@@ -31,9 +48,25 @@ if [ ${#missing[@]} -gt 0 ]; then
       "sudo apt-get install -y ${apt_packages[*]}" >&2
     exit 1
   fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+  apt_install "${apt_packages[@]}"
+fi
+
+# Slurm for the real-Slurm tests: wanted, not required (see the top of this file).
+mapfile -t missing < <(missing_of "${slurm_packages[@]}")
+if [ ${#missing[@]} -gt 0 ]; then
+  why=
+  if [ "$(id -u)" -ne 0 ]; then
+    why="not root"
+  elif ! command -v apt-get >/dev/null 2>&1; then
+    why="no apt-get"
+  else
+    log "installing ${missing[*]} (a one-node Slurm cluster for tests/test_slurm_real.py)"
+    apt_install "${slurm_packages[@]}" || why="apt-get install failed"
+  fi
+  if [ -n "$why" ]; then
+    log "WARNING: ${missing[*]} not installed ($why); tests/test_slurm_real.py will fail" \
+      "until 'apt-get install -y ${slurm_packages[*]}' is run as root"
+  fi
 fi
 
 want=$( (cat "$req" "$root/setup.py"; ls "$root"/seedkit/bin/*.py) | sha256sum | cut -d' ' -f1)

@@ -166,11 +166,22 @@ EOF
 close($sh) or fail("cannot write $script: $!");
 
 # --- submit and wait -------------------------------------------------------------------------
-open(my $ph, '-|', @sbatch) or fail("cannot run $command[0]: $!");
+# sbatch's stderr is read with its stdout: its error ("Unable to contact slurm controller",
+# "Requested node configuration is not available") goes into the one ERROR line.
+my $pid = open(my $ph, '-|') // fail("cannot fork to run $command[0]: $!");
+if (!$pid) {
+  open(STDERR, '>&', \*STDOUT);
+  { no warnings 'exec'; exec { $sbatch[0] } @sbatch; }
+  syswrite(STDOUT, "cannot run $command[0]: $!\n");
+  POSIX::_exit(127);
+}
 my $out = do { local $/; <$ph> } // '';
 close($ph);
+my $status = $? >> 8;
 if ($? != 0 || $out !~ m/Submitted batch job (\d+)/) {
-  fail("submission failed (status " . ($? >> 8) . "): @sbatch\n$out");
+  my $said = join('; ', grep { m/\S/ } split(/\n/, $out)) || 'no output';
+  fail("submission failed (status $status): $said; check that Slurm is up (sinfo) and "
+       . "accepts these options; the command was: @sbatch");
 }
 my $slurm_id = $1;
 
