@@ -26,3 +26,37 @@ def test_stable_argsort_is_numpys_stable_argsort(kind):
 def test_tie_order_is_index_order():
     s = np.array([0.5, 0.1, 0.5, 0.1, 0.5, 0.3])
     assert stable_argsort(s).tolist() == [1, 3, 5, 0, 2, 4]
+
+
+def _sklearn_roc(scores, labels):
+    """sklearn's roc_curve(drop_intermediate=True), written from its documented steps."""
+    order = np.argsort(-scores, kind="mergesort")
+    s, y = scores[order], labels[order].astype(np.int64)
+    idx = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]
+    tps = np.cumsum(y)[idx]
+    fps = 1 + idx - tps
+    thr = s[idx]
+    keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
+    tps, fps, thr = np.r_[0, tps[keep]], np.r_[0, fps[keep]], np.r_[np.inf, thr[keep]]
+    return fps / fps[-1], tps / tps[-1], thr
+
+
+@pytest.mark.parametrize("ties", ["none", "within_class", "across_classes"])
+def test_one_sort_gives_the_stable_sort_and_sklearns_roc(ties):
+    from seedkit.scoring.metrics import SortedTrials, roc_points
+
+    r = np.random.default_rng(3)
+    n = 20_000
+    lab = r.random(n) < 0.2
+    s = r.normal(size=n) + lab
+    if ties == "within_class":
+        s[lab & (r.random(n) < 0.3)] = 1.5  # many targets share one score, no non-target has it
+        s[~lab & (r.random(n) < 0.3)] = -0.5
+    elif ties == "across_classes":
+        s = np.round(s, 2)
+    st = SortedTrials.of(s, lab)
+    order = np.argsort(s, kind="stable")
+    np.testing.assert_array_equal(st.scores, s[order])
+    np.testing.assert_array_equal(st.labels, lab[order].astype(np.int64))
+    for got, want in zip(roc_points(s, lab), _sklearn_roc(s, lab)):
+        np.testing.assert_array_equal(got, want)

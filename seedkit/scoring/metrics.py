@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -63,9 +64,29 @@ def check_scores_labels(scores, labels, where: str | None = None) -> tuple[np.nd
     return s, lab
 
 
+def _float32_sort_keys(s: np.ndarray) -> np.ndarray | None:
+    """``uint64`` keys ``(order-preserving bits of the float32 score) << 32 | index`` when every
+    score is a float32 value (scores of float32 embeddings, ``%.9g`` score files) and there are
+    fewer than 2**32 of them; None otherwise."""
+    if s.size >= 1 << 32:
+        return None
+    f = s.astype(np.float32)
+    if not np.array_equal(f, s):
+        return None
+    bits = (f + np.float32(0.0)).view(np.uint32)  # + 0.0 turns -0.0 into +0.0 (equal scores)
+    neg = bits >> np.uint32(31) == 1
+    ordered = np.where(neg, ~bits, bits | np.uint32(0x8000_0000)).astype(np.uint64)
+    return (ordered << np.uint64(32)) | np.arange(s.size, dtype=np.uint64)
+
+
 def stable_argsort(s: np.ndarray) -> np.ndarray:
-    """``np.argsort(s, kind="stable")``, faster: numpy's (vectorised) quicksort, then the runs of
-    equal scores put back in index order with one integer sort of the tied positions only."""
+    """``np.argsort(s, kind="stable")``, faster. float32-valued scores: one sort of integer keys
+    that carry the index in their low bits (numpy's vectorised value sort, no argsort). Others:
+    numpy's quicksort, then the runs of equal scores put back in index order with one integer
+    sort of the tied positions only (the stable merge sort when most scores are tied)."""
+    keys = _float32_sort_keys(s)
+    if keys is not None:
+        return (np.sort(keys) & np.uint64(0xFFFF_FFFF)).astype(np.intp)
     order = np.argsort(s)
     ss = s[order]
     tied = np.flatnonzero(ss[1:] == ss[:-1])
@@ -83,7 +104,7 @@ def stable_argsort(s: np.ndarray) -> np.ndarray:
     return order
 
 
-@dataclass(frozen=True)
+@dataclass
 class SortedTrials:
     """The trials in one *stable* ascending sort of the scores: every metric reads this one sort
     (sorting dominates the cost of the metrics; EER and minDCF used to sort twice)."""
@@ -91,26 +112,67 @@ class SortedTrials:
     scores: np.ndarray  # ascending
     labels: np.ndarray  # int64 0/1 in the same order
 
+    @cached_property
+    def cum_targets(self) -> np.ndarray:
+        """Targets among the first i+1 trials (int64)."""
+        return np.cumsum(self.labels)
+
     @classmethod
     def of(cls, scores, labels) -> "SortedTrials":
         s, lab = check_scores_labels(scores, labels)
+        merged = _merge_sorted_classes(s, lab)
+        if merged is not None:
+            return cls(*merged)
         order = stable_argsort(s)
         return cls(s[order], lab[order].astype(np.int64))
 
 
+def _merge_sorted_classes(s: np.ndarray, lab: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The scores and labels of the stable ascending sort without sorting indices: targets and
+    non-targets are value-sorted apart and merged. Where no target score equals a non-target
+    score, this is exactly the stable sort's sequence (equal scores of one class carry one
+    label); otherwise None (the index order inside mixed ties matters for minDCF)."""
+    tar = np.sort(s[lab])
+    non = np.sort(s[~lab])
+    at = np.searchsorted(non, tar) + np.arange(tar.size)  # merged position of each target
+    labels = np.zeros(s.size, dtype=np.int64)
+    labels[at] = 1
+    scores = np.empty_like(s)
+    scores[at] = tar
+    scores[labels == 0] = non
+    # a target equal to a non-target sits beside it (after it: searchsorted's left side)
+    if np.any((scores[1:] == scores[:-1]) & (labels[1:] != labels[:-1])):
+        return None
+    return scores, labels
+
+
 def _roc_from_sorted(st: SortedTrials) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    # descending = the ascending stable sort reversed; only the last position of each run of
-    # equal scores is used, so the order inside a run does not matter
-    s = st.scores[::-1]
-    y = st.labels[::-1]
-    distinct = np.flatnonzero(np.diff(s))
-    idx = np.r_[distinct, y.size - 1]
-    tps = np.cumsum(y)[idx]
-    fps = 1 + idx - tps
-    thresholds = s[idx]
+    # sklearn walks the scores in descending order and keeps the last position of each run of
+    # equal scores: the trials at or above that score. In the ascending sort those are the trials
+    # from the run's first position on, so the order inside a run does not matter.
+    # Everything is computed lowest score first (forward memory access) and reversed at the end;
+    # dropping the collinear points is symmetric, so its result does not depend on the direction.
+    s = st.scores
+    n = s.size
+    cum = st.cum_targets
+    later = np.flatnonzero(s[1:] != s[:-1])  # position before each run start but the first
+    starts = np.empty(later.size + 1, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = later + 1
+    below = np.empty_like(starts)  # targets under each run
+    below[0] = 0
+    below[1:] = cum[later]
+    tps = cum[-1] - below
+    fps = (n - starts) - tps
+    thresholds = s[starts]
     if tps.size > 2:
-        keep = np.flatnonzero(np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])
+        dfp = fps[1:] - fps[:-1]
+        dtp = tps[1:] - tps[:-1]
+        inner = (dfp[1:] != dfp[:-1]) | (dtp[1:] != dtp[:-1])
+        keep = np.flatnonzero(np.concatenate(([True], inner, [True])))
         tps, fps, thresholds = tps[keep], fps[keep], thresholds[keep]
+    tps, fps, thresholds = tps[::-1], fps[::-1], thresholds[::-1]
     tps = np.r_[0, tps]
     fps = np.r_[0, fps]
     thresholds = np.r_[np.inf, thresholds]
@@ -142,7 +204,7 @@ def compute_eer(scores, labels) -> float:
 
 def _error_rates(st: SortedTrials) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = st.labels
-    tar = np.cumsum(y)
+    tar = st.cum_targets
     n_tar = int(tar[-1])
     n_non = y.size - n_tar
     fnrs = tar / float(n_tar)
