@@ -616,8 +616,20 @@ for _cid, _content in {"png": PNG, "list": b"- 1\n", "gzip": gzip.compress(b"see
     CASES.append(Case(f"make-mini-corpus:config-{_cid}", "make_mini_corpus",
                       lambda w, t, c=_content: ["--config", _write(t, "c.yaml", c),
                                                 t / "corpus"], ["corpus"]))
+for _cid, _content in {"seed-text": b"seed: x\n", "snrs-text": b"snrs: [a]\n",
+                       "level-list": b"level_dbfs: [1, 2]\n"}.items():
+    CASES.append(Case(f"make-mini-corpus:config-{_cid}", "make_mini_corpus",
+                      lambda w, t, c=_content: ["--config", _write(t, "c.yaml", c),
+                                                t / "corpus"], ["corpus"]))
 for _cid, _args in {"speakers-0": ["--num-train-speakers", "0"],
-                    "min-dur-neg": ["--min-dur", "-1"], "jobs-0": ["--jobs", "0"]}.items():
+                    "min-dur-neg": ["--min-dur", "-1"], "jobs-0": ["--jobs", "0"],
+                    "babble-one-value": ["--babble-talkers", "0"],
+                    "level-nan": ["--level-dbfs", "nan"], "level-positive": ["--level-dbfs", "6"],
+                    "mix-snr-inf": ["--mix-snr", "inf"], "mix-snr-reversed": ["--mix-snr", "20,10"],
+                    "seed-neg": ["--seed", "-1"], "noise-dur-one": ["--noise-dur", "1"],
+                    "speed-jitter-1": ["--utt-speed-jitter", "1.5"],
+                    "snrs-text": ["--snrs", "a,b"], "max-dur-huge": ["--max-dur", "1e9"],
+                    "trials-odd": ["--trials-per-set", "7"]}.items():
     CASES.append(Case(f"make-mini-corpus:{_cid}", "make_mini_corpus",
                       lambda w, t, a=_args: [*a, t / "corpus"], ["corpus"]))
 CASES.append(Case("make-real-layout:scale-0", "make_real_layout", lambda w, t: [

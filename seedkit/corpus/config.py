@@ -7,6 +7,7 @@ recipe of a corpus. Defaults are sized so the whole mini recipe fits 10 minutes 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,22 @@ ROOM_TYPES: tuple[str, ...] = ("smallroom", "mediumroom", "largeroom")
 #: Noise kinds (MUSAN ``noise/<subset>``) and music kinds (MUSAN ``music/<subset>``).
 NOISE_KINDS: tuple[str, ...] = ("stationary", "nonstationary", "babble")
 MUSIC_KINDS: tuple[str, ...] = ("tonal", "chords", "rhythm")
+
+
+def _same_kind(value: Any, like: Any) -> bool:
+    """``value`` is of the kind of ``like`` (an int where an int is wanted, a number where a
+    float is, a list where a tuple is, a string where a string is)."""
+    if isinstance(value, bool):
+        return isinstance(like, bool)
+    if isinstance(like, tuple):
+        return isinstance(value, tuple)
+    if isinstance(like, float):
+        return isinstance(value, (int, float))
+    if isinstance(like, int):
+        return isinstance(value, int)
+    if isinstance(like, str):
+        return isinstance(value, str)
+    return True
 
 
 @dataclass
@@ -106,6 +123,16 @@ class CorpusConfig:
         if unknown:
             raise SeedkitError(f"unknown corpus config keys {unknown}; known: {sorted(names)}")
         kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()}
+        default = cls()
+        for k, v in kw.items():
+            want = getattr(default, k)
+            if isinstance(want, bool) or isinstance(want, dict):
+                continue
+            ok = _same_kind(v, want)
+            if ok and isinstance(want, tuple) and want:
+                ok = all(_same_kind(x, want[0]) for x in v)
+            if not ok:
+                raise SeedkitError(f"corpus config key {k} must be like {want!r}, got {v!r}")
         return cls(**kw)
 
     def validate(self) -> None:
@@ -113,6 +140,33 @@ class CorpusConfig:
         def need(cond: bool, msg: str) -> None:
             if not cond:
                 raise SeedkitError(msg)
+
+        for name in ("noise_dur", "babble_talkers", "mix_snr"):
+            value = getattr(self, name)
+            need(isinstance(value, tuple) and len(value) == 2,
+                 f"--{name.replace('_', '-')} needs two values LO,HI, got {value!r}")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            for v in value if isinstance(value, tuple) else (value,):
+                if isinstance(v, float):
+                    need(math.isfinite(v), f"--{f.name.replace('_', '-')} must be finite, got "
+                         f"{value!r}")
+        need(isinstance(self.seed, int) and 0 <= self.seed < 2**32,
+             f"--seed must be in 0..2^32-1, got {self.seed}")
+        need(-80 <= self.level_dbfs <= 0, f"--level-dbfs must be in -80..0, got {self.level_dbfs}")
+        need(0 <= self.noise_floor_db <= 120,
+             f"--noise-floor-db must be in 0..120, got {self.noise_floor_db}")
+        need(0 <= self.utt_speed_jitter < 1,
+             f"--utt-speed-jitter must be in [0, 1), got {self.utt_speed_jitter}")
+        need(0 <= self.utt_pitch_jitter <= 50,
+             f"--utt-pitch-jitter must be in 0..50, got {self.utt_pitch_jitter}")
+        need(0 <= self.utt_range_jitter <= 100,
+             f"--utt-range-jitter must be in 0..100, got {self.utt_range_jitter}")
+        need(self.max_dur <= 60, f"--max-dur must be at most 60 s, got {self.max_dur}")
+        need(self.noise_dur[1] <= 600, f"noise_dur must be at most 600 s, got {self.noise_dur}")
+        lo_snr, hi_snr = self.mix_snr
+        need(-20 <= lo_snr <= hi_snr <= 60,
+             f"--mix-snr must be LO,HI with -20 <= LO <= HI <= 60, got {self.mix_snr}")
 
         for name in ("num_train_speakers", "num_eval_speakers", "train_utts_per_speaker",
                      "eval_utts_per_speaker", "rooms_per_type", "eval_rooms_per_type",
