@@ -11,9 +11,11 @@ Any config key can be overridden on the command line: --lr 1e-3, --batch-size 25
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import SeedkitError, entry, setup_logging
 from seedkit.seed.config import (
     DEFAULTS,
     merge_config,
@@ -86,10 +88,35 @@ def main(argv=None) -> int:
     if args.seed is not None:
         over["seed"] = args.seed
     cfg = merge_config(file_cfg, over)
-    train_seed(cfg, args.clean, args.noisy, args.pairs, args.exp_dir, resume=args.resume,
-               device=args.device, dev_trials=args.dev_trials, dev_enroll=args.dev_enroll,
-               dev_test=args.dev_test)
+    try:
+        train_seed(cfg, args.clean, args.noisy, args.pairs, args.exp_dir, resume=args.resume,
+                   device=args.device, dev_trials=args.dev_trials, dev_enroll=args.dev_enroll,
+                   dev_test=args.dev_test)
+    except RuntimeError as err:
+        lost = lost_peer_error(err)
+        if lost is None:
+            raise
+        raise lost from None
     return 0
+
+
+_PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "Broken pipe",
+              "NCCL communicator was aborted", "remote process exited or there was a network error")
+
+
+def lost_peer_error(err: RuntimeError):
+    """Under torchrun, a collective that failed because another rank went away (its process or
+    node died, was killed or cancelled) as a SeedkitError naming what to do; None otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    text = str(err)
+    if world <= 1 or not any(s in text for s in _PEER_GONE):
+        return None
+    first = re.sub(r"^\[[^\]]*\] ", "", text.strip().splitlines()[0])
+    return SeedkitError(
+        f"rank {os.environ.get('RANK', '?')} of {world} lost its connection to the other "
+        f"training processes ({first}): a process or node of this run died or was killed (see "
+        f"its log); the checkpoints are kept: run the same command with --resume on every node "
+        f"to continue")
 
 
 console_main = entry(main)
