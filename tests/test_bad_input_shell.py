@@ -129,3 +129,50 @@ def test_voxceleb_recipe_refuses(args, words, tmp_path):
 def test_recipes_bad_command_line(args, words, tmp_path):
     for recipe in ("mini", "voxceleb"):
         _recipe_case(recipe, args, words, tmp_path)
+
+
+# --------------------------------------------------------------------------- data-dir wrappers
+def _data(root: Path) -> Path:
+    import numpy as np
+    import soundfile as sf
+
+    d = root / "data"
+    d.mkdir()
+    for u in ("s1-a", "s1-b", "s2-a", "s2-b"):
+        sf.write(root / f"{u}.wav", 0.1 * np.ones(4000), 16000, subtype="PCM_16")
+    (d / "wav.scp").write_text("".join(f"{u} {root / u}.wav\n" for u in
+                                       ("s1-a", "s1-b", "s2-a", "s2-b")))
+    (d / "utt2spk").write_text("s1-a s1\ns1-b s1\ns2-a s2\ns2-b s2\n")
+    return d
+
+
+_VENV_ENV = {"PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"}
+
+
+def test_wrappers_report_the_job_error_in_one_line(tmp_path):
+    d = _data(tmp_path)
+    bad = tmp_path / "bb.yaml"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    out = _run([UTILS / "extract_embeddings.sh", "--nj", "2", "--config", bad, d, "xv"],
+               tmp_path, env=_VENV_ENV, timeout=120)
+    assert out.returncode == 1
+    line = _one_error(out.stderr, "extract_embeddings.sh")
+    assert f"{bad}:0:" in line and "PNG image" in line and "xv/log/extract." in line
+    assert not (tmp_path / "xv" / "xvector.scp").exists()
+    (d / "wav.scp").write_text((d / "wav.scp").read_text().replace("s2-b ", "s2-c "))
+    out = _run([UTILS / "resample_data_dir.sh", "--nj", "2", d, "out", "wavs"], tmp_path,
+               env=_VENV_ENV, timeout=120)
+    assert out.returncode == 1
+    line = _one_error(out.stderr, "resample_data_dir.sh")
+    assert "wav.scp" in line and "utt2spk" in line, line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("tool", ["utt2spk_to_spk2utt.pl", "spk2utt_to_utt2spk.pl"])
+def test_perl_converters_missing_and_binary(tmp_path, tool):
+    out = _run([UTILS / tool, "nope"], tmp_path)
+    assert out.returncode == 1 and "nope:0: file not found" in _one_error(out.stderr, tool)
+    (tmp_path / "bin").write_bytes(b"a\x00b\n\x89PNG")
+    out = subprocess.run([str(UTILS / tool), "bin"], cwd=tmp_path, capture_output=True)
+    errors = [ln for ln in out.stderr.splitlines() if ln.startswith(b"ERROR (")]
+    assert out.returncode == 1 and len(errors) == 1

@@ -44,6 +44,7 @@ export PATH=$utils_dir:$PATH
 prog=extract_embeddings.sh
 
 die() { echo "ERROR ($prog): $1:${3:-0}: $2" >&2; exit 1; }
+. "$utils_dir/lib/split_jobs.sh"  # job_error_die
 
 if [ $# -ne 2 ]; then
   echo "$help_message" >&2
@@ -103,8 +104,7 @@ echo "LOG ($prog): extracting $nutt utterances of $data with $nj jobs (logs: $di
 if ! $cmd JOB=1:"$nj" "$dir/log/extract.JOB.log" \
     seedkit-extract --skip-if-complete "${opts[@]}" "$sdata/JOB" \
       "ark,scp:$dir/xvector.JOB.ark,$dir/xvector.JOB.scp"; then
-  grep -h '^ERROR' "$dir"/log/extract.*.log 2>/dev/null | head -n 3 >&2 || true
-  die "$dir/log" "extraction failed; see the job logs extract.*.log there"
+  job_error_die "$dir/log" extract "extraction failed"
 fi
 
 scps=()

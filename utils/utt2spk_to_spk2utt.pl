@@ -4,6 +4,11 @@
 # order of first appearance (sorted input gives sorted output).
 use strict;
 use warnings;
+for my $f (@ARGV) {
+  next if $f eq '-' || -f $f;
+  print STDERR "ERROR (utt2spk_to_spk2utt.pl): $f:0: file not found\n";
+  exit 1;
+}
 my (@spks, %utts);
 while (my $line = <>) {
   my @f = split ' ', $line;

@@ -12,11 +12,23 @@ run_split_merge() {
   shift 5
   # shellcheck disable=SC2086
   if ! $cmd JOB=1:$nj "$logdir/$name.JOB.log" "$@" --job JOB --nj "$nj"; then
-    for log in "$logdir/$name".*.log; do
-      err=$(grep -a -o -m1 'ERROR (.*' "$log" || true)
-      [ -n "$err" ] && { echo "$err" >&2; break; }
-    done
-    die "$logdir/$name.1.log" "$what jobs failed; see the logs in $logdir/"
+    job_error_die "$logdir" "$name" "$what jobs failed"
   fi
   "$@" 2> "$logdir/$name.merge.log" || { tail -n 1 "$logdir/$name.merge.log" >&2; exit 1; }
+}
+
+# job_error_die LOG_DIR NAME WHAT: one ERROR line for failed jobs logged in LOG_DIR/NAME.*.log: the
+# first job's own error ("<file>:<line>: <message>", under this script's name) with WHAT and where
+# the logs are, or WHAT alone when no job printed an ERROR line. Exits 1 (through die).
+job_error_die() {
+  local logdir=$1 name=$2 what=$3 log err
+  for log in "$logdir/$name".*.log; do
+    err=$(grep -a -o -m1 'ERROR (.*' "$log" || true)
+    if [ -n "$err" ]; then
+      err=${err#ERROR (*): }
+      echo "ERROR ($(basename "$0")): $err ($what; first failure in $log)" >&2
+      exit 1
+    fi
+  done
+  die "$logdir/$name.1.log" "$what; see the logs in $logdir/"
 }
