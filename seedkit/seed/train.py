@@ -28,8 +28,9 @@ padded slots are dropped from the loss and each rank's loss is scaled by
 ``W * (its real pairs) / (real pairs of the step)``, so the padded step too averages to the mean
 over exactly the pairs one process would train. With ``dropout: 0`` the weights of W processes
 therefore equal those of one process up to float summation order (tested: 1 vs 2 processes,
-max abs weight difference below 1e-5). Dropout masks are drawn per rank, so with dropout > 0 the
-runs differ statistically, not in expectation.
+24 steps, max abs weight difference below 1e-5; Adam lets the rounding differences grow with the
+steps: 7.8e-3 after the mini recipe's 660). Dropout masks are drawn per rank, so with dropout > 0
+the runs differ statistically, not in expectation.
 """
 
 from __future__ import annotations
