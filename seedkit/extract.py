@@ -385,8 +385,10 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
     total, utts = iter_utterances(data_dir, cfg.sample_rate, mode, seed, embedder.min_samples)
     log.info("extracting %d utterances of %s with %s (crop %s) on %s", total, data_dir,
              cfg.model, mode, embedder.device)
+    from seedkit.models.config import batch_size_for
+
     stats = run_extraction(embedder, utts, total, wspecifier, mode,
-                           batch_size or cfg.batch_size, progress)
+                           batch_size or batch_size_for(cfg, embedder.device.type), progress)
     log.info("extracted %d utterances (%d crops, %.1f s of audio) in %.2f s: %.2f utterances/s, "
              "RTF %.4f", stats.utterances, stats.crops, stats.audio_seconds, stats.seconds,
              stats.utts_per_second, stats.rtf)
