@@ -100,11 +100,14 @@ VOX_BAD = [
 ]
 
 
-def _recipe_case(recipe, args, words, tmp_path):
+def _recipe_case(recipe, args, words, tmp_path, prog="run.sh"):
     work = REPO / "egs" / recipe / "seed"
     out = _run(["./run.sh", *args], work, timeout=60)
     assert out.returncode == 1, out.stderr
-    line = _one_error(out.stderr, "run.sh")
+    errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR")]
+    assert len(errors) == 1 and "Traceback" not in out.stderr, out.stderr
+    line = errors[0]
+    assert prog is None or line.startswith(f"ERROR ({prog}): "), line
     assert words in line, line
     return out
 
@@ -119,6 +122,23 @@ def test_mini_recipe_refuses(args, words, tmp_path):
                          ids=[" ".join(a) for a, _ in RECIPE_BAD + VOX_BAD])
 def test_voxceleb_recipe_refuses(args, words, tmp_path):
     _recipe_case("voxceleb", args, words, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["png", "dropout", "gzip"])
+def test_recipes_check_confs_before_any_work(tmp_path, kind):
+    import gzip
+
+    bad = tmp_path / "conf.yaml"
+    bad.write_bytes({"png": b"\x89PNG\r\n\x1a\n\x00\x00", "dropout": b"dropout: 1.5\n",
+                     "gzip": gzip.compress(b"lr: 1.0e-3\n")}[kind])
+    words = {"png": "PNG image", "dropout": "dropout must be in", "gzip": "gunzip"}[kind]
+    for recipe, stage in (("mini", "7"), ("voxceleb", "5")):
+        out = _recipe_case(recipe, ["--seed-conf", bad, "--stage", stage, "--stop-stage", stage],
+                           words, tmp_path)
+        assert str(bad) in out.stderr
+    out = _recipe_case("mini", ["--backbone-conf", bad, "--stage", "4", "--stop-stage", "4"],
+                       "", tmp_path, prog=None)
+    assert str(bad) in out.stderr
 
 
 @pytest.mark.parametrize("args,words", [

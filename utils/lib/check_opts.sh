@@ -47,3 +47,13 @@ check_probs() {
       _opt_die "--${name//_/-} needs numbers strictly between 0 and 1, got '$p'"
   done
 }
+
+# check_seed_conf FILE: every key and value of a SEED conf as seedkit-train-seed checks them, now
+# rather than at the training stage; its one ERROR line names the file and line.
+check_seed_conf() {
+  python3 -c 'import sys
+from seedkit.errors import run_main
+from seedkit.seed.config import merge_config, read_config_file
+sys.exit(run_main(lambda a: merge_config(read_config_file(a[0])) and 0,
+                  sys.argv[1], sys.argv[2:]))' "$(basename "$0")" "$1" || exit 1
+}

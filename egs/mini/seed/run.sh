@@ -86,6 +86,9 @@ for f in "$backbone_conf" "$seed_conf" "$regression_conf"; do
   [ -f "$f" ] || { echo "ERROR (run.sh): $f:0: conf file not found; give an existing file" >&2
                    exit 1; }
 done
+# the SEED confs' keys and values now, not at stage 5 after the corpus and embeddings are made
+check_seed_conf "$seed_conf"
+check_seed_conf "$regression_conf"
 
 # Jobs go through cmd.sh's runner; the wrapper shows their progress (their output is in logs).
 cmd="local/show_progress.sh $train_cmd"

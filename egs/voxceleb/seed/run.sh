@@ -177,6 +177,9 @@ case $device in auto|cpu|cuda|cuda:*) ;; *) die "$0" "--device must be auto, cpu
 [ -z "$vox1_trials" ] || [ -f "$vox1_trials" ] || die "$vox1_trials" "trial list not found (--vox1-trials)"
 [ -z "$seed_checkpoint" ] || [ -f "$seed_checkpoint" ] || \
   die "$seed_checkpoint" "SEED checkpoint not found (--seed-checkpoint)"
+[ -f "$seed_conf" ] || die "$seed_conf" "SEED conf not found (--seed-conf)"
+# the SEED conf's keys and values now, not at stage 5 after hours of preparation
+check_seed_conf "$seed_conf"
 case $eval_only in
   auto) if [ -n "$seed_checkpoint" ]; then eval_only=true; else eval_only=false; fi ;;
   true|false) ;;
@@ -239,7 +242,13 @@ run_job() {
   shift 2
   # shellcheck disable=SC2086
   if ! $runner "$logf" "$@"; then
-    grep -m1 '^ERROR' "$logf" >&2 || tail -n 5 "$logf" >&2 || true
+    local err
+    err=$(grep -a -o -m1 'ERROR (.*' "$logf" || true)
+    if [ -n "$err" ]; then  # the job's own "<file>:<line>: <what>", as this script's one line
+      echo "ERROR (run.sh): ${err#ERROR (*): } (job failed; log: $logf)" >&2
+      exit 1
+    fi
+    tail -n 5 "$logf" >&2 || true
     die "$logf" "job failed; see this log"
   fi
 }

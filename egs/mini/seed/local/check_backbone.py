@@ -15,6 +15,9 @@ from pathlib import Path
 
 import yaml
 
+from seedkit.errors import SeedkitError
+from seedkit.models.config import load_backbone_config
+
 PROG = "check_backbone.py"
 
 
@@ -24,6 +27,11 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 1
     conf, allow = Path(argv[0]), argv[1] == "true"
+    try:  # every key and value as seedkit-extract will check them (binary file, bad YAML, ...)
+        load_backbone_config(conf)
+    except SeedkitError as err:
+        print(err.format(PROG), file=sys.stderr)
+        return 1
     text = conf.read_text(encoding="utf-8")
     cfg = yaml.safe_load(text) or {}
     ckpt = cfg.get("checkpoint")
