@@ -166,6 +166,26 @@ class Embedder:
     def min_samples(self) -> int:
         return int(getattr(self.model, "min_samples", 1))
 
+    @property
+    def embeds_many(self) -> bool:
+        """The model batches whole utterances of different lengths (``embed_many``)."""
+        return hasattr(self.model, "embed_many")
+
+    def units(self, num_samples: int) -> int:
+        """Batch units of a whole utterance (GE2E: its partials; others: 1)."""
+        fn = getattr(self.model, "num_units", None)
+        return int(fn(num_samples)) if fn is not None else 1
+
+    def embed_many(self, wavs: list[np.ndarray]) -> np.ndarray:
+        """Whole utterances of different lengths -> [U, D] (models with ``embed_many``)."""
+        torch = self._torch
+        with torch.inference_mode():
+            xs = [torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32)).to(self.device)
+                  for w in wavs]
+            if self.input_scale != 1.0:
+                xs = [x * self.input_scale for x in xs]
+            return self.model.embed_many(xs).float().cpu().numpy()
+
     def embed(self, crops: np.ndarray) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
@@ -324,12 +344,21 @@ def run_extraction(embedder: Embedder, utterances: Iterable[Utterance], total: i
     stats = ExtractStats()
     rate = embedder.sample_rate
     pending: list[Utterance] = []
+    # full mode: one utterance per forward, unless the model batches whole utterances of
+    # different lengths (GE2E: their partials), then utterances up to batch_size units
+    many = mode.kind == "full" and embedder.embeds_many
+    units = 0
 
     def flush(writer: EmbeddingWriter) -> None:
+        nonlocal units
+        units = 0
         if not pending:
             return
-        crops = np.concatenate([u.crops for u in pending])
-        emb = embedder.embed(crops)
+        if many:
+            emb = embedder.embed_many([u.crops[0] for u in pending])
+        else:
+            crops = np.concatenate([u.crops for u in pending])
+            emb = embedder.embed(crops)
         if not np.all(np.isfinite(emb)):
             bad = [u.key for u, e in zip(pending, np.split(emb, _offsets(pending)))
                    if not np.all(np.isfinite(e))]
@@ -348,7 +377,12 @@ def run_extraction(embedder: Embedder, utterances: Iterable[Utterance], total: i
             stats.utterances += 1
             stats.crops += len(utt.crops)
             stats.audio_seconds += len(utt.samples) / rate
-            if mode.kind == "full" or sum(len(u.crops) for u in pending) >= batch_size:
+            if many:
+                units += embedder.units(utt.crops.shape[-1])
+                ready = units >= batch_size
+            else:
+                ready = mode.kind == "full" or sum(len(u.crops) for u in pending) >= batch_size
+            if ready:
                 n = len(pending)
                 flush(writer)
                 bar.update(n)

@@ -75,3 +75,44 @@ def test_bad_cpu_batch_size_names_the_line(tmp_path):
     with pytest.raises(SeedkitError, match="cpu_batch_size") as err:
         load_backbone_config(conf)
     assert err.value.line == 8
+
+
+def test_ge2e_full_mode_batches_utterances_with_the_same_embeddings(tmp_path, monkeypatch):
+    """GE2E in ``full`` mode: the partials of several utterances (different lengths) share one
+    LSTM batch of up to batch_size partials; every embedding equals the one-utterance one."""
+    from seedkit.embio import read_embeddings
+
+    d = tmp_path / "data"
+    d.mkdir()
+    rng = np.random.default_rng(1)
+    keys = []
+    for i, sec in enumerate((1.0, 2.6, 4.1, 3.3, 1.7, 5.2)):
+        wav = tmp_path / f"g{i}.wav"
+        t = np.arange(int(sec * 16000)) / 16000
+        sf.write(wav, 0.2 * np.sin(2 * np.pi * (120 + 20 * i) * t)
+                 + 0.01 * rng.standard_normal(t.size), 16000)
+        keys.append((f"s-g{i}", str(wav)))
+    (d / "wav.scp").write_text("".join(f"{k} {w}\n" for k, w in keys))
+    (d / "utt2spk").write_text("".join(f"{k} s\n" for k, _ in keys))
+    (d / "spk2utt").write_text("s " + " ".join(k for k, _ in keys) + "\n")
+    calls: list[int] = []
+    real = ex.Embedder.embed_many
+
+    def spy(self, wavs):
+        calls.append(len(wavs))
+        return real(self, wavs)
+
+    monkeypatch.setattr(ex.Embedder, "embed_many", spy)
+    out = {}
+    for bs in (1, 12):
+        calls.clear()
+        ex.extract_data_dir(d, f"ark:{tmp_path / f'o{bs}.ark'}", None, device="cpu",
+                            batch_size=bs, progress=False)
+        out[bs] = read_embeddings(f"ark:{tmp_path / f'o{bs}.ark'}")
+        assert sum(calls) == len(keys)
+        if bs == 1:
+            assert calls == [1] * len(keys)
+        else:
+            assert len(calls) < len(keys) and max(calls) > 1, calls
+    for k, _ in keys:
+        np.testing.assert_allclose(out[12][k], out[1][k], rtol=0, atol=1e-6)

@@ -105,6 +105,29 @@ class GE2E(Backbone):
         raw = self.partial_embeddings(wav).mean(dim=1)
         return raw / torch.norm(raw, dim=1, keepdim=True)
 
+    def num_units(self, num_samples: int) -> int:
+        """Partials (LSTM sequences) an utterance of ``num_samples`` costs."""
+        return len(self.plan(num_samples).starts)
+
+    def embed_many(self, wavs: list[torch.Tensor]) -> torch.Tensor:
+        """Utterances of any lengths (1-D each) -> [U, embed_dim]: every utterance as
+        :meth:`embed_utterance`, with the partials of all of them in one LSTM batch."""
+        windows, counts = [], []
+        for wav in wavs:
+            n = wav.shape[-1]
+            plan = self.plan(n)
+            x = wav.reshape(1, -1).float()
+            if plan.padded_length > n:
+                x = torch.nn.functional.pad(x, (0, plan.padded_length - n))
+            mel = self.mel(x)[0]  # [T, n_mels]
+            idx = torch.tensor(plan.starts, device=x.device)[:, None] + torch.arange(
+                self.partial_frames, device=x.device)[None, :]
+            windows.append(mel[idx])
+            counts.append(len(plan.starts))
+        parts = self.embed_partials(torch.cat(windows))
+        raw = torch.stack([p.mean(dim=0) for p in torch.split(parts, counts)])
+        return raw / torch.norm(raw, dim=1, keepdim=True)
+
     def embed_utterance(self, wav: torch.Tensor, return_partials: bool = False):
         """resemblyzer's ``embed_utterance`` on a 1-D waveform: [D] (and [P, D] partials)."""
         partials = self.partial_embeddings(wav.reshape(1, -1))[0]
