@@ -59,6 +59,9 @@ def parse_wspecifier(spec: str) -> WSpecifier:
         parts = rest.split(",")
         if len(parts) != 2 or not all(parts):
             raise SeedkitError(f"bad wspecifier {spec!r}: ark,scp needs two paths 'x.ark,x.scp'")
+        if os.path.realpath(parts[0]) == os.path.realpath(parts[1]):
+            raise SeedkitError(f"bad wspecifier {spec!r}: the archive and the index are the same "
+                               "file; give two names (x.ark,x.scp)")
         return WSpecifier(parts[0], parts[1])
     if kinds == ["ark"]:
         if not rest:
@@ -80,6 +83,26 @@ def parse_rspecifier(spec: str) -> RSpecifier:
         raise SeedkitError(f"bad rspecifier {spec!r}: scp from stdin is not supported; "
                            "use ark:- or a file")
     return RSpecifier(kinds[0], rest)
+
+
+def spec_paths(spec: Optional[str]) -> list[str]:
+    """The files an r/wspecifier (or a plain path) names; ``-`` and None name none."""
+    if not spec:
+        return []
+    opts, sep, rest = spec.partition(":")
+    if sep and {o for o in opts.split(",") if o} & {"ark", "scp"}:
+        return [p for p in rest.split(",") if p and p != "-"]
+    return [spec] if spec != "-" else []
+
+
+def check_not_inputs(outputs: Iterable[Optional[str]], inputs: Iterable[Optional[str]]) -> None:
+    """Raise when an output file is also one of the inputs (it would be overwritten)."""
+    ins = {os.path.realpath(p): p for s in inputs for p in spec_paths(s)}
+    for s in outputs:
+        for p in spec_paths(s):
+            if os.path.realpath(p) in ins:
+                raise SeedkitError("this output is also an input of the command; writing it "
+                                   "would destroy the input: give another output name", p)
 
 
 class _StrictReader:

@@ -167,7 +167,9 @@ def read_text(path: PathLike, what: str = "file", gzip_ok: bool = False,
         raise SeedkitError(f"expected {_a(what)} (UTF-8 text) but this looks like {looks}{extra}",
                            path, 0)
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
+        # a UTF-8 byte-order mark (Windows editors) is not part of the first key
+        return text[1:] if text.startswith("\ufeff") else text
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         raise SeedkitError(

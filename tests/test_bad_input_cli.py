@@ -533,6 +533,10 @@ for _cid, _content in SCORES_BAD.items():
 for _cid, _content in TEXT_BAD.items():
     CASES.append(Case(f"metrics:trials-{_cid}", "metrics", lambda w, t, c=_content: [
         "--json", t / "m.json", w / "scores", _write(t, "trials", c)], ["m.json"]))
+CASES.append(Case("metrics:trials-crlf", "metrics", lambda w, t: [
+    w / "scores", _write(t, "trials", (w / "trials").read_bytes().replace(b"\n", b"\r\n"))]))
+CASES.append(Case("metrics:trials-bom", "metrics", lambda w, t: [
+    w / "scores", _write(t, "trials", b"\xef\xbb\xbf" + (w / "trials").read_bytes())]))
 for _cid, _p in {"p-1.5": "1.5", "p-0": "0", "p-nan": "nan", "p-word": "x"}.items():
     CASES.append(Case(f"metrics:{_cid}", "metrics", lambda w, t, p=_p: [
         "--p-target", p, "--json", t / "m.json", w / "scores", w / "trials"], ["m.json"]))
@@ -739,9 +743,28 @@ CASES += [
         w / "emb.ark", f"scp:{w}/emb.scp", f"ark,scp:{t}/e.ark,{t}/e.scp"], ["e.ark", "e.scp"]),
     Case("make-vcmix:same-dir-twice", "make_vcmix", lambda w, t: [
         w / "vox1", w / "vox1", t / "vcmix"], ["vcmix"]),
+    Case("enhance:wspecifier-same-file", "enhance", lambda w, t: [
+        w / "final.pt", f"scp:{w}/emb.scp", f"ark,scp:{t}/e.ark,{t}/e.ark"], ["e.ark"]),
+    Case("enhance:output-is-model", "enhance", lambda w, t: [
+        _copy_model(w, t), f"scp:{w}/emb.scp", f"ark:{t}/m.pt"], []),
+    Case("score:output-is-trials", "score", lambda w, t: [
+        _write(t, "trials", (w / "trials").read_bytes()), f"scp:{w}/emb.scp",
+        f"scp:{w}/emb.scp", t / "trials"], []),
+    Case("metrics:json-is-scores", "metrics", lambda w, t: [
+        "--json", t / "s", _write(t, "s", (w / "scores").read_bytes()), w / "trials"], []),
+    Case("train-plda:output-is-utt2spk", "train_plda", lambda w, t: [
+        f"scp:{w}/emb.scp", _write(t, "u2s", (w / "data/utt2spk").read_bytes()), t / "u2s"],
+        []),
+    Case("train-seed:epochs-0", "train_seed", lambda w, t: [
+        "--clean", f"scp:{w}/emb.scp", "--noisy", f"scp:{w}/emb.scp", "--pairs", w / "utt2clean",
+        "--device", "cpu", "--epochs", "0", t / "exp"], ["exp/final.pt"]),
     Case("merge-scp:duplicate-keys", "merge_embedding_scp", lambda w, t: [
         t / "all.scp", w / "emb.scp", w / "emb.scp"], ["all.scp"]),
 ]
+
+
+def _copy_model(w: Path, t: Path) -> Path:
+    return _write(t, "m.pt", (w / "final.pt").read_bytes())
 
 
 # Inputs accepted on purpose (each is run below and must succeed):
@@ -754,6 +777,9 @@ ACCEPTED = {
     "subset:utt2spk-unsorted": "the subset is written sorted",
     # seedkit-score --chunk only sizes the work; values below 1 mean 1
     "score:chunk-0": "--chunk below 1 is taken as 1",
+    # CRLF line ends and a UTF-8 byte-order mark (Windows editors) are read as plain text
+    "metrics:trials-crlf": "CRLF line ends are read as LF",
+    "metrics:trials-bom": "a UTF-8 byte-order mark is dropped",
 }
 ACCEPTED_CASES = [c for c in CASES if c.id in ACCEPTED]
 CASES = [c for c in CASES if c.id not in ACCEPTED]

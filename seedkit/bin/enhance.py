@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from seedkit.cli import entry, setup_logging
+from seedkit.embio import check_not_inputs
 from seedkit.errors import SeedkitError
 from seedkit.seed.checkpoint import load_model
 from seedkit.seed.enhance import enhance_archive
@@ -54,6 +55,7 @@ def main(argv=None) -> int:
                            ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise SeedkitError(f"--device {args.device} requested but CUDA is not available")
+    check_not_inputs([args.wspecifier], [args.model, args.rspecifier, args.noise, args.config])
     over = {}
     if args.feature_ensemble is not None:
         over["feature_ensemble"] = args.feature_ensemble

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from seedkit.cli import entry, setup_logging
+from seedkit.embio import check_not_inputs
 from seedkit.scoring.score import METHODS, score_trials_file
 
 
@@ -45,6 +46,9 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
     setup_logging(args.verbose)
+    check_not_inputs([args.scores_out], [args.trials, args.enroll_rspecifier,
+                                         args.test_rspecifier, args.plda, args.cohort,
+                                         args.mean_from])
     score_trials_file(args.trials, args.enroll_rspecifier, args.test_rspecifier,
                       args.scores_out, method=args.method, mean_from=args.mean_from,
                       cohort=args.cohort, top_n=args.top_n, plda_path=args.plda,

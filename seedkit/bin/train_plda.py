@@ -13,7 +13,7 @@ import numpy as np
 
 from seedkit.cli import entry, setup_logging
 from seedkit.data.datadir import read_utt2x
-from seedkit.embio import read_embedding_matrix
+from seedkit.embio import check_not_inputs, read_embedding_matrix
 from seedkit.errors import SeedkitError
 from seedkit.scoring.plda import save_plda, train_plda_backend
 
@@ -41,6 +41,7 @@ def main(argv=None) -> int:
         raise SeedkitError(f"--num-iters must be in 1..10000, got {args.num_iters}")
     if args.lda_dim < 0:
         raise SeedkitError(f"--lda-dim must be >= 0 (0 = no LDA), got {args.lda_dim}")
+    check_not_inputs([args.plda_out], [args.rspecifier, args.utt2spk])
     keys, x = read_embedding_matrix(args.rspecifier)
     utt2spk = read_utt2x(args.utt2spk)
     have = [i for i, k in enumerate(keys) if k in utt2spk]

@@ -285,6 +285,9 @@ def merge_config(*layers: Optional[Mapping[str, Any]]) -> dict[str, Any]:
             raise SeedkitError(f"{key}={cfg[key]} must be below train_timesteps="
                                f"{cfg['train_timesteps']}")
     check_sampling(cfg, cfg["sample_steps"], cfg["t_star"])
+    if cfg["epochs"] == 0 and cfg["max_steps"] is None:
+        raise SeedkitError("epochs=0 and no max_steps: nothing would be trained (final.pt would "
+                           "hold random weights); give epochs >= 1 or max_steps")
     return cfg
 
 
