@@ -875,3 +875,23 @@ if __name__ == "__main__":  # pragma: no cover - print the per-command counts
     for k in sorted(counts):
         print(f"{k:24s} {counts[k]}")
     print("total", len(CASES), file=sys.stderr)
+
+
+@pytest.mark.parametrize("table,content", [
+    ("wav.scp", b"s1-a /x.wav\n"), ("utt2spk", b"s1-b s1\ns1-a s1\n"),
+    ("utt2spk", BINARY), ("segments", b"s1-a s1-a 2 1\n")])
+def test_data_dir_users_report_what_validate_reports(world, tmp_path, capsys, table, content):
+    """resample, augment and extract say exactly what seedkit-validate-data-dir says."""
+    d = _bad_table(table, content)(world, tmp_path)
+    runs = {"validate_data_dir": ["--no-spk-sort", "--no-check-files", d],
+            "resample_data_dir": [d, tmp_path / "out", tmp_path / "wavs"],
+            "augment_data_dir": ["--musan", world / "musan", "--rirs", world / "rirs", d,
+                                 tmp_path / "crops", tmp_path / "aug"],
+            "extract": ["--config", _TINY, *_EXTRACT, d, f"ark:{tmp_path}/x.ark"]}
+    said = set()
+    for mod, argv in runs.items():
+        module = importlib.import_module(f"seedkit.bin.{mod}")
+        assert run_main(module.main, prog="p", argv=[str(a) for a in argv]) == 1
+        said.add(tuple(ln for ln in capsys.readouterr().err.splitlines()
+                       if ln.startswith("ERROR")))
+    assert len(said) == 1, said
