@@ -128,6 +128,24 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def device_for_job(device: Optional[str], job_index: Optional[int]) -> Optional[str]:
+    """The device of parallel job ``job_index`` (1-based): an unindexed ``cuda`` (or the default
+    on a GPU machine) becomes ``cuda:<(job_index - 1) mod visible GPUs>``, so local jobs spread
+    over the node's GPUs; an explicit ``cuda:N``, ``cpu``, or a single visible GPU (a Slurm job
+    given one) is kept."""
+    if job_index is None:
+        return device
+    if job_index < 1:
+        raise SeedkitError(f"--job-index must be >= 1, got {job_index}")
+    import torch
+
+    name = device or default_device()
+    if name != "cuda" or not torch.cuda.is_available():
+        return device
+    count = torch.cuda.device_count()
+    return f"cuda:{(job_index - 1) % count}" if count > 1 else device
+
+
 def resolve_device(device: Optional[str]):
     """A torch.device for ``device`` (None: cuda when available); TF32 is switched off on cuda."""
     import torch
@@ -401,7 +419,8 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
                      checkpoint: Optional[str] = None, crop: Optional[str] = None,
                      seed: int = 0, device: Optional[str] = None,
                      allow_random_weights: bool = False, batch_size: Optional[int] = None,
-                     skip_if_complete: bool = False, progress: bool = True) -> ExtractStats:
+                     skip_if_complete: bool = False, progress: bool = True,
+                     job_index: Optional[int] = None) -> ExtractStats:
     """``seedkit-extract``: embed ``data_dir`` into ``wspecifier``; logs utterances/s at the end."""
     from seedkit.data.datadir import load_data_dir
 
@@ -415,10 +434,12 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
 
     cfg = load_backbone_config(config)
     mode = parse_crop(crop if crop is not None else cfg.crop)
-    embedder = build_embedder(cfg, checkpoint, device, allow_random_weights)
+    embedder = build_embedder(cfg, checkpoint, device_for_job(device, job_index),
+                              allow_random_weights)
     total, utts = iter_utterances(data_dir, cfg.sample_rate, mode, seed, embedder.min_samples)
-    log.info("extracting %d utterances of %s with %s (crop %s) on %s", total, data_dir,
-             cfg.model, mode, embedder.device)
+    log.info("extracting %d utterances of %s with %s (crop %s) on %s%s", total, data_dir,
+             cfg.model, mode, embedder.device,
+             f" (job {job_index})" if job_index is not None else "")
     from seedkit.models.config import batch_size_for
 
     stats = run_extraction(embedder, utts, total, wspecifier, mode,

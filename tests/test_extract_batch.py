@@ -116,3 +116,43 @@ def test_ge2e_full_mode_batches_utterances_with_the_same_embeddings(tmp_path, mo
             assert len(calls) < len(keys) and max(calls) > 1, calls
     for k, _ in keys:
         np.testing.assert_allclose(out[12][k], out[1][k], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("device, gpus, expected", [
+    ("cuda", 4, ["cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:0", "cuda:1"]),
+    (None, 3, ["cuda:0", "cuda:1", "cuda:2", "cuda:0", "cuda:1", "cuda:2"]),
+    ("cuda", 1, ["cuda"] * 6),        # a Slurm job given one GPU sees one
+    ("cuda:2", 4, ["cuda:2"] * 6),    # an explicit device is kept
+    ("cpu", 4, ["cpu"] * 6),
+])
+def test_local_jobs_spread_over_the_gpus(monkeypatch, device, gpus, expected):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    assert [ex.device_for_job(device, j) for j in range(1, 7)] == expected
+    assert ex.device_for_job(device, None) == device
+    with pytest.raises(SeedkitError, match="--job-index"):
+        ex.device_for_job(device, 0)
+
+
+def test_extract_embeddings_sh_gives_each_job_its_index(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import REPO
+
+    data = _data(tmp_path, n=4)
+    conf = tmp_path / "c.yaml"
+    conf.write_text(CONF)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    proc = subprocess.run(["bash", str(REPO / "utils/extract_embeddings.sh"), "--nj", "2",
+                           "--config", str(conf), "--device", "cpu",
+                           "--allow-random-weights", "true", str(data), str(tmp_path / "xv")],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for j in (1, 2):
+        log = (tmp_path / "xv" / "log" / f"extract.{j}.log").read_text()
+        assert f"on cpu (job {j})" in log, log

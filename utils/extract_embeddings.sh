@@ -18,7 +18,7 @@ config=                     # backbone conf YAML (default: GE2E with the resembl
 checkpoint=                 # weights file overriding the conf's 'checkpoint'
 crop=                       # full | random:SEC | multi:N:SEC (default: the conf's 'crop')
 seed=0                      # seed of random:SEC crops
-device=                     # cpu | cuda | cuda:N (default: cuda when available)
+device=                     # cpu | cuda | cuda:N (default: cuda when available; local jobs spread over the GPUs: job j on cuda:(j-1) mod GPUs)
 num_threads=1               # torch CPU threads per job (parallelism comes from --nj; 0: torch default)
 batch_size=                 # crops per forward pass (default: the conf's)
 allow_random_weights=false  # true: run without a checkpoint, with random weights (tests only)
@@ -102,7 +102,7 @@ sdata=$data/split${nj}utt
 
 echo "LOG ($prog): extracting $nutt utterances of $data with $nj jobs (logs: $dir/log/extract.*.log)" >&2
 if ! $cmd JOB=1:"$nj" "$dir/log/extract.JOB.log" \
-    seedkit-extract --skip-if-complete "${opts[@]}" "$sdata/JOB" \
+    seedkit-extract --skip-if-complete --job-index JOB "${opts[@]}" "$sdata/JOB" \
       "ark,scp:$dir/xvector.JOB.ark,$dir/xvector.JOB.scp"; then
   job_error_die "$dir/log" extract "extraction failed"
 fi

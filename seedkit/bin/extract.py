@@ -26,6 +26,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of random:SEC crops (default 0)")
     p.add_argument("--device", default=None,
                    help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--job-index", type=int, default=None,
+                   help="1-based index of this parallel job (utils/extract_embeddings.sh passes "
+                        "JOB): with --device cuda (or the default) on a machine with several "
+                        "GPUs, job j runs on cuda:(j-1) mod GPUs")
     p.add_argument("--batch-size", type=int, default=None,
                    help="crops per forward pass for random/multi crops (default: conf, 32)")
     p.add_argument("--num-threads", type=int, default=0,
@@ -57,7 +61,7 @@ def main(argv=None) -> int:
                      crop=args.crop, seed=args.seed, device=args.device,
                      allow_random_weights=args.allow_random_weights,
                      batch_size=args.batch_size, skip_if_complete=args.skip_if_complete,
-                     progress=not args.no_progress)
+                     progress=not args.no_progress, job_index=args.job_index)
     return 0
 
 
