@@ -52,7 +52,11 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
     On error the temporary file is removed, so a later stage never sees a partial ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SeedkitError(f"cannot create the directory of this output ({err.strerror or err}: "
+                           f"{err.filename}); check the path", path) from None
     tmp = temp_path_for(path)
     try:
         yield tmp

@@ -77,3 +77,34 @@ def test_readers_use_it(tmp_path):
     png.write_bytes(b"\x89PNG\r\n\x1a\n\x00")
     with pytest.raises(SeedkitError, match="PNG"):
         read_trial_list(png)
+
+
+def test_run_main_out_of_memory_is_one_line(capsys):
+    from seedkit.errors import run_main
+
+    def oom(argv):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:124] DefaultCPUAllocator: can't "
+                           "allocate memory: you tried to allocate 4000000000000 bytes.")
+
+    def mem(argv):
+        raise MemoryError()
+
+    for main in (oom, mem):
+        assert run_main(main, prog="p", argv=[]) == 1
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and err[0].startswith("ERROR (p): out of memory")
+
+    def other(argv):
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        run_main(other, prog="p", argv=[])
+
+
+def test_output_in_unwritable_place(tmp_path):
+    from seedkit.fileio import write_lines
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SeedkitError, match="cannot create the directory|cannot write here") as err:
+        write_lines(tmp_path / "file" / "out", ["a"])
+    assert "out" in err.value.path
