@@ -17,7 +17,10 @@ scp index is written last, after its archive is in place.
 
 from __future__ import annotations
 
+import math
+import mmap
 import os
+import struct
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -207,9 +210,49 @@ def _check_value(arr: np.ndarray, key: str, where: str, line: int, check_finite:
     if arr.ndim not in (1, 2):
         raise SeedkitError(f"entry {key!r} has shape {arr.shape}; expected a vector or matrix",
                            where, line)
-    if check_finite and not np.all(np.isfinite(arr)):
+    # the float64 sum is NaN/inf when an element is (one reduction; float32 values cannot
+    # overflow it); only then look element by element
+    if check_finite and not math.isfinite(arr.sum(dtype=np.float64)) \
+            and not np.isfinite(arr).all():
         raise SeedkitError(f"embedding {key!r} contains NaN or inf; re-extract it", where, line)
     return arr.astype(np.float32, copy=False)
+
+
+_FLOAT_TYPES = {b"FV ": (np.dtype("<f4"), 1), b"DV ": (np.dtype("<f8"), 1),
+                b"FM ": (np.dtype("<f4"), 2), b"DM ": (np.dtype("<f8"), 2)}
+
+
+def _read_binary_array(buf, off: int) -> Optional[np.ndarray]:
+    """The plain binary Kaldi vector / matrix (``FV``, ``DV``, ``FM``, ``DM``) at ``off`` of
+    ``buf``, read with one ``np.frombuffer``; None for anything else (compressed matrices, text,
+    a truncated entry), which kaldiio then reads (and reports)."""
+    head = buf[off:off + 5]
+    kind = _FLOAT_TYPES.get(head[2:5]) if head[:2] == b"\0B" else None
+    if kind is None:
+        return None
+    dtype, ndim = kind
+    pos = off + 5
+    size = len(buf)
+    if pos + 5 * ndim > size:
+        return None
+    if ndim == 1:
+        if buf[pos] != 4:
+            return None
+        (rows,) = struct.unpack_from("<i", buf, pos + 1)
+        dims: tuple[int, ...] = (rows,)
+        count = rows
+    else:
+        if buf[pos] != 4 or buf[pos + 5] != 4:
+            return None
+        rows, cols = struct.unpack_from("<i", buf, pos + 1)[0], struct.unpack_from(
+            "<i", buf, pos + 6)[0]
+        dims = (rows, cols)
+        count = rows * cols
+    pos += 5 * ndim
+    if min(dims) < 0 or pos + count * dtype.itemsize > size:
+        return None
+    arr = np.frombuffer(buf, dtype=dtype, count=count, offset=pos).reshape(dims)
+    return arr.astype(np.float32)  # a copy, detached from the mapped file
 
 
 def read_scp_index(path: str) -> list[tuple[int, str, str]]:
@@ -238,6 +281,7 @@ def iter_embeddings(rspecifier: str, check_finite: bool = True
     spec = parse_rspecifier(rspecifier)
     if spec.kind == "scp":
         handles: dict[str, BinaryIO] = {}
+        maps: dict[str, Optional[mmap.mmap]] = {}
         try:
             for n, key, loc in read_scp_index(spec.path):
                 ark, sep, off = loc.rpartition(":")
@@ -248,7 +292,16 @@ def iter_embeddings(rspecifier: str, check_finite: bool = True
                         raise SeedkitError(f"archive {ark} of {key!r} does not exist",
                                            spec.path, n)
                     handles[ark] = _StrictReader(open(ark, "rb"))
+                    try:
+                        maps[ark] = mmap.mmap(handles[ark].fileno(), 0, access=mmap.ACCESS_READ)
+                    except (ValueError, OSError):  # empty file, or not mappable
+                        maps[ark] = None
                 fd = handles[ark]
+                mm = maps[ark]
+                arr = _read_binary_array(mm, int(off)) if mm is not None else None
+                if arr is not None:
+                    yield key, _check_value(arr, key, spec.path, n, check_finite)
+                    continue
                 try:
                     fd.seek(int(off))
                     arr = kaldiio.matio.read_kaldi(fd)
@@ -260,6 +313,9 @@ def iter_embeddings(rspecifier: str, check_finite: bool = True
                                        spec.path, n) from None
                 yield key, _check_value(arr, key, spec.path, n, check_finite)
         finally:
+            for mm in maps.values():
+                if mm is not None:
+                    mm.close()
             for fd in handles.values():
                 fd.close()
         return
