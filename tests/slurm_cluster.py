@@ -4,8 +4,9 @@ It runs Debian 12's ``slurm-wlm`` (22.05) and ``munge`` (installed by tools/inst
 its own ``munged`` (own key and socket), ``slurmctld`` and ``slurmd`` on free ports, with every
 state, spool, log and pid file under one directory it creates (``/var/spool/seedkit-test/<random>``
 by default). Clients find it through ``SLURM_CONF`` (``cluster.env()``), so a system Slurm, if
-any, is neither used nor touched. The node has the machine's CPUs and memory and two count-only
-``gpu`` generic resources (no devices behind them), so ``--gres=gpu:N`` requests are scheduled.
+any, is neither used nor touched. The node has at least 8 CPUs and 64 GB (see __init__) and two
+``gpu`` generic resources (plain files stand in for the devices), so ``--gres=gpu:N`` requests are
+scheduled (CUDA_VISIBLE_DEVICES means nothing there).
 
 ``stop()`` cancels the cluster's jobs, waits for them to end, then ends exactly the daemons it
 started (by the PIDs it recorded) and removes the directory. As a pytest fixture the daemons also
@@ -72,7 +73,7 @@ def _mem_mb() -> int:
     with open("/proc/meminfo", encoding="ascii") as f:
         for line in f:
             if line.startswith("MemTotal:"):
-                return int(line.split()[1]) // 1024 * 9 // 10
+                return int(line.split()[1]) // 1024
     raise ClusterError("cannot read MemTotal from /proc/meminfo")
 
 
@@ -81,7 +82,12 @@ class SlurmCluster:
         self.base = base
         self.die_with_parent = die_with_parent
         self.node = socket.gethostname().split(".")[0]
-        self.cpus = os.cpu_count() or 1
+        # The node declares at least what the recipes' cmd.sh asks for in slurm mode (extract_cmd
+        # --num-threads 4 --mem 16G, seed_cmd --num-threads 8 --mem 64G), more than a CI machine
+        # may have (config_overrides lets slurmd accept that): jobs then share the real cores, as
+        # run.pl's do. Memory is not a consumable resource here (CR_Core).
+        self.cpus = max(os.cpu_count() or 1, 8)
+        self.mem_mb = max(_mem_mb(), 65536)
         self.pids: dict[str, int] = {}
         self.procs: dict[str, subprocess.Popen] = {}
 
@@ -167,7 +173,8 @@ ReturnToService=2
 KillWait=2
 MessageTimeout=10
 GresTypes=gpu
-NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={_mem_mb()} \
+SlurmdParameters=config_overrides
+NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.mem_mb} \
 Gres=gpu:{GPUS} State=UNKNOWN
 PartitionName=test Nodes={self.node} Default=YES MaxTime=INFINITE State=UP
 """)
