@@ -1,6 +1,9 @@
 """The embedded mini recipe (egs/mini/seed): its glue scripts, and (slow) the whole recipe end to
 end at --mini-size tiny, a re-run that skips everything, a changed SEED conf that retrains from
-stage 5 only, and a SIGKILL during stage 5 followed by a re-run that resumes and completes.
+stage 5 only, a SIGKILL during stage 5 followed by a re-run that resumes and completes, and the
+README's command at the default size, whose RESULTS.md must match the table in
+docs/mini_recipe.md (within the tolerance of ``results_tolerance``) with SEED ahead of the raw
+backbone on eval_mix and eval_snr0.
 
 The recipe runs in a temporary working copy made of symlinks to the recipe's files (as Kaldi users
 link steps/ and utils/), so the checkout's egs/mini/seed stays untouched.
@@ -62,8 +65,104 @@ def results_rows(text: str) -> dict[tuple[str, str], float]:
     return rows
 
 
+METRICS = ("eer", "mindcf01", "mindcf05")
+
+
+def results_table(text: str) -> dict[tuple[str, str], dict[str, float]]:
+    """(test set, system) -> trials, EER (%) and minDCF at p = 0.01 / 0.05 from a RESULTS.md-style
+    table (``| test set | system | trials | EER (%) | rel. | minDCF@0.01 | rel. | minDCF@0.05 |
+    rel. |``)."""
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 9 and cells[0].startswith("eval_"):
+            rows[(cells[0], cells[1].strip("*"))] = {
+                "trials": int(cells[2]), "eer": float(cells[3]), "mindcf01": float(cells[5]),
+                "mindcf05": float(cells[7]), "rel_eer": cells[4]}
+    return rows
+
+
+def docs_results() -> dict[tuple[str, str], dict[str, float]]:
+    """The table of the "## Results" section of docs/mini_recipe.md."""
+    text = (REPO / "docs" / "mini_recipe.md").read_text()
+    return results_table(text.split("\n## Results\n", 1)[1].split("\n## ", 1)[0])
+
+
+#: Allowed move of a cell, per system: (EER in trials' worth, minDCF absolute). See below.
+TOLERANCE = {"baseline": (2, 0.02), "SEED": (6, 0.02), "regression": (30, 0.15)}
+
+
+def results_tolerance(system: str, metric: str, trials: int) -> float:
+    """How far a cell of the default-size table may move on another machine.
+
+    Runs here are byte-identical; another CPU (other SIMD kernels, another thread count) rounds
+    differently. Two measured stand-ins for that (docs/mini_recipe.md, Tests): (a) two runs
+    around commit 97f2ea2 (GE2E batches several utterances per LSTM call; embeddings move by
+    ~1e-7) differed in the baseline by nothing, in SEED's EERs by at most 3 trials and minDCFs
+    by at most 0.0054, and in the regression baseline's EERs by up to 14 trials (0.93 points)
+    and minDCFs by up to 0.074: trained without noise, it amplifies rounding far more; (b) SEED
+    trained by one 1-thread process instead of 2 torchrun ranks moved its EERs by at most 1 trial
+    and minDCFs by at most 0.004. The tolerances are about twice the largest moves: EER in
+    trials' worth (100 / (trials / 2) points: half of the trials are targets; 0.067 at 3,000
+    trials), minDCF absolute.
+    """
+    n_trials, dcf = TOLERANCE[system]
+    if metric == "eer":
+        return n_trials * 100.0 / (trials / 2) + 1e-9
+    return dcf + 1e-9
+
+
+def results_off(got: dict, want: dict) -> list[str]:
+    """The cells of ``got`` that moved from ``want`` by more than ``results_tolerance``."""
+    off = []
+    for key, row in want.items():
+        assert got[key]["trials"] == row["trials"], key
+        for m in METRICS:
+            tol = results_tolerance(key[1], m, row["trials"])
+            if abs(got[key][m] - row[m]) > tol:
+                off.append(f"{key[0]} {key[1]} {m}: {got[key][m]} (docs {row[m]}, tol {tol:.4f})")
+    return off
+
+
 # --------------------------------------------------------------------------------------------
 # fast: the recipe's command line and glue
+
+
+def test_docs_results_table_is_complete_and_consistent():
+    rows = docs_results()
+    assert set(rows) == {(x, s) for x in EVAL_SETS for s in SYSTEMS}
+    for (x, system), row in rows.items():
+        assert row["trials"] == 3000
+        base = rows[(x, "baseline")]
+        if system == "baseline":
+            assert row["rel_eer"] == "-"
+        else:  # the rel. column is (system - baseline) / baseline of the (unrounded) EERs
+            rel = 100 * (row["eer"] - base["eer"]) / base["eer"]
+            assert abs(float(row["rel_eer"].rstrip("%")) - rel) <= 0.051, (x, system)
+        # EERs are whole trials: multiples of 100 / 1,500 (printed with 3 decimals)
+        assert abs(row["eer"] * 15 - round(row["eer"] * 15)) < 0.01, (x, system, row["eer"])
+    # the README shows the same EERs
+    readme = (REPO / "README.md").read_text()
+    for s_name, label in (("baseline", "| baseline (GE2E"), ("regression", "| regression baseline"),
+                          ("SEED", "| SEED (`conf/")):
+        line = next(ln for ln in readme.splitlines() if ln.startswith(label))
+        eers = [float(c.split()[0]) for c in line.strip().strip("|").split("|")[1:]]
+        assert eers == [rows[(x, s_name)]["eer"] for x in EVAL_SETS], s_name
+
+
+def test_results_tolerance_and_comparison():
+    assert results_tolerance("baseline", "eer", 3000) == pytest.approx(2 * 100 / 1500)
+    assert results_tolerance("SEED", "eer", 200) == pytest.approx(6.0)
+    assert results_tolerance("regression", "mindcf01", 3000) == pytest.approx(0.15)
+    want = docs_results()
+    got = {k: dict(v) for k, v in want.items()}
+    assert results_off(got, want) == []
+    got[("eval_mix", "SEED")]["eer"] += 7 * 100 / 1500  # 7 trials: beyond SEED's 6
+    got[("eval_snr0", "baseline")]["mindcf05"] += 0.021
+    got[("eval_snr5", "regression")]["eer"] += 29 * 100 / 1500  # within the regression's 30
+    assert [x.split(":")[0] for x in results_off(got, want)] == [
+        "eval_mix SEED eer", "eval_snr0 baseline mindcf05"]
+
 
 
 def test_help_lists_stages_and_options(tmp_path):
@@ -319,3 +418,24 @@ def test_sigkill_in_stage5_then_rerun_completes(tiny_recipe, tmp_path):
     assert all(torch.equal(after[k], weights_before[k]) for k in after)
     assert set(results_rows((work / "RESULTS.md").read_text())) == {
         (x, s) for x in EVAL_SETS for s in SYSTEMS}
+
+
+# --------------------------------------------------------------------------------------------
+# slow: the README's command at the default size; its numbers must not regress
+
+
+@pytest.mark.slow  # about 5 minutes on 2 cores: the README's `cd egs/mini/seed && ./run.sh`
+def test_default_size_results_match_the_docs(tmp_path):
+    work = make_workdir(tmp_path / "seed")
+    run_recipe(work)
+    got = results_table((work / "RESULTS.md").read_text())
+    want = docs_results()
+    assert set(got) == set(want) == {(x, s) for x in EVAL_SETS for s in SYSTEMS}
+    off = results_off(got, want)
+    assert not off, ("RESULTS.md differs from docs/mini_recipe.md beyond the tolerance:\n"
+                     + "\n".join(off) + "\n" + (work / "RESULTS.md").read_text())
+    # SEED improves on the raw backbone where the noise is
+    for x in ("eval_mix", "eval_snr0"):
+        base, seed = got[(x, "baseline")]["eer"], got[(x, "SEED")]["eer"]
+        assert seed < base, (x, seed, base)
+        assert seed <= 0.8 * base, f"{x}: SEED {seed} vs baseline {base}: less than 20% better"
