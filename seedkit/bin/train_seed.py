@@ -18,10 +18,10 @@ import sys
 from seedkit.cli import SeedkitError, entry, setup_logging
 from seedkit.seed.config import (
     DEFAULTS,
+    load_config_file,
     merge_config,
     overrides_from_args,
     parse_override,
-    read_config_file,
 )
 from seedkit.seed.train import train_seed
 
@@ -29,7 +29,8 @@ from seedkit.seed.train import train_seed
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seedkit-train-seed", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", help="SEED YAML config (e.g. conf/seed_rdm_mlp3.yaml)")
+    p.add_argument("--config", help="SEED YAML config (e.g. conf/seed_rdm_mlp3.yaml), or a SEED "
+                                    "release config as shipped (configs/*_SEED_rdmmlp3.yaml)")
     p.add_argument("--clean", required=True, help="rspecifier of clean-utterance embeddings")
     p.add_argument("--noisy", required=True, help="rspecifier of augmented-copy embeddings")
     p.add_argument("--pairs", required=True,
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
     rest, cfg_tokens = split_config_options(parser, argv)
     args = parser.parse_args(rest)
     setup_logging(args.verbose)
-    file_cfg = read_config_file(args.config) if args.config else {}
+    file_cfg, comment = load_config_file(args.config) if args.config else ({}, None)
     over = overrides_from_args(cfg_tokens)
     for item in args.set:
         k, v = parse_override(item)
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
     try:
         train_seed(cfg, args.clean, args.noisy, args.pairs, args.exp_dir, resume=args.resume,
                    device=args.device, dev_trials=args.dev_trials, dev_enroll=args.dev_enroll,
-                   dev_test=args.dev_test)
+                   dev_test=args.dev_test, config_comment=comment)
     except RuntimeError as err:
         lost = lost_peer_error(err)
         if lost is None:

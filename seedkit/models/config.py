@@ -31,6 +31,7 @@ from typing import Any, Optional
 import torch
 import yaml
 
+from seedkit import release
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import read_text
 from seedkit.models.checkpoint import load_backbone_checkpoint
@@ -96,6 +97,8 @@ def load_backbone_config(path: Optional[PathLike]) -> BackboneConfig:
     if not isinstance(data, dict) or node is None:
         raise SeedkitError("a backbone conf must be a YAML mapping (model: ..., ...)", p)
     lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
+    if release.is_release_config(data):
+        return _from_release(data, p, lines)
     cfg = BackboneConfig(path=p, lines=lines)
     for key in data:
         if key not in KEYS:
@@ -163,6 +166,33 @@ def load_backbone_config(path: Optional[PathLike]) -> BackboneConfig:
     return cfg
 
 
+def _from_release(data: dict, p: Path, lines: dict[str, int]) -> BackboneConfig:
+    """A SEED release config (``configs/*.yaml`` as shipped) as a backbone conf: its backbone
+    keys mapped (:func:`seedkit.release.map_backbone_config`, logged once), the rest as the
+    seedkit confs of the same backbone (16 kHz, float input, 40 / 10 crops per pass)."""
+    m = release.map_backbone_config(data, p, lines)
+    release.log_once(m)
+    src = {"model": "backbone" if "backbone" in data else "model",
+           "embed_dim": "nOut", "model_args": "nOut", "checkpoint": "pretrained_backbone_model"}
+    cfg = BackboneConfig(path=p, lines={k: lines.get(v, 0) for k, v in src.items()})
+    v = m.values
+    cfg.model = v["model"]
+    cfg.model_args = dict(v["model_args"])
+    cfg.embed_dim = v.get("embed_dim")
+    cfg.checkpoint = v.get("checkpoint")
+    cfg.batch_size, cfg.cpu_batch_size = 40, 10
+    return cfg
+
+
+def release_alternatives(path: Path) -> list[Path]:
+    """Other names the same release checkpoint goes by (the ECAPA file is
+    ``official_ecapatdnn.model`` as shipped, ``official_ecapa_tdnn.model`` in the README)."""
+    for names in release.RELEASE_BACKBONE_FILES.values():
+        if path.name in names:
+            return [path.with_name(n) for n in names if n != path.name]
+    return []
+
+
 def batch_size_for(cfg: BackboneConfig, device_type: str) -> int:
     """Crops per forward pass on a device of ``device_type`` (``cpu`` reads ``cpu_batch_size``)."""
     if device_type == "cpu" and cfg.cpu_batch_size is not None:
@@ -192,7 +222,14 @@ def resolve_checkpoint(cfg: BackboneConfig, override: Optional[str] = None) -> O
         return None
     if value == RESEMBLYZER:
         return resemblyzer_checkpoint()
-    return Path(value)
+    path = Path(value)
+    if not path.is_file():
+        for alt in release_alternatives(path):
+            if alt.is_file():
+                log.info("%s not found; using %s (the same release file under its other name)",
+                         path, alt)
+                return alt
+    return path
 
 
 def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,

@@ -176,6 +176,12 @@ def load_model(path: PathLike, config: Optional[PathLike] = None,
         cfg = merge_config(file_cfg, overrides)
         if cfg["embed_dim"] is None:
             cfg["embed_dim"] = dims["embed_dim"]
+        elif cfg["embed_dim"] != dims["embed_dim"]:
+            raise SeedkitError(f"the config gives embed_dim {cfg['embed_dim']} (nOut in a release "
+                               f"config) but the checkpoint {path} enhances "
+                               f"{dims['embed_dim']}-d embeddings (input_proj.weight has shape "
+                               f"[{dims['model_channels']}, {dims['embed_dim']}]); use the "
+                               "config of this model's backbone", config)
         cfg = resolve_dims(cfg)
         model = build_model(cfg, path)
         load_official_state_dict(model.net, obj, path)

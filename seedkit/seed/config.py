@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 import yaml
 
+from seedkit import release
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import read_text
 
@@ -166,7 +167,16 @@ def _key_lines(text: str) -> dict[str, int]:
 
 
 def read_config_file(path: PathLike) -> dict[str, Any]:
-    """Read a YAML config (only the keys it sets), checking keys and value types."""
+    """Read a YAML config (only the keys it sets), checking keys and value types.
+
+    A config of the SEED release (``configs/*_SEED_rdmmlp3.yaml`` as shipped) is mapped onto
+    seedkit's keys (:mod:`seedkit.release`; the mapping is logged once)."""
+    return load_config_file(path)[0]
+
+
+def load_config_file(path: PathLike) -> tuple[dict[str, Any], Optional[str]]:
+    """:func:`read_config_file` plus, for a release config, its mapping as YAML comment lines
+    (``None`` for a seedkit conf)."""
     p = Path(path)
     text = read_text(p, "config file", hint="pass an existing YAML file to --config")
     try:
@@ -179,7 +189,17 @@ def read_config_file(path: PathLike) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SeedkitError("expected a YAML mapping of 'key: value' lines", p, 1)
     lines = _key_lines(text)
-    return {str(k): check_value(str(k), v, p, lines.get(str(k), 0)) for k, v in data.items()}
+    if release.is_release_config(data):
+        m = release.map_seed_config(data, p, lines)
+        src = {"embed_dim": "nOut", "num_res_blocks": "diffusion_num_layers",
+               "t_star": "sample_timesteps", "sample_steps": "sample_timesteps",
+               "batch_size": "batch_size", "epochs": "max_epoch", "ema_decay": "ema",
+               "train_normalize": "training_clamp_norm"}
+        cfg = {k: check_value(k, v, p, lines.get(src.get(k, k), 0)) for k, v in m.values.items()}
+        release.log_once(m)
+        return cfg, m.comment()
+    return {str(k): check_value(str(k), v, p, lines.get(str(k), 0))
+            for k, v in data.items()}, None
 
 
 def check_value(key: str, value: Any, path: Optional[PathLike] = None, line: int = 0) -> Any:

@@ -352,8 +352,10 @@ def _setup_log(exp: Path, info: DistInfo) -> Optional[logging.Handler]:
 # --------------------------------------------------------------------------- training
 def train_seed(cfg: dict[str, Any], clean: str, noisy: str, pairs: str, exp_dir: str,
                resume: bool = False, device: str = "auto", dev_trials: Optional[str] = None,
-               dev_enroll: Optional[str] = None, dev_test: Optional[str] = None) -> Path:
-    """Train SEED; returns the path of ``final.pt``. ``cfg`` is a merged, unresolved config."""
+               dev_enroll: Optional[str] = None, dev_test: Optional[str] = None,
+               config_comment: Optional[str] = None) -> Path:
+    """Train SEED; returns the path of ``final.pt``. ``cfg`` is a merged, unresolved config.
+    ``config_comment`` (comment lines: a release config's key mapping) heads config.yaml."""
     from seedkit.seed.config import resolve_dims  # noqa: PLC0415
 
     info = setup_distributed(device)
@@ -363,7 +365,7 @@ def train_seed(cfg: dict[str, Any], clean: str, noisy: str, pairs: str, exp_dir:
         exp.mkdir(parents=True, exist_ok=True)
         handler = _setup_log(exp, info)
         return _train(cfg, clean, noisy, pairs, exp, resume, info, dev_trials, dev_enroll,
-                      dev_test, resolve_dims)
+                      dev_test, resolve_dims, config_comment)
     finally:
         if handler is not None:
             logging.getLogger().removeHandler(handler)
@@ -373,7 +375,7 @@ def train_seed(cfg: dict[str, Any], clean: str, noisy: str, pairs: str, exp_dir:
 
 
 def _train(cfg0, clean, noisy, pairs, exp: Path, resume: bool, info: DistInfo, dev_trials,
-           dev_enroll, dev_test, resolve_dims) -> Path:
+           dev_enroll, dev_test, resolve_dims, config_comment=None) -> Path:
     if bool(dev_trials) != bool(dev_enroll):
         raise SeedkitError("--dev-trials and --dev-enroll go together (--dev-test defaults to "
                            "--dev-enroll)")
@@ -413,7 +415,7 @@ def _train(cfg0, clean, noisy, pairs, exp: Path, resume: bool, info: DistInfo, d
                                "--noisy/--pairs, or a new exp dir", latest)
     if info.is_main:
         with atomic_text_writer(exp / "config.yaml") as f:
-            f.write(dump_config(cfg))
+            f.write((config_comment or "") + dump_config(cfg))
     log.info("SEED training: %d pairs (%d listed + %d clean identity), D=%d, %d process(es) on "
              "%s, objective=%s, config hash %s", len(data), data.num_listed, data.num_identity,
              data.dim, info.world, info.device, cfg["objective"], chash)
