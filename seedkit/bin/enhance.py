@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 
+from seedkit.api import Enhancer
 from seedkit.cli import entry, setup_logging
 from seedkit.embio import check_not_inputs
 from seedkit.errors import SeedkitError
-from seedkit.seed.checkpoint import load_model
 from seedkit.seed.enhance import enhance_archive
 
 
@@ -59,8 +59,8 @@ def main(argv=None) -> int:
     over = {}
     if args.feature_ensemble is not None:
         over["feature_ensemble"] = args.feature_ensemble
-    model, _ = load_model(args.model, args.config, over)
-    enhance_archive(model, args.rspecifier, args.wspecifier, device=args.device, seed=args.seed,
+    enh = Enhancer.load(args.model, args.config, args.device, **over)
+    enhance_archive(enh.model, args.rspecifier, args.wspecifier, device=args.device, seed=args.seed,
                     steps=args.steps, t_star=args.t_star, noise_rspec=args.noise,
                     batch_size=args.batch_size)
     return 0
