@@ -10,15 +10,19 @@ without them they fail, naming what is missing: a green run means Slurm really r
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from slurm_cluster import ClusterError, SlurmCluster, missing_requirements
+from slurm_cluster import ClusterError, SlurmCluster, free_port, missing_requirements
 
 REPO = Path(__file__).resolve().parent.parent
 SLURM_PL = str(REPO / "utils" / "slurm.pl")
@@ -37,6 +41,10 @@ def cluster():
         pytest.fail(str(e), pytrace=False)
     yield c
     c.stop()
+
+
+def cluster_node() -> str:
+    return socket.gethostname().split(".")[0]
 
 
 def slurm_pl(cluster, cwd, *args, timeout=120, **env):
@@ -155,7 +163,7 @@ def test_max_jobs_run_limits_concurrency(cluster, tmp_path):
         return sorted((float((tmp_path / f"t/{j}.start").read_text()),
                        float((tmp_path / f"t/{j}.end").read_text())) for j in ids)
 
-    # without a limit, the node's 2 CPUs run two tasks at once
+    # without a limit, two tasks run at once (the node has 8 CPUs)
     r = slurm_pl(cluster, tmp_path, "JOB=1:2", "log/free.JOB.log", stamp)
     assert r.returncode == 0, r.stderr
     (a0, a1), (b0, b1) = intervals((1, 2))
@@ -235,3 +243,147 @@ def test_slurm_down_is_one_error_line(cluster, tmp_path):
         "(sinfo) and accepts these options; the command was: sbatch --export=ALL --array=1-2 "
         "--job-name=d --output=log/q/d.%a.out log/q/d.sh"]
     assert not list(tmp_path.glob("log/d.*.log"))
+
+
+# --------------------------------------------------------------------------------------------
+# the VoxCeleb recipe's CPU stages through Slurm
+RECIPE = REPO / "egs" / "voxceleb" / "seed"
+
+
+def _start_recipe(work: Path, fixtures: Path, env: dict, *extra: str) -> subprocess.Popen:
+    args = ["--config", "conf/test_tiny.conf", "--corpora-on-disk", str(fixtures),
+            "--corpora", str(work / "corpora"), "--data", str(work / "data"),
+            "--exp", str(work / "exp"), "--results", str(work / "RESULTS.md"), *extra]
+    return subprocess.Popen(["bash", "run.sh", *args], cwd=RECIPE, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _finish_recipe(p: subprocess.Popen) -> subprocess.CompletedProcess:
+    try:
+        out, err = p.communicate(timeout=1200)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 0, f"{err[-5000:]}\n{out[-2000:]}"
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+def _recipe(work: Path, fixtures: Path, env: dict, *extra: str) -> subprocess.CompletedProcess:
+    return _finish_recipe(_start_recipe(work, fixtures, env, *extra))
+
+
+def _outputs(work: Path, *roots: Path) -> dict[str, bytes]:
+    """Every file the stages wrote, but logs and stamps (they name paths, hosts and times); the
+    run directories named in a file read as <work>."""
+    out = {}
+    for p in sorted(work.rglob("*")):
+        rel = p.relative_to(work)
+        if p.is_symlink() or not p.is_file() or "log" in rel.parts or rel.name.startswith("."):
+            continue
+        data = p.read_bytes()
+        for root in roots:
+            data = data.replace(str(root).encode(), b"<work>")
+        out[str(rel)] = data
+    return out
+
+
+@pytest.fixture(scope="module")
+def recipe_runs(cluster, tmp_path_factory):
+    """Stages 0-1 run once (locally); resampling, augmentation and embedding extraction (stages
+    2-4) then run with each back end on a copy."""
+    tmp = tmp_path_factory.mktemp("voxceleb_slurm")
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
+    env.pop("SEEDKIT_CMD", None)
+    fixtures = tmp / "fixtures"
+    subprocess.run([str(bindir / "seedkit-make-real-layout"), "--seed", "3", str(fixtures)],
+                   check=True, capture_output=True, env=env, timeout=600)
+    local, slurm = tmp / "local", tmp / "slurm"
+    _recipe(local, fixtures, env, "--stop-stage", "1")
+    shutil.copytree(local, slurm, symlinks=True)
+    copied = {p.relative_to(slurm) for p in slurm.rglob("*.log")}
+    # side by side: the Slurm run mostly waits (slurm.pl polls), the local one computes
+    slurm_env = {**cluster.env(SEEDKIT_CMD="slurm", SLURM_PL_GRACE="10"), "PATH": env["PATH"]}
+    p = _start_recipe(slurm, fixtures, slurm_env, "--stage", "2", "--stop-stage", "4")
+    try:
+        _recipe(local, fixtures, env, "--stage", "2", "--stop-stage", "4")
+    finally:
+        r = _finish_recipe(p)
+    return {"tmp": tmp, "fixtures": fixtures, "local": local, "slurm": slurm, "copied": copied,
+            "run": r, "env": slurm_env}
+
+
+@pytest.mark.slow  # stages 0-1 once, 2-4 twice on the real-layout fixtures: about 3 min
+def test_voxceleb_cpu_stages_through_slurm_match_local(recipe_runs):
+    local, slurm = recipe_runs["local"], recipe_runs["slurm"]
+    r = recipe_runs["run"]
+    # every job of stages 2-4 ran as a Slurm array task
+    assert "=== stage 4 done" in r.stderr + r.stdout
+    job_logs = [p for p in slurm.rglob("*.log") if p.relative_to(slurm) not in recipe_runs["copied"]
+                and "q" not in p.parts and p.read_text(errors="replace").startswith("# ")]
+    names = sorted(str(p.relative_to(slurm)) for p in job_logs)
+    for p in job_logs:
+        assert re.search(r"^# Running on \S+ as Slurm job \d+_\d+$", p.read_text(), re.M), p
+    assert any("resample" in n for n in names) and any("augment" in n for n in names), names
+    assert any("extract" in n for n in names), names
+    assert not [p for p in (local / "exp").rglob("*.log") if "Slurm job" in p.read_text()]
+    # and wrote exactly what the local back end writes
+    a, b = _outputs(local, local, slurm), _outputs(slurm, local, slurm)
+    assert sorted(a) == sorted(b)
+    assert any(k.endswith("xvector.scp") for k in a) and any(k.endswith(".wav") for k in a)
+    differ = [k for k in a if a[k] != b[k]]
+    assert differ == []
+
+
+@pytest.mark.slow  # SEED training (2 torchrun processes, 2 epochs) in a Slurm job: about 1 min
+def test_docs_multi_node_sbatch_script_with_one_node(cluster, recipe_runs):
+    """docs/voxceleb_recipe.md's train_seed.sbatch, as written there but for this node's size and
+    a free port, run with sbatch --wait: srun, the head node from SLURM_JOB_NODELIST, run.sh's
+    stage 5 with the c10d rendezvous flags. The job must not pend (a request the node cannot
+    meet): it is cancelled after 30 s in that state."""
+    doc = (REPO / "docs" / "voxceleb_recipe.md").read_text()
+    m = re.search(r"cat > train_seed.sbatch <<'EOF'\n(.*?)\nEOF\n", doc, re.S)
+    assert m, "docs/voxceleb_recipe.md has no train_seed.sbatch block"
+    script = m.group(1)
+    tmp, slurm = recipe_runs["tmp"], recipe_runs["slurm"]
+    conf = tmp / "my.conf"
+    conf.write_text((RECIPE / "conf" / "test_tiny.conf").read_text() + "".join(
+        f"{k}={slurm / k}\n" for k in ("corpora", "data", "exp")))
+    port = free_port()
+    for old, new in (("--nodes=2", "--nodes=1"), ("--gpus-per-node=4", "--gpus-per-node=2"),
+                     ("--cpus-per-task=16", "--cpus-per-task=8"),  # what the node has
+                     ("--nproc-per-node 4", "--nproc-per-node 2"),
+                     ("$head:29400", f"$head:{port}"), ("--config my.conf", f"--config {conf}")):
+        assert old in script, old
+        script = script.replace(old, new)
+    (tmp / "train_seed.sbatch").write_text(script + "\n")
+    p = subprocess.Popen(["sbatch", "--wait", f"--chdir={RECIPE}",
+                          f"--output={tmp}/train_seed.%j.out", str(tmp / "train_seed.sbatch")],
+                         env=recipe_runs["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        pending = 0.0
+        while p.poll() is None and pending < 30:
+            time.sleep(1)
+            states = cluster.run("squeue", "-h", "-o", "%T").split()
+            pending = pending + 1 if states == ["PENDING"] else 0.0
+        if p.poll() is None and pending >= 30:
+            cluster.cancel_all()
+        stdout, stderr = p.communicate(timeout=600)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    r = subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr)
+    out = "\n".join(p.read_text() for p in tmp.glob("train_seed.*.out"))
+    assert r.returncode == 0, f"{r.stdout}{r.stderr}\n{out[-5000:]}"
+    job = re.search(r"Submitted batch job (\d+)", r.stdout).group(1)
+    assert "=== stage 5 done" in out
+    sdir = next((slurm / "exp").glob("*/seed_rdm_mlp3"))
+    assert (sdir / "final.pt").is_file()
+    logs = list((sdir / "log").glob("train.*.log"))
+    assert [p.name for p in logs] == [f"train.{cluster_node()}.log"]
+    text = logs[0].read_text()
+    assert "--rdzv-endpoint" in text and f":{port}" in text and f"--rdzv-id {job}" in text
+    assert "2 process(es)" in text and "weights identical on all 2 ranks" in text
