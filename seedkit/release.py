@@ -491,6 +491,20 @@ def map_backbone_config(data: Mapping[str, Any], path: Optional[PathLike] = None
     return m
 
 
+def print_release_seed_file(argv) -> int:
+    """``argv = [backbone conf]``: print ``pretrained/<the release's SEED file>`` for the conf's
+    backbone (run.sh ``--seed-checkpoint release``)."""
+    from seedkit.models.config import load_backbone_config  # noqa: PLC0415
+
+    model = load_backbone_config(argv[0]).model
+    if model not in RELEASE_SEED_FILES:
+        raise SeedkitError(f"--seed-checkpoint release: the release has no SEED model for "
+                           f"{model} (only {', '.join(RELEASE_SEED_FILES)}); give the file",
+                           argv[0])
+    print("pretrained/" + RELEASE_SEED_FILES[model])
+    return 0
+
+
 def release_eval_seed(checkpoint: PathLike) -> Optional[int]:
     """The evaluation seed of a release SEED checkpoint, by its file name (None otherwise)."""
     return RELEASE_EVAL_SEEDS.get(Path(checkpoint).name)

@@ -54,7 +54,7 @@ eval_crop_sec=4.015              # SEED protocol: crop length (400 frames + 240 
 device=auto                      # auto | cpu | cuda (extraction, training, enhancement)
 # stage 5: SEED training
 seed_conf=conf/seed_rdm_mlp3.yaml  # SEED diffusion conf (network, schedule, optimiser, epochs)
-seed_checkpoint=                 # official SEED diffusion weights: skip training, enhance with these
+seed_checkpoint=                 # official SEED diffusion weights: skip training, enhance with these ("release": the release's file for the backbone under pretrained/)
 eval_only=auto                   # true: evaluation only (no training corpora, augmentation or training; needs --seed-checkpoint or a trained model); auto: true with --seed-checkpoint
 seed_train_opts=                 # extra seedkit-train-seed options, e.g. "--epochs 50 --batch-size 600"
 seed_dev_set=                    # "" or a test set (vox1_o, vcmix): its EER is logged every epoch
@@ -111,7 +111,9 @@ Options (--name value; the default follows each; conf files document their own k
   --nj N                         CPU jobs for preparation/resampling/augmentation [8]
   --aug-rounds K                 augmentation rounds per clean crop [1]
   --crop-sec SEC                 training crop length [2.015]
-  --seed S                       seed of every stochastic step [0]
+  --seed S                       seed of every stochastic step [0]; with a release SEED
+                                 checkpoint (*_evalseed_N.model) the enhancement seed is N
+                                 (2690 ResNet, 898 ECAPA) unless --seed is given
   --backbone-conf FILE           conf/resnetse34v2.yaml | conf/ecapa_tdnn.yaml | your own
   --backbone-checkpoint FILE     backbone weights (official_resnetse34V2.model,
                                  official_ecapatdnn.model) ['' = the conf's checkpoint]
@@ -121,7 +123,10 @@ Options (--name value; the default follows each; conf files document their own k
   --eval-crops N, --eval-crop-sec SEC   SEED evaluation crops [10, 4.015]
   --device D                     auto | cpu | cuda [auto]
   --seed-conf FILE               SEED conf [conf/seed_rdm_mlp3.yaml]
-  --seed-checkpoint FILE         official SEED weights: no training (stage 5 skipped)
+  --seed-checkpoint FILE         official SEED weights: no training (stage 5 skipped);
+                                 'release' = pretrained/resnet34V2_SEED_evalseed_2690.model
+                                 (ResNetSE34V2) or pretrained/ecapa_SEED_evalseed_898.model
+                                 (ECAPA_TDNN), by the backbone conf's model
   --eval-only auto|true|false    evaluation only: download, prepare and embed only the test
                                  sets (stages 3 and 5 skipped); needs --seed-checkpoint or a
                                  trained model in the exp dir [auto = true with --seed-checkpoint]
@@ -135,6 +140,14 @@ Options (--name value; the default follows each; conf files document their own k
   --p-target-seed P, --p-target-wespeaker P   minDCF priors of the two protocols [0.05, 0.01]
   --config FILE                  read 'name=value' option lines from FILE first (e.g. the test
                                  conf conf/test_tiny.conf); the command line wins"
+
+# was --seed given? (a release SEED checkpoint otherwise brings its own evaluation seed)
+seed_on_command_line() {
+  local a
+  for a in "$@"; do case $a in --seed|--seed=*) return 0 ;; esac; done
+  return 1
+}
+if seed_on_command_line "$@"; then seed_given=true; else seed_given=false; fi
 
 . ./cmd.sh || exit 1
 . utils/parse_options.sh || exit 1
@@ -175,8 +188,24 @@ case $device in auto|cpu|cuda|cuda:*) ;; *) die "$0" "--device must be auto, cpu
 [ -z "$backbone_checkpoint" ] || [ -f "$backbone_checkpoint" ] || \
   die "$backbone_checkpoint" "backbone checkpoint not found (--backbone-checkpoint)"
 [ -z "$vox1_trials" ] || [ -f "$vox1_trials" ] || die "$vox1_trials" "trial list not found (--vox1-trials)"
+if [ "$seed_checkpoint" = release ]; then
+  # the release's SEED file for this backbone, by its release name
+  seed_checkpoint=$(python3 -c 'import sys
+from seedkit.errors import run_main
+from seedkit.release import print_release_seed_file
+sys.exit(run_main(print_release_seed_file, sys.argv[1], sys.argv[2:]))' \
+    "$(basename "$0")" "$backbone_conf") || exit 1
+fi
 [ -z "$seed_checkpoint" ] || [ -f "$seed_checkpoint" ] || \
   die "$seed_checkpoint" "SEED checkpoint not found (--seed-checkpoint)"
+# the enhancement seed: --seed, or the evaluation seed a release checkpoint is named after
+enhance_seed=$seed
+case $(basename "${seed_checkpoint:-none}") in
+  resnet34V2_SEED_evalseed_2690.model) release_seed=2690 ;;
+  ecapa_SEED_evalseed_898.model) release_seed=898 ;;
+  *) release_seed= ;;
+esac
+if [ -n "$release_seed" ] && ! $seed_given; then enhance_seed=$release_seed; fi
 [ -f "$seed_conf" ] || die "$seed_conf" "SEED conf not found (--seed-conf)"
 # the SEED conf's keys and values now, not at stage 5 after hours of preparation
 check_seed_conf "$seed_conf"
@@ -534,7 +563,14 @@ fi
 
 # ---- stage 6: enhancement of the evaluation embeddings ------------------------------------------
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
-  stage_begin 6 "enhancement of the evaluation embeddings ($seed_name, t*=$t_star)"
+  stage_begin 6 "enhancement of the evaluation embeddings ($seed_name, t*=$t_star, seed $enhance_seed)"
+  if [ -n "$release_seed" ]; then
+    if $seed_given; then
+      log "enhancement seed $enhance_seed (--seed; the release evaluated $(basename "$seed_checkpoint") with $release_seed)"
+    else
+      log "enhancement seed $enhance_seed: the release's evaluation seed of $(basename "$seed_checkpoint") (--seed S to change; the noise is seedkit's per-embedding draw, not the release's CUDA stream)"
+    fi
+  fi
   if [ -n "$seed_checkpoint" ]; then
     model=$seed_checkpoint
     model_opts=(--config "$seed_conf")
@@ -551,11 +587,11 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   fi
   for x in eval_multi eval_full; do
     dir=$sdir/xvectors/$x
-    key=$(key_of enhance "$t_star" "$seed" "$model_id" "${model_opts[@]}" "$bdir/xvectors/$x/.done")
+    key=$(key_of enhance "$t_star" "$enhance_seed" "$model_id" "${model_opts[@]}" "$bdir/xvectors/$x/.done")
     if done_with "$dir" "$key" "$dir/xvector.scp"; then skip "$dir"; continue; fi
     mkdir -p "$dir/log"
     run_job "$cuda_cmd --gpu $gpu" "$dir/log/enhance.log" seedkit-enhance "${model_opts[@]}" \
-      --seed "$seed" --t-star "$t_star" --device "$enh_device" "$model" "scp:$bdir/xvectors/$x/xvector.scp" \
+      --seed "$enhance_seed" --t-star "$t_star" --device "$enh_device" "$model" "scp:$bdir/xvectors/$x/xvector.scp" \
       "ark,scp:$dir/xvector.ark,$dir/xvector.scp"
     mark_done "$dir" "$key"
   done

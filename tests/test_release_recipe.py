@@ -1,0 +1,79 @@
+"""The VoxCeleb recipe with the SEED release's checkpoints by their release names: the
+enhancement seed defaults to the release's evaluation seed (898 for
+``ecapa_SEED_evalseed_898.model``, 2690 for ``resnet34V2_SEED_evalseed_2690.model``) unless
+``--seed`` is given; ``--seed-checkpoint release`` picks the file under ``pretrained/``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from test_release_configs import _official_sd
+from test_voxceleb_recipe import RECIPE, run_recipe
+
+from seedkit.embio import read_embeddings, write_embeddings
+
+BACKBONE = "test_tiny_resnet"  # conf/test_tiny.conf: 32-d random-weight ResNetSE34V2
+
+
+def _fake_embeddings(exp):
+    rng = np.random.default_rng(0)
+    for x, shape in (("eval_multi", (10, 32)), ("eval_full", (32,))):
+        d = exp / BACKBONE / "xvectors" / x
+        d.mkdir(parents=True)
+        items = [(f"id1000{i}-v-0000{i}", rng.standard_normal(shape)) for i in range(3)]
+        write_embeddings(f"ark,scp:{d / 'xvector.ark'},{d / 'xvector.scp'}", items)
+        (d / ".done").write_text("fake\n")
+
+
+def _enhanced(sdir, x):
+    return read_embeddings(f"scp:{sdir / 'xvectors' / x / 'xvector.scp'}")
+
+
+def _direct(model, exp, x, seed, out):
+    subprocess.run([sys.executable, "-m", "seedkit.bin.enhance", "--config",
+                    str(RECIPE / "conf" / "seed_rdm_mlp3.yaml"), "--seed", str(seed), "--t-star",
+                    "50", str(model), f"scp:{exp / BACKBONE / 'xvectors' / x / 'xvector.scp'}",
+                    f"ark:{out}"], check=True, capture_output=True)
+    return read_embeddings(f"ark:{out}")
+
+
+@pytest.mark.slow
+def test_release_checkpoint_brings_its_eval_seed(tmp_path):
+    model = tmp_path / "ecapa_SEED_evalseed_898.model"
+    torch.save(_official_sd(32), model)  # non-zero output layers: the noise shows
+    base = ["--config", "conf/test_tiny.conf", "--stage", "6", "--stop-stage", "6",
+            "--seed-checkpoint", str(model)]
+    exp = tmp_path / "exp"
+    _fake_embeddings(exp)
+    proc = run_recipe(*base, "--exp", str(exp))
+    assert "enhancement seed 898: the release's evaluation seed" in proc.stderr
+    sdir = exp / BACKBONE / "official_ecapa_SEED_evalseed_898"
+    for x in ("eval_multi", "eval_full"):
+        got, want = _enhanced(sdir, x), _direct(model, exp, x, 898, tmp_path / f"{x}.ark")
+        assert set(got) == set(want) and all(np.array_equal(got[k], want[k]) for k in want)
+        other = _direct(model, exp, x, 0, tmp_path / f"{x}.0.ark")
+        assert not all(np.array_equal(got[k], other[k]) for k in want)
+    # --seed given: it wins
+    exp2 = tmp_path / "exp2"
+    _fake_embeddings(exp2)
+    proc = run_recipe(*base, "--exp", str(exp2), "--seed", "0")
+    assert "enhancement seed 0 (--seed; the release evaluated" in proc.stderr
+    got = _enhanced(exp2 / BACKBONE / "official_ecapa_SEED_evalseed_898", "eval_full")
+    want = _direct(model, exp2, "eval_full", 0, tmp_path / "s0.ark")
+    assert all(np.array_equal(got[k], want[k]) for k in want)
+
+
+def test_seed_checkpoint_release_names_the_file(tmp_path):
+    """'release' looks for the backbone's release file under pretrained/ (ResNetSE34V2 here)."""
+    assert not (RECIPE / "pretrained" / "resnet34V2_SEED_evalseed_2690.model").exists()
+    proc = run_recipe("--config", "conf/test_tiny.conf", "--exp", str(tmp_path / "e"),
+                      "--stage", "6", "--seed-checkpoint", "release", check=False)
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("ERROR")]
+    assert proc.returncode != 0 and len(errors) == 1
+    assert "pretrained/resnet34V2_SEED_evalseed_2690.model:0: SEED checkpoint not found" in \
+        errors[0]
+    assert not (tmp_path / "e").exists()
