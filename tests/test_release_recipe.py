@@ -77,3 +77,53 @@ def test_seed_checkpoint_release_names_the_file(tmp_path):
     assert "pretrained/resnet34V2_SEED_evalseed_2690.model:0: SEED checkpoint not found" in \
         errors[0]
     assert not (tmp_path / "e").exists()
+
+
+PREP = RECIPE / "local" / "prepare_voxsrc23.py"
+
+
+def _voxsrc23(tmp_path, missing=0):
+    root = tmp_path / "vox"
+    files = [f"id1000{i}/vid{i}/0000{j}.wav" for i in range(3) for j in range(2)]
+    for f in files[missing:]:
+        (root / f).parent.mkdir(parents=True, exist_ok=True)
+        (root / f).write_bytes(b"RIFF")
+    lst = tmp_path / "voxsrc23_val.txt"
+    lst.write_text("".join(f"{int(i == 0)} {files[2 * i]} {files[2 * i + 1 if i == 0 else 4]}\n"
+                           for i in range(3)))
+    return lst, root
+
+
+def test_voxsrc23_list_is_converted(tmp_path):
+    lst, root = _voxsrc23(tmp_path)
+    out = tmp_path / "d"
+    r = subprocess.run([sys.executable, str(PREP), str(lst), str(root), str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert (out / "trials").read_text().splitlines() == [
+        "voxsrc23-id10000-vid0-00000 voxsrc23-id10000-vid0-00001 target",
+        "voxsrc23-id10001-vid1-00000 voxsrc23-id10002-vid2-00000 nontarget",
+        "voxsrc23-id10002-vid2-00000 voxsrc23-id10002-vid2-00000 nontarget"]
+    wav = dict(line.split() for line in (out / "wav.scp").read_text().splitlines())
+    assert len(wav) == 4 and wav["voxsrc23-id10001-vid1-00000"] == str(
+        (root / "id10001/vid1/00000.wav").resolve())
+    assert (out / "utt2spk").read_text() == (out / "spk2utt").read_text()
+
+
+def test_voxsrc23_missing_files_are_counted(tmp_path):
+    lst, root = _voxsrc23(tmp_path, missing=2)
+    out = tmp_path / "d"
+    r = subprocess.run([sys.executable, str(PREP), str(lst), str(root), str(out)],
+                       capture_output=True, text=True)
+    errs = [s for s in r.stderr.splitlines() if s.startswith("ERROR")]
+    assert r.returncode == 1 and len(errs) == 1 and not out.exists()
+    assert "2 of the 4 files the list names are missing" in errs[0]
+    assert "id10000/vid0/00000.wav" in errs[0]
+    # run.sh checks them before anything else when --voxsrc23-root is given
+    proc = run_recipe("--config", "conf/test_tiny.conf", "--exp", str(tmp_path / "e"),
+                      "--data", str(tmp_path / "data"), "--voxsrc23-trials", str(lst),
+                      "--voxsrc23-root", str(root), check=False)
+    errs = [s for s in proc.stderr.splitlines() if s.startswith("ERROR")]
+    assert proc.returncode != 0 and len(errs) == 1, proc.stderr
+    assert "2 of the 4 files" in errs[0]
+    assert not (tmp_path / "e").exists() and not (tmp_path / "data").exists()

@@ -35,6 +35,8 @@ librittsr_parts="train-clean-100 train-clean-360"  # LibriTTS-R parts to downloa
 librilight_url=                  # mirror of Libri-Light small.tar ("" = the official URL)
 librilight_md5=                  # md5 of that mirror's small.tar ("" = the official md5)
 vox1_trials=                     # VoxCeleb1-O list ("" = <voxceleb1>/veri_test2.txt, the cleaned 37,611 trials)
+voxsrc23_trials=                 # optional third test set: a VoxSRC-23 list '<1|0> <path> <path>' ("" = none)
+voxsrc23_root=                   # where the VoxSRC-23 list's paths lie ("" = <corpora>/voxceleb1/wav)
 # stages 1-3: data
 train_corpora="librittsr librilight"  # clean speech SEED trains on (librittsr and/or librilight)
 librilight_segments=false        # true: one Libri-Light utterance per voice-activity segment
@@ -105,6 +107,11 @@ Options (--name value; the default follows each; conf files document their own k
   --librilight-url URL, --librilight-md5 MD5   mirror of small.tar and its md5
   --vox1-trials FILE             VoxCeleb1-O trial list, VoxCeleb or Kaldi form
                                  ['' = veri_test2.txt of the VoxCeleb1 copy]
+  --voxsrc23-trials FILE         optional third test set 'voxsrc23' (the paper's VoxSRC-23; the
+                                 release ships no list: bring the VoxSRC-23 validation list,
+                                 '<1|0> <enroll path> <test path>'); every file must exist
+  --voxsrc23-root DIR            directory the list's paths are relative to
+                                 ['' = \$corpora/voxceleb1/wav]
   --train-corpora 'C ...'        SEED training speech: librittsr librilight
   --librilight-segments BOOL     Libri-Light: one utterance per voice-activity segment [false]
   --test-sets 'S ...'            vox1_o and/or vcmix [vox1_o vcmix]
@@ -188,6 +195,15 @@ case $device in auto|cpu|cuda|cuda:*) ;; *) die "$0" "--device must be auto, cpu
 [ -z "$backbone_checkpoint" ] || [ -f "$backbone_checkpoint" ] || \
   die "$backbone_checkpoint" "backbone checkpoint not found (--backbone-checkpoint)"
 [ -z "$vox1_trials" ] || [ -f "$vox1_trials" ] || die "$vox1_trials" "trial list not found (--vox1-trials)"
+if [ -n "$voxsrc23_trials" ]; then
+  [ -f "$voxsrc23_trials" ] || die "$voxsrc23_trials" "trial list not found (--voxsrc23-trials)"
+  test_sets+=" voxsrc23"
+  if [ -n "$voxsrc23_root" ]; then  # its files now, not after the downloads
+    local/prepare_voxsrc23.py --check-only "$voxsrc23_trials" "$voxsrc23_root" >&2 || exit 1
+  fi
+else
+  [ -z "$voxsrc23_root" ] || die "$0" "--voxsrc23-root needs --voxsrc23-trials"
+fi
 if [ "$seed_checkpoint" = release ]; then
   # the release's SEED file for this backbone, by its release name
   seed_checkpoint=$(python3 -c 'import sys
@@ -244,6 +260,7 @@ in_list vcmix $test_sets && corpora_needed+=" voxconverse_sv"
 train_parts=$(for c in $train_corpora; do prepared_sets "$c"; done | tr '\n' ' ')
 eval_parts="voxceleb1_test"
 in_list vcmix $test_sets && eval_parts+=" voxconverse_sv"
+in_list voxsrc23 $test_sets && eval_parts+=" voxsrc23"
 if $eval_only; then
   resample_sets=$eval_parts
   combined_sets=eval
@@ -403,6 +420,20 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
         "non-target + VoxCeleb1-O target)"
     fi
     mark_done "$data/trials" "$key"
+  fi
+  if [ -n "$voxsrc23_trials" ]; then
+    root=${voxsrc23_root:-$corpora/voxceleb1/wav}
+    key=$(key_of voxsrc23 "$voxsrc23_trials" "$(cd "$root" 2>/dev/null && pwd)" \
+      "$corpora/.seedkit_voxceleb1.complete")
+    if done_with "$data/local/voxsrc23" "$key" "$data/local/voxsrc23/trials"; then
+      skip "$data/local/voxsrc23"
+    else
+      rm -rf "$data/local/voxsrc23"
+      local/prepare_voxsrc23.py "$voxsrc23_trials" "$root" "$data/local/voxsrc23" >&2 || exit 1
+      mark_done "$data/local/voxsrc23" "$key"
+    fi
+    cmp -s "$data/local/voxsrc23/trials" "$data/trials/voxsrc23" 2>/dev/null || \
+      cp "$data/local/voxsrc23/trials" "$data/trials/voxsrc23"
   fi
   stage_end
 fi

@@ -29,6 +29,7 @@ describe() {
   case $1 in
     vox1_o) echo "VoxCeleb1-O cleaned" ;;
     vcmix) echo "VC-Mix (VoxConverse-SV non-target + VoxCeleb1-O target)" ;;
+    voxsrc23) echo "VoxSRC-23 (the list given with --voxsrc23-trials)" ;;
     *) echo "$1" ;;
   esac
 }
