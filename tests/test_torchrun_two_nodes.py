@@ -165,3 +165,21 @@ def test_killed_node_makes_the_other_exit(testbed, tmp_path):
     assert waited < 60
     time.sleep(1)
     assert processes_naming(str(exp)) == []  # no orphaned worker on either node
+
+
+def test_lost_peer_error_only_for_a_vanished_peer_under_torchrun(monkeypatch):
+    from seedkit.bin.train_seed import lost_peer_error
+
+    gone = RuntimeError("[/pytorch/third_party/gloo/gloo/transport/tcp/pair.cc:547] Connection "
+                        "closed by peer [127.0.0.1]:44672\nmore")
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert lost_peer_error(gone) is None  # one process: not a distributed failure
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "3")
+    assert lost_peer_error(RuntimeError("mat1 and mat2 shapes cannot be multiplied")) is None
+    err = lost_peer_error(gone)
+    assert err.format("seedkit-train-seed") == (
+        "ERROR (seedkit-train-seed): rank 3 of 4 lost its connection to the other training "
+        "processes (Connection closed by peer [127.0.0.1]:44672): a process or node of this run "
+        "died or was killed (see its log); the checkpoints are kept: run the same command with "
+        "--resume on every node to continue")
