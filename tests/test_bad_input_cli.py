@@ -787,6 +787,23 @@ CASES = [c for c in CASES if c.id not in ACCEPTED]
 
 # ----------------------------------------------------------------------------- the tests
 
+# --- seedkit-export-onnx: not a SEED/backbone model, a DDIM config, output = input ------------
+CASES += [
+    Case("export-onnx:model-is-plda", "export_onnx", lambda w, t: [w / "plda", t / "m.onnx"],
+         ["m.onnx"], "not a SEED checkpoint"),
+    Case("export-onnx:model-is-ark", "export_onnx", lambda w, t: [w / "emb.ark", t / "m.onnx"],
+         ["m.onnx"]),
+    Case("export-onnx:output-is-model", "export_onnx",
+         lambda w, t: (lambda m: [m, m])(_copy_model(w, t)), [], "also an input"),
+    Case("export-onnx:no-output", "export_onnx", lambda w, t: [w / "final.pt"], []),
+    Case("export-onnx:ddim-config", "export_onnx", lambda w, t: [
+        "--config", _write(t, "c.yaml", b"sample_steps: 5\n"), w / "final.pt", t / "m.onnx"],
+        ["m.onnx"], "one-step"),
+    Case("export-onnx:release-backbone-unknown", "export_onnx", lambda w, t: [
+        "--backbone", _write(t, "r.yaml", b"backbone: RawNet3\nnOut: 256\nn_mels: 80\n"),
+        t / "b.onnx"], ["b.onnx"], "unknown backbone 'RawNet3'"),
+]
+
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
 def test_bad_input(c: Case, world, tmp_path, capsys, monkeypatch):
     t = tmp_path / "t"
