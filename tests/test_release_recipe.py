@@ -10,12 +10,14 @@ import sys
 
 import numpy as np
 import pytest
+import test_eval_only
 import torch
 from test_release_configs import _official_sd
 from test_voxceleb_recipe import RECIPE, run_recipe
 
 from seedkit.embio import read_embeddings, write_embeddings
 
+eval_corpora = test_eval_only.eval_corpora  # that file's module fixture, here too
 BACKBONE = "test_tiny_resnet"  # conf/test_tiny.conf: 32-d random-weight ResNetSE34V2
 
 
@@ -127,3 +129,30 @@ def test_voxsrc23_missing_files_are_counted(tmp_path):
     assert proc.returncode != 0 and len(errs) == 1, proc.stderr
     assert "2 of the 4 files" in errs[0]
     assert not (tmp_path / "e").exists() and not (tmp_path / "data").exists()
+
+
+@pytest.mark.slow
+def test_voxsrc23_is_a_third_test_set(tmp_path, eval_corpora):  # noqa: F811
+    """An evaluation-only run with --voxsrc23-trials (here the VoxCeleb1-O list of the fixture,
+    paths under the VoxCeleb1 copy): the set is prepared, embedded, scored with both protocols
+    and reported; its baseline metrics equal VoxCeleb1-O's (same audio, same trials)."""
+    import json
+
+    model = tmp_path / "seed32.model"
+    torch.save(_official_sd(32), model)
+    lst = eval_corpora / "voxceleb1" / "veri_test2.txt"
+    work = tmp_path / "work"
+    run_recipe(*test_eval_only.recipe_args(
+        work, "--corpora-on-disk", str(eval_corpora), "--seed-checkpoint", str(model),
+        "--test-sets", "vox1_o", "--voxsrc23-trials", str(lst)))
+    trials = (work / "data" / "trials" / "voxsrc23").read_text().splitlines()
+    assert len(trials) == len(lst.read_text().splitlines())
+    assert all(t.startswith("voxsrc23-id") for t in trials)
+    scores = work / "exp" / BACKBONE / "scores"
+    for protocol in ("seed", "wespeaker"):
+        a = json.loads((scores / protocol / "baseline" / "vox1_o" / "metrics.json").read_text())
+        b = json.loads((scores / protocol / "baseline" / "voxsrc23" / "metrics.json").read_text())
+        same = ("num_trials", "num_target", "eer_percent", "eer_threshold", "min_dcf")
+        assert {k: a[k] for k in same} == {k: b[k] for k in same}
+        assert (scores / protocol / "official_seed32" / "voxsrc23" / "metrics.json").is_file()
+    assert "VoxSRC-23" in (work / "RESULTS.md").read_text()
