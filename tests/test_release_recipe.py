@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import test_eval_only
 import torch
-from test_release_configs import _official_sd
+from test_release_configs import ECAPA_SEED, _official_sd
 from test_voxceleb_recipe import RECIPE, run_recipe
 
 from seedkit.embio import read_embeddings, write_embeddings
@@ -59,10 +59,15 @@ def test_release_checkpoint_brings_its_eval_seed(tmp_path):
         assert set(got) == set(want) and all(np.array_equal(got[k], want[k]) for k in want)
         other = _direct(model, exp, x, 0, tmp_path / f"{x}.0.ark")
         assert not all(np.array_equal(got[k], other[k]) for k in want)
-    # --seed given: it wins
+    # --seed given: it wins; and the release's SEED config as --seed-conf (nOut set to the tiny
+    # backbone's 32) enhances exactly as the seedkit conf
     exp2 = tmp_path / "exp2"
     _fake_embeddings(exp2)
-    proc = run_recipe(*base, "--exp", str(exp2), "--seed", "0")
+    conf = tmp_path / "ECAPA_SEED_rdmmlp3.yaml"
+    conf.write_text(ECAPA_SEED.replace("nOut: 256", "nOut: 32"))
+    proc = run_recipe(*base, "--exp", str(exp2), "--seed", "0", "--seed-conf", str(conf))
+    log = exp2 / BACKBONE / "official_ecapa_SEED_evalseed_898" / "xvectors" / "eval_full" / "log"
+    assert "release SEED config" in (log / "enhance.log").read_text()
     assert "enhancement seed 0 (--seed; the release evaluated" in proc.stderr
     got = _enhanced(exp2 / BACKBONE / "official_ecapa_SEED_evalseed_898", "eval_full")
     want = _direct(model, exp2, "eval_full", 0, tmp_path / "s0.ark")
