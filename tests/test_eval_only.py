@@ -179,3 +179,21 @@ def test_eval_only_run_reads_only_the_evaluation_corpora(tmp_path, eval_corpora)
     assert snapshot(work) == before
     assert "downloading" not in second.stderr and "=== stage 3" in second.stderr
     assert second.stderr.count("skipping") >= 8
+
+
+def test_corpus_plan_says_what_each_corpus_costs(tmp_path):
+    from seedkit.prepare.plan import corpus_plan
+
+    (tmp_path / ".seedkit_voxceleb1.complete").write_text("downloaded\n")
+    lines = corpus_plan(tmp_path, [("voxceleb1", ""), ("voxconverse_sv", "/data/vc"),
+                                   ("librittsr", ""), ("musan", "")],
+                        librittsr_parts=["train-clean-100"], eval_only=False)
+    assert lines[0] == "corpora plan (training and evaluation):"
+    assert lines[1] == f"  voxceleb1: complete in {tmp_path} (nothing to fetch)"
+    assert lines[2] == "  voxconverse_sv: read from /data/vc (linked, not downloaded)"
+    assert lines[3] == "  librittsr: download, ~8 GB (train-clean-100)"
+    assert lines[4] == "  musan: download, ~11 GB"
+    assert len(lines) == 5
+    lines = corpus_plan(tmp_path / "empty", [("voxceleb1", "")], eval_only=True)
+    assert lines[1].startswith("  voxceleb1: download, ~1 GB")
+    assert lines[-1].startswith("  skipped: musan, rirs_noises, librittsr, librilight")

@@ -317,7 +317,7 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
     if [ -z "$src" ] && [ -n "$corpora_on_disk" ]; then src=$corpora_on_disk/$(corpus_dir "$c"); fi
     plan+=("$c=$src")
   done
-  local/corpus_plan.sh --corpora "$corpora" --librittsr-parts "$librittsr_parts" \
+  local/corpus_plan.py --corpora "$corpora" --librittsr-parts "$librittsr_parts" \
     --eval-only "$eval_only" "${plan[@]}"
 fi
 if { [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; } || \
