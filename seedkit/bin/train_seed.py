@@ -11,11 +11,9 @@ Any config key can be overridden on the command line: --lr 1e-3, --batch-size 25
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import sys
 
-from seedkit.cli import SeedkitError, entry, setup_logging
+from seedkit.cli import entry, setup_logging
 from seedkit.seed.config import (
     DEFAULTS,
     load_config_file,
@@ -23,7 +21,7 @@ from seedkit.seed.config import (
     overrides_from_args,
     parse_override,
 )
-from seedkit.seed.train import train_seed
+from seedkit.seed.train import lost_peer_error, train_seed
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -99,25 +97,6 @@ def main(argv=None) -> int:
             raise
         raise lost from None
     return 0
-
-
-_PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "Broken pipe",
-              "NCCL communicator was aborted", "remote process exited or there was a network error")
-
-
-def lost_peer_error(err: RuntimeError):
-    """Under torchrun, a collective that failed because another rank went away (its process or
-    node died, was killed or cancelled) as a SeedkitError naming what to do; None otherwise."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    text = str(err)
-    if world <= 1 or not any(s in text for s in _PEER_GONE):
-        return None
-    first = re.sub(r"^\[[^\]]*\] ", "", text.strip().splitlines()[0])
-    return SeedkitError(
-        f"rank {os.environ.get('RANK', '?')} of {world} lost its connection to the other "
-        f"training processes ({first}): a process or node of this run died or was killed (see "
-        f"its log); the checkpoints are kept: run the same command with --resume on every node "
-        f"to continue")
 
 
 console_main = entry(main)

@@ -607,3 +607,22 @@ def _train(cfg0, clean, noisy, pairs, exp: Path, resume: bool, info: DistInfo, d
     if info.enabled:
         dist.barrier()
     return exp / "final.pt"
+
+
+_PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "Broken pipe",
+              "NCCL communicator was aborted", "remote process exited or there was a network error")
+
+
+def lost_peer_error(err: RuntimeError):
+    """Under torchrun, a collective that failed because another rank went away (its process or
+    node died, was killed or cancelled) as a SeedkitError naming what to do; None otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    text = str(err)
+    if world <= 1 or not any(s in text for s in _PEER_GONE):
+        return None
+    first = re.sub(r"^\[[^\]]*\] ", "", text.strip().splitlines()[0])
+    return SeedkitError(
+        f"rank {os.environ.get('RANK', '?')} of {world} lost its connection to the other "
+        f"training processes ({first}): a process or node of this run died or was killed (see "
+        f"its log); the checkpoints are kept: run the same command with --resume on every node "
+        f"to continue")
