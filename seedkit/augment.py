@@ -1,39 +1,49 @@
-"""SEED's training pairs: one seeded crop per clean utterance and K rounds of corrupted copies.
+"""SEED's training pairs: K rounds per clean utterance of a seeded crop and its corrupted copies.
 
-For every utterance of the clean data dir (``seed-method.md`` §1.5, done offline):
+Round ``k`` of utterance ``u`` (``seed-method.md`` §1.5) is drawn by :class:`PairPlanner` from its
+own generator seeded by ``(seed, u, k)`` (:func:`round_rng`), so round k is the same whatever K,
+whatever the job split:
 
 1. **crop**: ``crop_sec`` (2.015 s = 32,240 samples at 16 kHz) starting at
-   ``int(u * (n - L))``; an utterance of ``n <= L`` samples is wrap-padded to ``L + 1`` and
-   cropped from 0 (what SEED's loader does);
-2. K rounds of three copies of that same crop:
+   ``int(v * (n - L))``; an utterance of ``n <= L`` samples is wrap-padded to ``L + 1`` and
+   cropped from 0 (what SEED's loader does). ``fresh_crops`` (default): every round its own crop,
+   key ``<u>-clean<k>``; otherwise every round uses round 1's crop, key ``<u>`` (one crop per
+   utterance, seedkit's behaviour before render-on-extract);
+2. three copies of that round's crop:
 
-   - ``music``: one MUSAN music recording, a random L-sample segment (wrap-padded when short),
-     SNR ~ U[5, 15] dB;
-   - ``noise``: one MUSAN noise recording likewise, SNR ~ U[0, 15] dB;
-   - ``reverb``: one RIR, normalised to unit energy ``h / sqrt(sum(h^2))``, then
+   - ``<u>-music<k>``: one MUSAN music recording, a random L-sample segment (wrap-padded when
+     short), SNR ~ U[5, 15] dB;
+   - ``<u>-noise<k>``: one MUSAN noise recording likewise, SNR ~ U[0, 15] dB;
+   - ``<u>-reverb<k>``: one RIR, normalised to unit energy ``h / sqrt(sum(h^2))``, then
      ``scipy.signal.convolve(x, h, "full")[:L]`` (no delay compensation);
 
    mixing as SEED: ``clean_dB = 10 log10(mean(x^2) + 1e-4)``, likewise ``noise_dB``, noise scaled
    by ``sqrt(10^((clean_dB - noise_dB - snr) / 10))`` and added.
 
+Each waveform is a :class:`RenderEntry` (a line of ``render.spec``: key, clean utterance, crop
+start and length, kind, source key, source offset, SNR); :class:`Renderer` turns an entry into
+float32 samples with the math above, the one code path for wav files, extraction and on-the-fly
+training.
+
 MUSAN is read from a data dir of the raw MUSAN files whose ``utt2spk`` value is the category
 (``music``/``noise``/``speech``), as ``seedkit-prepare-corpus musan`` writes it: segments are cut
 at random offsets here, so no pre-split ("musan_split") copy is needed.
 
-Outputs:
+Outputs of :func:`augment_data_dir`:
 
-- ``<out-clean>``: the clean crops (key = the clean utterance key), ``wav/<xx>/<utt>.wav``;
-- ``<out-aug>``: SEED's multi-pair set: every clean crop itself (same key and wav file as in
-  ``<out-clean>``) and its copies ``<utt>-music<k>``, ``<utt>-noise<k>``, ``<utt>-reverb<k>``
-  (k = 1..K, wavs in ``<out-aug>/wav/``); ``utt2clean`` maps each to its clean key, the identity
-  lines ``<utt> <utt>`` included, so it is the ``--pairs`` file of ``seedkit-train-seed`` as it
-  stands; ``utt2env`` names what was applied (``clean``, ``music:<musan-key>``,
-  ``noise:<musan-key>``, ``reverb:<rir-key>``); ``augment.info`` lists every copy with its source,
-  offset and SNR.
-
-Every draw comes from a generator seeded by ``(seed, utterance key)``, so the output does not depend
-on how the work is split into jobs. 16-bit output is scaled down (whole crop, SNR unchanged) only if
-it would clip; ``subtype="FLOAT"`` keeps exact float samples instead.
+- ``<out-clean>``: the clean crops; ``<out-aug>``: SEED's multi-pair set, every clean crop itself
+  (same key as in ``<out-clean>``) and its copies; ``utt2clean`` maps each to its round's clean
+  key, the identity lines included, so it is the ``--pairs`` file of ``seedkit-train-seed``;
+  ``utt2env`` names what was applied (``clean``, ``music:<musan-key>``, ``noise:<musan-key>``,
+  ``reverb:<rir-key>``). Both dirs hold ``render.spec`` (their entries, C-sorted) and
+  ``render.sources`` (the absolute clean/MUSAN/RIR data dirs and the rate).
+- spec mode (default, ``materialise=False``): no audio; ``wav.scp`` lines are
+  ``<key> seedkit-render-wav <dir>/render.spec <key> |``, which seedkit's audio reader renders in
+  process (:func:`render_key`) and any other tool runs as a pipe.
+- ``materialise=True``: every waveform is a wav (``wav/<xx>/<key>.wav``) named in ``wav.scp``, and
+  ``augment.info`` lists every copy with its source, offset and SNR. 16-bit output is scaled down
+  (whole crop, SNR unchanged) only if it would clip; ``subtype="FLOAT"`` keeps the rendered float32
+  samples exactly.
 """
 
 from __future__ import annotations
@@ -43,6 +53,8 @@ import hashlib
 import logging
 import math
 import os
+import shlex
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +74,7 @@ from seedkit.data.datadir import (
     write_data_dir,
 )
 from seedkit.errors import PathLike, SeedkitError
-from seedkit.fileio import atomic_output, c_sorted, write_lines
+from seedkit.fileio import atomic_output, c_sorted, iter_lines, iter_table, write_lines
 from seedkit.resample import job_keys, output_path, wav_scp_lines
 
 log = logging.getLogger(__name__)
@@ -215,44 +227,90 @@ class AudioTable:
 
 # ----------------------------------------------------------------------------- the plan
 
-@dataclass
-class Copy:
-    """One corrupted copy of a clean crop."""
+SPEC_NAME = "render.spec"
+SOURCES_NAME = "render.sources"
+RENDER_COMMAND = "seedkit-render-wav"
+ENTRY_KINDS = ("clean",) + KINDS
+
+
+@dataclass(frozen=True)
+class RenderEntry:
+    """One training-pair waveform, as a line of ``render.spec``.
+
+    ``start``/``length``: the crop of clean utterance ``clean`` (samples; an utterance of at most
+    ``length`` samples is wrap-padded and cropped from 0); ``source``: the MUSAN recording
+    (``music``/``noise``) or RIR (``reverb``) key, None for ``clean``; ``source_start``: the first
+    sample of the MUSAN segment (0 otherwise); ``snr``: dB for ``music``/``noise``, else None.
+    """
 
     key: str
-    kind: str      # music | noise | reverb
-    source: str    # MUSAN or RIR key
+    clean: str
+    start: int
+    length: int
+    kind: str
+    source: Optional[str] = None
+    source_start: int = 0
     snr: Optional[float] = None
-    u_offset: float = 0.0
+
+    def to_line(self) -> str:
+        """``<key> <clean> <start> <length> <kind> <source|-> <source-start> <snr|->``; the SNR
+        is written with ``repr`` so it parses back to the same float."""
+        snr = "-" if self.snr is None else repr(float(self.snr))
+        return (f"{self.key} {self.clean} {self.start} {self.length} {self.kind} "
+                f"{self.source or '-'} {self.source_start} {snr}")
+
+    @classmethod
+    def parse(cls, line: str, where: Optional[PathLike] = None, lineno: int = 0
+              ) -> "RenderEntry":
+        """Parse one ``render.spec`` line; a bad line raises naming ``where:lineno``."""
+        fields = line.split()
+        fix = "; regenerate it with seedkit-augment-data-dir"
+        if len(fields) != 8:
+            raise SeedkitError(
+                f"expected 8 fields (<key> <clean> <start> <length> <kind> <source|-> "
+                f"<source-start> <snr|->), got {len(fields)}: {line.strip()[:80]!r}{fix}",
+                where, lineno)
+        key, clean, start_s, length_s, kind, source, sstart_s, snr_s = fields
+
+        def count(name: str, text: str, minimum: int) -> int:
+            if not text.isdigit() or int(text) < minimum:
+                raise SeedkitError(f"{key!r}: {name} must be an integer >= {minimum}, got "
+                                   f"{text!r}{fix}", where, lineno)
+            return int(text)
+
+        start, length = count("crop start", start_s, 0), count("crop length", length_s, 1)
+        source_start = count("source start", sstart_s, 0)
+        if kind not in ENTRY_KINDS:
+            raise SeedkitError(f"{key!r}: kind must be one of {', '.join(ENTRY_KINDS)}, got "
+                               f"{kind!r}{fix}", where, lineno)
+        snr: Optional[float] = None
+        if kind in ("music", "noise"):
+            try:
+                snr = float(snr_s)
+            except ValueError:
+                snr = math.nan
+            if not math.isfinite(snr):
+                raise SeedkitError(f"{key!r}: SNR must be a finite number of dB, got "
+                                   f"{snr_s!r}{fix}", where, lineno)
+        elif snr_s != "-":
+            raise SeedkitError(f"{key!r}: a {kind} entry has no SNR ('-'), got {snr_s!r}{fix}",
+                               where, lineno)
+        if kind == "clean":
+            if source != "-" or source_start != 0:
+                raise SeedkitError(f"{key!r}: a clean entry has source '-' and source start 0"
+                                   f"{fix}", where, lineno)
+            return cls(key, clean, start, length, kind)
+        if source == "-":
+            raise SeedkitError(f"{key!r}: a {kind} entry needs a source key{fix}", where, lineno)
+        if kind == "reverb" and source_start != 0:
+            raise SeedkitError(f"{key!r}: a reverb entry has source start 0{fix}", where, lineno)
+        return cls(key, clean, start, length, kind, source, source_start, snr)
 
 
-def plan_copies(rng: np.random.Generator, utt: str, rounds: int, music: list[str],
-                noise: list[str], rirs: list[str]) -> list[Copy]:
-    """Draw the K x {music, noise, reverb} copies of one utterance (fixed draw order)."""
-    out = []
-    for k in range(1, rounds + 1):
-        i = int(rng.integers(len(music)))
-        out.append(Copy(f"{utt}-music{k}", "music", music[i], u_offset=float(rng.random()),
-                        snr=float(rng.uniform(*MUSIC_SNR))))
-        i = int(rng.integers(len(noise)))
-        out.append(Copy(f"{utt}-noise{k}", "noise", noise[i], u_offset=float(rng.random()),
-                        snr=float(rng.uniform(*NOISE_SNR))))
-        i = int(rng.integers(len(rirs)))
-        out.append(Copy(f"{utt}-reverb{k}", "reverb", rirs[i]))
-    return out
-
-
-def write_audio(path: Path, x: np.ndarray, rate: int, subtype: str) -> float:
-    """Write ``x`` atomically; 16-bit output is scaled down if it would clip. Returns the gain."""
-    gain = 1.0
-    if subtype == "PCM_16":
-        peak = float(np.max(np.abs(x))) if len(x) else 0.0
-        if peak > 32767 / 32768:
-            gain = 0.999 / peak
-    with atomic_output(path) as tmp:
-        sf.write(str(tmp), np.asarray(x * gain, dtype=np.float32), rate, subtype=subtype,
-                 format="WAV")
-    return gain
+def round_rng(seed: int, utt: str, k: int) -> np.random.Generator:
+    """The generator of round ``k`` of utterance ``utt``: the same in any job, for any K."""
+    digest = hashlib.sha256(f"seedkit-augment\0{seed}\0{utt}\0{k}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
 def _category_keys(musan: DataDir, where: Path) -> tuple[list[str], list[str]]:
@@ -277,17 +335,13 @@ def _load(path: PathLike, what: str) -> DataDir:
     return dd
 
 
-class Augmenter:
-    """Holds the inputs; :meth:`run` makes the wavs of some utterances, :meth:`write_dirs` the
-    data dirs."""
+class Inputs:
+    """The clean, MUSAN and RIR data dirs at one rate (audio tables, read lazily)."""
 
     def __init__(self, clean_dir: PathLike, musan_dir: PathLike, rirs_dir: PathLike,
-                 out_clean: PathLike, out_aug: PathLike, rounds: int = 1, crop_sec: float = 2.015,
-                 seed: int = 0, sample_rate: int = 16000, subtype: str = "PCM_16"):
-        if rounds < 1:
-            raise SeedkitError(f"--rounds must be >= 1, got {rounds}")
-        if subtype not in ("PCM_16", "FLOAT"):
-            raise SeedkitError(f"wav subtype must be PCM_16 or FLOAT, got {subtype!r}")
+                 sample_rate: int = 16000):
+        self.dirs = tuple(Path(d).resolve() for d in (clean_dir, musan_dir, rirs_dir))
+        self.rate = sample_rate
         self.clean = _load(clean_dir, "clean")
         musan = _load(musan_dir, "MUSAN")
         rirs = _load(rirs_dir, "RIR")
@@ -296,125 +350,467 @@ class Augmenter:
         self.src = AudioTable(self.clean, sample_rate, "clean")
         self.musan = AudioTable(musan, sample_rate, "MUSAN")
         self.rirs = AudioTable(rirs, sample_rate, "RIR")
+
+
+class Renderer:
+    """Renders :class:`RenderEntry` waveforms (float32) with the math of the materialised wavs.
+
+    Safe to call from several threads: every read opens its own file handle; the caches
+    (recent clean crops, RIRs, decoded pipes) are ``functools.lru_cache`` (thread-safe; at worst
+    a value is computed twice).
+    """
+
+    def __init__(self, clean_dir: PathLike, musan_dir: PathLike, rirs_dir: PathLike,
+                 sample_rate: int = 16000, *, inputs: Optional[Inputs] = None):
+        self.inputs = inputs or Inputs(clean_dir, musan_dir, rirs_dir, sample_rate)
+        self.rate = self.inputs.rate
+        # RIRS_NOISES has 60,000 simulated RIRs: keep only the recently used ones in memory
+        self._rir = functools.lru_cache(maxsize=512)(self.inputs.rirs.read)
+        self._clean = functools.lru_cache(maxsize=64)(self._clean_crop)
+
+    @staticmethod
+    def _crop(table: AudioTable, key: str, start: int, length: int) -> np.ndarray:
+        if table.length(key) <= length:
+            return wrap_crop(table.read(key), length, 0)
+        return table.read(key, start, length)
+
+    def _clean_crop(self, utt: str, start: int, length: int) -> np.ndarray:
+        x = self._crop(self.inputs.src, utt, start, length)
+        x.flags.writeable = False
+        return x
+
+    def check(self, entry: RenderEntry, where: Optional[PathLike] = None, line: int = 0) -> None:
+        """Raise (naming ``where:line``) if ``entry`` names an unknown utterance, recording or
+        RIR, or a crop beyond its utterance or recording."""
+        inp = self.inputs
+
+        def inside(table: AudioTable, key: str, start: int, what: str) -> None:
+            n = table.length(key)
+            if start + entry.length > n and not (n <= entry.length and start == 0):
+                raise SeedkitError(
+                    f"{entry.key!r}: crop [{start}, {start + entry.length}) lies beyond {what} "
+                    f"{key!r} ({n} samples); regenerate the spec with seedkit-augment-data-dir",
+                    where, line)
+
+        if entry.clean not in inp.src.sources:
+            raise SeedkitError(f"{entry.key!r}: utterance {entry.clean!r} is not in the clean data "
+                               f"dir {inp.dirs[0]}; regenerate the spec or fix "
+                               f"{SOURCES_NAME}", where, line)
+        inside(inp.src, entry.clean, entry.start, "utterance")
+        if entry.kind == "reverb" and entry.source not in inp.rirs.sources:
+            raise SeedkitError(f"{entry.key!r}: RIR {entry.source!r} is not in the RIR data dir "
+                               f"{inp.dirs[2]}; regenerate the spec or fix {SOURCES_NAME}",
+                               where, line)
+        if entry.kind in ("music", "noise"):
+            if entry.source not in inp.musan.sources:
+                raise SeedkitError(f"{entry.key!r}: recording {entry.source!r} is not in the "
+                                   f"MUSAN data dir {inp.dirs[1]}; regenerate the spec or fix "
+                                   f"{SOURCES_NAME}", where, line)
+            inside(inp.musan, entry.source, entry.source_start, "recording")
+
+    def render(self, entry: RenderEntry) -> np.ndarray:
+        """The waveform of ``entry``: float32 ``[length]`` (no 16-bit scaling)."""
+        x = self._clean(entry.clean, entry.start, entry.length)
+        if entry.kind == "clean":
+            y = x
+        elif entry.kind == "reverb":
+            y = reverberate(x, self._rir(entry.source))
+        else:
+            noise = self._crop(self.inputs.musan, entry.source, entry.source_start, entry.length)
+            y = snr_mix(x, noise, entry.snr)
+        return np.asarray(y, dtype=np.float32)
+
+
+class PairPlanner:
+    """Draws the training pairs: :meth:`plan` gives round ``k`` of an utterance."""
+
+    def __init__(self, clean_dir: PathLike, musan_dir: PathLike, rirs_dir: PathLike,
+                 crop_sec: float = 2.015, seed: int = 0, sample_rate: int = 16000,
+                 fresh_crops: bool = True, *, inputs: Optional[Inputs] = None):
+        self.inputs = inputs or Inputs(clean_dir, musan_dir, rirs_dir, sample_rate)
+        self.seed, self.fresh_crops = int(seed), bool(fresh_crops)
+        self.length = crop_samples(crop_sec, self.inputs.rate)
+        #: the clean utterance keys, C-sorted
+        self.utterances: list[str] = c_sorted(self.inputs.clean.utt2spk)
+        #: speaker of each clean utterance
+        self.utt2spk: dict[str, str] = dict(self.inputs.clean.utt2spk)
+
+    def renderer(self) -> Renderer:
+        """A :class:`Renderer` sharing this planner's audio tables."""
+        return Renderer("", "", "", inputs=self.inputs)
+
+    def clean_key(self, utt: str, k: int) -> str:
+        """The key of round ``k``'s clean crop: ``<utt>-clean<k>``, or ``<utt>`` (one crop)."""
+        return f"{utt}-clean{k}" if self.fresh_crops else utt
+
+    def plan(self, utt: str, k: int) -> list[RenderEntry]:
+        """Round ``k`` (>= 1) of ``utt``: its clean crop, then music, noise and reverb copies of
+        it, drawn from :func:`round_rng` ``(seed, utt, k)`` in a fixed order (crop position,
+        music recording, offset, SNR, noise recording, offset, SNR, RIR)."""
+        if k < 1:
+            raise SeedkitError(f"round must be >= 1, got {k}")
+        if utt not in self.utt2spk:
+            raise SeedkitError(f"utterance {utt!r} is not in the clean data dir",
+                               self.inputs.dirs[0] / "utt2spk")
+        inp, L = self.inputs, self.length
+        rng = round_rng(self.seed, utt, k)
+        u = float(rng.random())
+        if not self.fresh_crops and k != 1:
+            u = float(round_rng(self.seed, utt, 1).random())
+        start = crop_start(inp.src.length(utt), L, u)
+        out = [RenderEntry(self.clean_key(utt, k), utt, start, L, "clean")]
+        for kind, keys, snr_range in (("music", inp.music, MUSIC_SNR),
+                                      ("noise", inp.noise, NOISE_SNR)):
+            src = keys[int(rng.integers(len(keys)))]
+            off = crop_start(inp.musan.length(src), L, float(rng.random()))
+            out.append(RenderEntry(f"{utt}-{kind}{k}", utt, start, L, kind, src, off,
+                                   float(rng.uniform(*snr_range))))
+        rir = inp.rir_keys[int(rng.integers(len(inp.rir_keys)))]
+        out.append(RenderEntry(f"{utt}-reverb{k}", utt, start, L, "reverb", rir))
+        return out
+
+
+# ----------------------------------------------------------------------------- the spec files
+
+@dataclass
+class RenderSpec:
+    """A parsed ``render.spec`` and its ``render.sources``."""
+
+    path: Path
+    entries: "OrderedDict[str, RenderEntry]"
+    lines: dict[str, int]
+    sources: dict[str, str]
+
+    @property
+    def rate(self) -> int:
+        return int(self.sources["sample_rate"])
+
+    def renderer(self) -> Renderer:
+        """The (process-wide cached) renderer of this spec's sources."""
+        s = self.sources
+        return _cached_renderer(s["clean"], s["musan"], s["rirs"], self.rate)
+
+    def entry(self, key: str, where: Optional[PathLike] = None, line: int = 0) -> RenderEntry:
+        """The entry of ``key``; a missing key raises naming the spec file (and ``where``)."""
+        if key not in self.entries:
+            ref = f" (named at {where}:{line})" if where is not None else ""
+            raise SeedkitError(f"no line for key {key!r}{ref}; the spec does not match the data "
+                               "dir: regenerate both with seedkit-augment-data-dir", self.path)
+        return self.entries[key]
+
+    def check(self, keys: Optional[list[str]] = None) -> None:
+        """Check every entry of ``keys`` (default: all) against the source data dirs."""
+        renderer = self.renderer()
+        for key in self.entries if keys is None else keys:
+            renderer.check(self.entry(key), self.path, self.lines[key])
+
+
+def read_sources(path: PathLike) -> dict[str, str]:
+    """Read ``render.sources``: ``clean``/``musan``/``rirs`` (absolute dirs), ``sample_rate``."""
+    path = Path(path)
+    out: dict[str, str] = {}
+    hint = "it is written beside render.spec by seedkit-augment-data-dir; regenerate the dir"
+    for n, fields in iter_table(path, 2, 2, what="render sources table", hint=hint):
+        name, value = fields
+        if name not in ("clean", "musan", "rirs", "sample_rate") or name in out:
+            raise SeedkitError(f"unexpected or repeated name {name!r}; expected one line each of "
+                               "clean, musan, rirs, sample_rate", path, n)
+        if name == "sample_rate" and not value.isdigit():
+            raise SeedkitError(f"sample_rate must be an integer, got {value!r}", path, n)
+        out[name] = value
+    missing = [k for k in ("clean", "musan", "rirs", "sample_rate") if k not in out]
+    if missing:
+        raise SeedkitError(f"no {missing[0]} line; {hint}", path)
+    return out
+
+
+def read_spec(path: PathLike) -> RenderSpec:
+    """Parse ``render.spec`` (and ``render.sources`` beside it); every problem is one
+    :class:`SeedkitError` naming the file and line."""
+    path = Path(path)
+    hint = "run seedkit-augment-data-dir to write it"
+    raw = path.read_bytes() if path.is_file() else None
+    entries: OrderedDict[str, RenderEntry] = OrderedDict()
+    lines: dict[str, int] = {}
+    for n, line in iter_lines(path, what="render spec", hint=hint):
+        e = RenderEntry.parse(line, path, n)
+        if e.key in lines:
+            raise SeedkitError(f"key {e.key!r} repeats line {lines[e.key]}", path, n)
+        entries[e.key], lines[e.key] = e, n
+    if not entries:
+        raise SeedkitError(f"empty render spec; {hint}", path)
+    if raw is not None and not raw.endswith(b"\n"):
+        raise SeedkitError("the last line has no newline: the file is truncated; regenerate it "
+                           "with seedkit-augment-data-dir", path, len(entries))
+    return RenderSpec(path, entries, lines, read_sources(path.parent / SOURCES_NAME))
+
+
+_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_renderer_unlocked(clean: str, musan: str, rirs: str, rate: int) -> Renderer:
+    return Renderer(clean, musan, rirs, rate)
+
+
+def _cached_renderer(clean: str, musan: str, rirs: str, rate: int) -> Renderer:
+    with _LOCK:
+        return _cached_renderer_unlocked(clean, musan, rirs, rate)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_spec(path: str, mtime_ns: int, size: int) -> RenderSpec:
+    return read_spec(path)
+
+
+def load_spec(path: PathLike) -> RenderSpec:
+    """:func:`read_spec`, cached per process while the file is unchanged."""
+    path = os.path.abspath(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return read_spec(path)  # raises the missing-file error
+    with _LOCK:
+        return _cached_spec(path, st.st_mtime_ns, st.st_size)
+
+
+def render_pipe(spec: PathLike, key: str) -> str:
+    """The ``wav.scp`` value that renders ``key`` of ``spec``: ``seedkit-render-wav SPEC KEY |``."""
+    return f"{RENDER_COMMAND} {shlex.quote(os.path.abspath(spec))} {shlex.quote(key)} |"
+
+
+def parse_render_pipe(entry: str) -> Optional[tuple[str, str]]:
+    """``(spec, key)`` when ``entry`` is exactly a :func:`render_pipe` value, else None."""
+    entry = entry.strip()
+    if not entry.endswith("|") or not entry.startswith(RENDER_COMMAND + " "):
+        return None
+    try:
+        words = shlex.split(entry[:-1])
+    except ValueError:
+        return None
+    if len(words) != 3 or words[0] != RENDER_COMMAND:
+        return None
+    return words[1], words[2]
+
+
+def render_key(spec: PathLike, key: str, where: Optional[PathLike] = None, line: int = 0
+               ) -> tuple[np.ndarray, int]:
+    """``(float32 samples, rate)`` of ``key`` of ``spec`` (cached spec and renderer)."""
+    s = load_spec(spec)
+    e = s.entry(key, where, line)
+    renderer = s.renderer()
+    renderer.check(e, s.path, s.lines[key])
+    return renderer.render(e), s.rate
+
+
+def write_rendered_wav(spec: PathLike, key: str, out=None) -> None:
+    """``seedkit-render-wav``: write ``key`` of ``spec`` as a float32 wav to ``out`` (stdout)."""
+    import io
+    import sys
+
+    x, rate = render_key(spec, key)
+    buf = io.BytesIO()
+    sf.write(buf, x, rate, subtype="FLOAT", format="WAV")
+    stream = out if out is not None else sys.stdout.buffer
+    stream.write(buf.getvalue())
+    stream.flush()
+
+
+def check_render_dir(dd: DataDir, where: PathLike) -> None:
+    """For a data dir whose ``wav.scp`` holds render pipes: parse each spec and check every
+    entry the dir uses (and its ``utt2clean`` values) against the sources; raises before anything
+    is rendered or written."""
+    where = Path(where)
+    used: dict[str, list[tuple[str, int]]] = {}
+    for n, value in enumerate(dd.wav_scp.values(), start=1):
+        pipe = parse_render_pipe(value)
+        if pipe is not None:
+            used.setdefault(pipe[0], []).append((pipe[1], n))
+    for spec_path, keys in used.items():
+        spec = load_spec(spec_path)
+        for key, n in keys:
+            spec.entry(key, where / "wav.scp", n)
+        u2c = dd.extra.get("utt2clean")
+        if u2c is not None and len(used) == 1:
+            for n, (key, clean) in enumerate(u2c.items(), start=1):
+                spec.entry(key, where / "utt2clean", n)
+                spec.entry(clean, where / "utt2clean", n)
+        spec.check([k for k, _ in keys])
+
+
+# ----------------------------------------------------------------------------- writing
+
+def write_audio(path: Path, x: np.ndarray, rate: int, subtype: str) -> float:
+    """Write ``x`` atomically; 16-bit output is scaled down if it would clip. Returns the gain."""
+    gain = 1.0
+    if subtype == "PCM_16":
+        peak = float(np.max(np.abs(x))) if len(x) else 0.0
+        if peak > 32767 / 32768:
+            gain = 0.999 / peak
+    with atomic_output(path) as tmp:
+        sf.write(str(tmp), np.asarray(x * gain, dtype=np.float32), rate, subtype=subtype,
+                 format="WAV")
+    return gain
+
+
+class Augmenter:
+    """Plans the pairs of the clean data dir; :meth:`materialise` writes their wavs,
+    :meth:`write_dirs` the two data dirs (wav files or render pipes)."""
+
+    def __init__(self, clean_dir: PathLike, musan_dir: PathLike, rirs_dir: PathLike,
+                 out_clean: PathLike, out_aug: PathLike, rounds: int = 1, crop_sec: float = 2.015,
+                 seed: int = 0, sample_rate: int = 16000, subtype: str = "PCM_16",
+                 materialise: bool = False, fresh_crops: bool = True):
+        if rounds < 1:
+            raise SeedkitError(f"--rounds must be >= 1, got {rounds}")
+        if subtype not in ("PCM_16", "FLOAT"):
+            raise SeedkitError(f"wav subtype must be PCM_16 or FLOAT, got {subtype!r}")
         self.out_clean, self.out_aug = Path(out_clean), Path(out_aug)
         if self.out_clean.resolve() == self.out_aug.resolve():
             raise SeedkitError("the clean-crop and augmented output dirs must differ",
                                self.out_aug)
-        self.rounds, self.seed, self.rate, self.subtype = rounds, seed, sample_rate, subtype
-        self.length = crop_samples(crop_sec, sample_rate)
-        self.utts = c_sorted(self.clean.utt2spk)
-        # RIRS_NOISES has 60,000 simulated RIRs: keep only the recently used ones in memory
-        self.rir = functools.lru_cache(maxsize=512)(self.rirs.read)
+        self.planner = PairPlanner(clean_dir, musan_dir, rirs_dir, crop_sec, seed, sample_rate,
+                                   fresh_crops)
+        self.renderer = self.planner.renderer()
+        self.rounds, self.rate, self.subtype = rounds, sample_rate, subtype
+        self.materialise_wavs = materialise
+        self.utts = self.planner.utterances
 
-    def clean_path(self, utt: str) -> Path:
-        return output_path(self.out_clean / "wav", utt)
+    def clean_path(self, key: str) -> Path:
+        return output_path(self.out_clean / "wav", key)
 
     def aug_path(self, key: str) -> Path:
         return output_path(self.out_aug / "wav", key)
 
-    def render(self, utt: str) -> list[tuple[Copy, int]]:
-        """Make the wav files of one utterance (skipping those already there); returns
-        ``(copy, source offset in samples)`` for the clean crop (kind ``clean``) and each copy."""
-        rng = utt_rng(self.seed, utt)
-        u = float(rng.random())
-        copies = plan_copies(rng, utt, self.rounds, self.music, self.noise, self.rir_keys)
-        paths = [self.clean_path(utt)] + [self.aug_path(c.key) for c in copies]
-        info = [(Copy(utt, "clean", utt), crop_start(self.src.length(utt), self.length, u))]
-        need = not all(p.is_file() for p in paths)
-        x = self.src.crop(utt, self.length, u)[0] if need else None
-        if need and not paths[0].is_file():
-            write_audio(paths[0], x, self.rate, self.subtype)
-        for c, path in zip(copies, paths[1:]):
-            if c.kind == "reverb":
-                if need and not path.is_file():
-                    write_audio(path, reverberate(x, self.rir(c.source)), self.rate, self.subtype)
-                info.append((c, 0))
-                continue
-            n = self.musan.length(c.source)
-            off = crop_start(n, self.length, c.u_offset)
-            if need and not path.is_file():
-                noise = self.musan.crop(c.source, self.length, c.u_offset)[0]
-                write_audio(path, snr_mix(x, noise, c.snr), self.rate, self.subtype)
-            info.append((c, off))
-        return info
+    def path(self, e: RenderEntry) -> Path:
+        return self.clean_path(e.key) if e.kind == "clean" else self.aug_path(e.key)
 
-    def run(self, utts: list[str], desc: str = "augment") -> list[tuple[str, Copy, int]]:
-        out = []
+    def plan(self, utts: list[str], desc: str = "plan") -> list[RenderEntry]:
+        """Rounds 1..K of ``utts`` (one clean entry per distinct clean key)."""
+        out, seen = [], set()
         for utt in tqdm(utts, desc=desc, unit="utt", leave=False):
-            out += [(utt, c, off) for c, off in self.render(utt)]
+            for k in range(1, self.rounds + 1):
+                for e in self.planner.plan(utt, k):
+                    if e.key not in seen:
+                        seen.add(e.key)
+                        out.append(e)
         return out
 
-    def write_dirs(self, rows: list[tuple[str, Copy, int]]) -> dict[str, int]:
-        """Write both data dirs (after every wav exists)."""
-        dur = self.length / self.rate
-        clean = DataDir()
-        clean.wav_scp = OrderedDict((u, os.path.abspath(self.clean_path(u))) for u in self.utts)
-        clean.utt2spk = OrderedDict((u, self.clean.utt2spk[u]) for u in self.utts)
-        clean.spk2utt = spk2utt_from_utt2spk(clean.utt2spk)
-        clean.utt2dur = OrderedDict((u, dur) for u in self.utts)
-        write_data_dir(clean, self.out_clean)
-        wav, spk, u2c, env = dict(clean.wav_scp), dict(clean.utt2spk), {}, {}
-        for u in self.utts:
-            u2c[u], env[u] = u, "clean"
-        info_lines = []
-        n_aug = 0
-        for utt, c, off in rows:
-            snr_s = "-" if c.snr is None else f"{c.snr:.4f}"
-            info_lines.append(f"{c.key} {c.kind} {c.source} {snr_s} {off}")
-            if c.kind == "clean":
+    def materialise(self, entries: list[RenderEntry], desc: str = "augment") -> None:
+        """Write the wav of every entry not already there."""
+        for e in tqdm(entries, desc=desc, unit="wav", leave=False):
+            path = self.path(e)
+            if not path.is_file():
+                write_audio(path, self.renderer.render(e), self.rate, self.subtype)
+
+    def write_dirs(self, entries: list[RenderEntry]) -> dict[str, int]:
+        """Write both data dirs (after every wav exists when materialising)."""
+        dur = self.planner.length / self.rate
+        spk = self.planner.utt2spk
+        by_key = {e.key: e for e in entries}
+        clean_of: dict[str, str] = {}
+        for e in entries:
+            if e.kind == "clean":
                 continue
-            n_aug += 1
-            wav[c.key] = os.path.abspath(self.aug_path(c.key))
-            spk[c.key] = self.clean.utt2spk[utt]
-            u2c[c.key] = utt
-            env[c.key] = f"{c.kind}:{c.source}"
-        aug = DataDir()
-        keys = c_sorted(wav)
-        aug.wav_scp = OrderedDict((k, wav[k]) for k in keys)
-        aug.utt2spk = OrderedDict((k, spk[k]) for k in keys)
-        aug.spk2utt = spk2utt_from_utt2spk(aug.utt2spk)
-        aug.utt2dur = OrderedDict((k, dur) for k in keys)
-        aug.extra = {"utt2clean": OrderedDict((k, u2c[k]) for k in keys),
-                     "utt2env": OrderedDict((k, env[k]) for k in keys)}
-        write_data_dir(aug, self.out_aug)
-        write_lines(self.out_aug / "augment.info", [
-            "# <utt> <clean|music|noise|reverb> <source-key> <snr-dB or -> <crop-start-in-source>"]
-            + sorted(info_lines, key=lambda s: s.encode()))
-        return {"clean": len(self.utts), "augmented": n_aug, "pairs": len(keys)}
+            k = int(e.key[len(e.clean) + 1 + len(e.kind):])
+            clean_of[e.key] = self.planner.clean_key(e.clean, k)
+        sources = [f"clean {self.planner.inputs.dirs[0]}", f"musan {self.planner.inputs.dirs[1]}",
+                   f"rirs {self.planner.inputs.dirs[2]}", f"sample_rate {self.rate}"]
+
+        def one(out: Path, keys: list[str]) -> None:
+            dd = DataDir()
+            if self.materialise_wavs:
+                dd.wav_scp = OrderedDict((k, os.path.abspath(self.path(by_key[k]))) for k in keys)
+            else:
+                dd.wav_scp = OrderedDict((k, render_pipe(out / SPEC_NAME, k)) for k in keys)
+            dd.utt2spk = OrderedDict((k, spk[by_key[k].clean]) for k in keys)
+            dd.spk2utt = spk2utt_from_utt2spk(dd.utt2spk)
+            dd.utt2dur = OrderedDict((k, dur) for k in keys)
+            if out == self.out_aug:
+                dd.extra = {
+                    "utt2clean": OrderedDict((k, clean_of.get(k, k)) for k in keys),
+                    "utt2env": OrderedDict(
+                        (k, "clean" if by_key[k].kind == "clean"
+                         else f"{by_key[k].kind}:{by_key[k].source}") for k in keys)}
+            out.mkdir(parents=True, exist_ok=True)
+            write_lines(out / SOURCES_NAME, sources)
+            write_lines(out / SPEC_NAME, (by_key[k].to_line() for k in keys))
+            write_data_dir(dd, out)
+
+        clean_keys = c_sorted(e.key for e in entries if e.kind == "clean")
+        keys = c_sorted(by_key)
+        one(self.out_clean, clean_keys)
+        one(self.out_aug, keys)
+        info = self.out_aug / "augment.info"
+        if self.materialise_wavs:
+            lines = []
+            for k in keys:
+                e = by_key[k]
+                snr_s = "-" if e.snr is None else f"{e.snr:.4f}"
+                src, off = (e.clean, e.start) if e.kind == "clean" else (e.source, e.source_start)
+                lines.append(f"{k} {e.kind} {src} {snr_s} {off}")
+            write_lines(info, ["# <utt> <clean|music|noise|reverb> <source-key> <snr-dB or -> "
+                               "<crop-start-in-source>"] + lines)
+        elif info.exists():
+            info.unlink()
+        return {"clean": len(clean_keys), "augmented": len(keys) - len(clean_keys),
+                "pairs": len(keys)}
 
 
 def augment_data_dir(clean_dir: PathLike, out_clean: PathLike, out_aug: PathLike, *,
                      musan: PathLike, rirs: PathLike, rounds: int = 1, crop_sec: float = 2.015,
                      seed: int = 0, sample_rate: int = 16000, job: Optional[int] = None,
-                     nj: Optional[int] = None, subtype: str = "PCM_16") -> dict[str, int]:
-    """Make the clean crops and their corrupted copies; see the module docstring.
+                     nj: Optional[int] = None, subtype: str = "PCM_16",
+                     materialise: bool = False, fresh_crops: bool = True) -> dict[str, int]:
+    """Plan the clean crops and their corrupted copies; see the module docstring.
 
-    With ``job``/``nj`` only that part's wavs are made (no data dirs); without, whatever is missing
-    is made and both data dirs are written.
+    ``materialise``: write every waveform as a wav (else the dirs hold render pipes and
+    ``render.spec``). With ``job``/``nj`` only that part's wavs are made (no data dirs); without,
+    whatever is missing is made and both data dirs are written.
     """
     aug = Augmenter(clean_dir, musan, rirs, out_clean, out_aug, rounds=rounds, crop_sec=crop_sec,
-                    seed=seed, sample_rate=sample_rate, subtype=subtype)
+                    seed=seed, sample_rate=sample_rate, subtype=subtype,
+                    materialise=materialise, fresh_crops=fresh_crops)
     if job is not None:
         utts = job_keys(aug.utts, job, nj or 1)
-        rows = aug.run(utts, desc=f"augment {job}/{nj}")
-        n = sum(c.kind != "clean" for _, c, _ in rows)
-        log.info("job %d/%d: %d clean utterances, %d copies", job, nj, len(utts), n)
+        entries = aug.plan(utts, desc=f"plan {job}/{nj}")
+        if materialise:
+            aug.materialise(entries, desc=f"augment {job}/{nj}")
+        n = sum(e.kind != "clean" for e in entries)
+        log.info("job %d/%d: %d clean utterances, %d copies%s", job, nj, len(utts), n,
+                 "" if materialise else " planned (spec mode: no audio written)")
         return {"clean": len(utts), "augmented": n}
-    rows = aug.run(aug.utts)
-    stats = aug.write_dirs(rows)
-    log.info("%s -> %s (%d clean crops of %d samples), %s (%d copies, %d pairs in utt2clean)",
-             clean_dir, out_clean, stats["clean"], aug.length, out_aug, stats["augmented"],
-             stats["pairs"])
+    entries = aug.plan(aug.utts)
+    if materialise:
+        aug.materialise(entries)
+    stats = aug.write_dirs(entries)
+    log.info("%s -> %s (%d clean crops of %d samples), %s (%d copies, %d pairs in utt2clean)%s",
+             clean_dir, out_clean, stats["clean"], aug.planner.length, out_aug,
+             stats["augmented"], stats["pairs"],
+             "" if materialise else f"; no audio written: wav.scp renders from {SPEC_NAME}")
     return stats
 
 
 __all__ = [
     "Augmenter",
+    "Inputs",
+    "PairPlanner",
+    "RenderEntry",
+    "RenderSpec",
+    "Renderer",
     "augment_data_dir",
+    "check_render_dir",
     "crop_samples",
     "crop_start",
+    "load_spec",
+    "parse_render_pipe",
+    "read_spec",
+    "render_key",
+    "render_pipe",
     "reverberate",
+    "round_rng",
     "snr_mix",
     "utt_rng",
     "wrap_crop",
+    "write_rendered_wav",
 ]

@@ -47,7 +47,7 @@ def inputs(tmp_path_factory):
 
 
 def _run(inputs, out: Path, **kw):
-    kw = {"rounds": 2, "seed": 7, **kw}
+    kw = {"rounds": 2, "seed": 7, "materialise": True, "fresh_crops": False, **kw}
     return augment_data_dir(inputs / "clean", out / "crops", out / "aug", musan=inputs / "musan",
                             rirs=inputs / "rirs", **kw)
 
@@ -239,7 +239,8 @@ def test_shell_helper_with_run_pl(inputs, made, tmp_path):
     env = dict(os.environ, PATH=f"{REPO / '.venv' / 'bin'}:{REPO / 'utils'}:{os.environ['PATH']}")
     proc = subprocess.run(
         ["bash", str(REPO / "utils" / "augment_data_dir.sh"), "--nj", "2", "--rounds", "2",
-         "--seed", "7", "--musan", str(inputs / "musan"), "--rirs", str(inputs / "rirs"),
+         "--seed", "7", "--materialise", "true", "--fresh-crops", "false",
+         "--musan", str(inputs / "musan"), "--rirs", str(inputs / "rirs"),
          str(inputs / "clean"), str(tmp_path / "crops"), str(tmp_path / "aug")],
         env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -262,7 +263,8 @@ def test_segments_are_cropped_inside_their_segment(inputs, tmp_path):
     dd.segments = {"s-rec-0": ("s-rec", 1.0, 4.0), "s-rec-1": ("s-rec", 4.5, -1)}
     write_data_dir(dd, tmp_path / "clean")
     augment_data_dir(tmp_path / "clean", tmp_path / "crops", tmp_path / "aug",
-                     musan=inputs / "musan", rirs=inputs / "rirs", seed=1)
+                     musan=inputs / "musan", rirs=inputs / "rirs", seed=1, materialise=True,
+                     fresh_crops=False)
     info = _info(tmp_path)
     crops = load_data_dir(tmp_path / "crops")
     start = int(info["s-rec-0"][3])

@@ -1,6 +1,12 @@
-"""SEED's training pairs: one seeded --crop-sec crop per clean utterance (<out-clean-crops-dir>)
-and --rounds K x {music 5-15 dB, noise 0-15 dB, reverb} copies of that crop (<out-aug-dir>, with
-utt2clean listing every pair including the identity ones, utt2env and augment.info).
+"""SEED's training pairs: --rounds K rounds per clean utterance, each a seeded --crop-sec crop
+(<out-clean-crops-dir>; with --fresh-crops false one crop shared by every round) and its
+{music 5-15 dB, noise 0-15 dB, reverb} copies (<out-aug-dir>, with utt2clean listing every pair
+including the identity ones, and utt2env).
+
+By default (--materialise false) no audio is written: both dirs get render.spec (one line per
+key: crop, kind, source, offset, SNR) and render.sources, and wav.scp lines
+"<key> seedkit-render-wav <dir>/render.spec <key> |" that seedkit-extract renders in memory
+(other tools run the pipe). --materialise true writes every waveform as a wav (and augment.info).
 
 --musan is a data dir of raw MUSAN files whose utt2spk value is the category (music, noise,
 speech), as seedkit-prepare-corpus writes data/musan; --rirs a data dir of RIRs (data/rirs).
@@ -15,6 +21,12 @@ import argparse
 
 from seedkit.augment import augment_data_dir
 from seedkit.cli import entry, setup_logging
+
+
+def _bool(text: str) -> bool:
+    if text not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return text == "true"
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -32,6 +44,12 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--wav-subtype", choices=("PCM_16", "FLOAT"), default="PCM_16",
                    help="output sample format (default: PCM_16, scaled down only if it would "
                         "clip; FLOAT keeps exact samples)")
+    p.add_argument("--materialise", type=_bool, default=False, metavar="true|false",
+                   help="write every waveform as a wav file (default: false: render.spec and "
+                        "render pipes only, rendered at extraction time)")
+    p.add_argument("--fresh-crops", type=_bool, default=True, metavar="true|false",
+                   help="a fresh crop per round, keys <utt>-clean<k> (default: true); false: "
+                        "one crop per utterance (key <utt>) shared by every round")
     p.add_argument("--job", type=int, default=None, help="make only part JOB (1-based) of --nj")
     p.add_argument("--nj", type=int, default=None, help="number of parts (with --job)")
     p.add_argument("clean_data_dir")
@@ -48,7 +66,8 @@ def main(argv=None) -> int:
     augment_data_dir(args.clean_data_dir, args.out_clean_crops_dir, args.out_aug_dir,
                      musan=args.musan, rirs=args.rirs, rounds=args.rounds,
                      crop_sec=args.crop_sec, seed=args.seed, sample_rate=args.sample_rate,
-                     job=args.job, nj=args.nj, subtype=args.wav_subtype)
+                     job=args.job, nj=args.nj, subtype=args.wav_subtype,
+                     materialise=args.materialise, fresh_crops=args.fresh_crops)
     return 0
 
 
