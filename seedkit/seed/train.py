@@ -43,10 +43,10 @@ import random
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 import numpy as np
 import torch
@@ -349,23 +349,139 @@ def _setup_log(exp: Path, info: DistInfo) -> Optional[logging.Handler]:
     return h
 
 
+# --------------------------------------------------------------------------- batch sources
+@dataclass
+class Batch:
+    """The pairs one rank trains at one step.
+
+    ``positions``: the pairs' positions in the epoch (t and epsilon are drawn from
+    ``(seed, epoch, position)``, :func:`pair_noise`); ``scale``: the factor the rank's mean loss is
+    multiplied by so that DDP's average is the mean over the step's real pairs
+    (:func:`step_shard`); ``step_pairs``: the real pairs of the whole step, all ranks together.
+    """
+
+    x_start: torch.Tensor
+    x_target: torch.Tensor
+    positions: torch.Tensor
+    scale: float
+    step_pairs: int
+
+
+class BatchSource(Protocol):
+    """Where the pairs of every step come from (cached pairs, or drawn on the fly)."""
+
+    #: the embedding dimension D
+    dim: int
+    #: the command-line options that name the data (for the refusal of a resume on other data)
+    options: str
+
+    def describe(self) -> str:
+        """What is trained on, for the first log line (e.g. ``117 pairs (...)``)."""
+
+    def fingerprint(self) -> str:
+        """Equal for equal data (a resume on other data is refused)."""
+
+    def layout(self, batch_size: int, world: int) -> tuple[int, str]:
+        """Steps per epoch and how a step's pairs are split over ``world`` processes (words);
+        raises :class:`SeedkitError` when ``batch_size`` cannot be split so."""
+
+    def batch(self, epoch: int, step: int, rank: int, world: int, batch_size: int) -> Batch:
+        """The pairs ``rank`` trains at step ``step`` of epoch ``epoch``."""
+
+    def timers(self) -> dict[str, float]:
+        """Seconds spent so far in the named phases of :meth:`batch` (may be empty)."""
+
+
+class CachedPairs:
+    """Pairs of cached embeddings (:func:`seedkit.seed.data.load_pairs`), read into memory.
+
+    Epoch e trains its pairs in the order :func:`epoch_order` ``(seed, e)``; step s of it the
+    positions [s*B, s*B + B) of that order, sharded over the ranks by :func:`step_shard`."""
+
+    options = "--clean/--noisy/--pairs"
+
+    def __init__(self, data: PairSet, seed: int, device: torch.device):
+        self.data, self.seed, self.device = data, seed, device
+        self.dim = data.dim
+        self.table = torch.from_numpy(data.table).to(device)
+        self.src = torch.from_numpy(data.src)
+        self.tgt = torch.from_numpy(data.tgt)
+        self._order: tuple[int, Optional[torch.Tensor]] = (-1, None)
+
+    def describe(self) -> str:
+        d = self.data
+        return f"{len(d)} pairs ({d.num_listed} listed + {d.num_identity} clean identity)"
+
+    def fingerprint(self) -> str:
+        return self.data.fingerprint()
+
+    def layout(self, batch_size: int, world: int) -> tuple[int, str]:
+        if batch_size % world:
+            raise SeedkitError(f"batch_size {batch_size} is not divisible by the {world} "
+                               "processes; change batch_size or --nproc_per_node")
+        local_b = batch_size // world
+        return math.ceil(math.ceil(len(self.data) / world) / local_b), f"{local_b} per process"
+
+    def order(self, epoch: int) -> torch.Tensor:
+        if self._order[0] != epoch:
+            self._order = (epoch, epoch_order(len(self.data), self.seed, epoch))
+        assert self._order[1] is not None
+        return self._order[1]
+
+    def batch(self, epoch: int, step: int, rank: int, world: int, batch_size: int) -> Batch:
+        n = len(self.data)
+        pos, scale = step_shard(n, rank, world, batch_size, step)
+        idx = self.order(epoch)[pos % n]
+        return Batch(self.table[self.src[idx].to(self.device)],
+                     self.table[self.tgt[idx].to(self.device)], pos, scale,
+                     min(batch_size, n - step * batch_size))
+
+    def timers(self) -> dict[str, float]:
+        return {}
+
+
+SourceFactory = Callable[[Mapping[str, Any], DistInfo], BatchSource]
+
+
 # --------------------------------------------------------------------------- training
 def train_seed(cfg: dict[str, Any], clean: str, noisy: str, pairs: str, exp_dir: str,
                resume: bool = False, device: str = "auto", dev_trials: Optional[str] = None,
                dev_enroll: Optional[str] = None, dev_test: Optional[str] = None,
                config_comment: Optional[str] = None) -> Path:
-    """Train SEED; returns the path of ``final.pt``. ``cfg`` is a merged, unresolved config.
-    ``config_comment`` (comment lines: a release config's key mapping) heads config.yaml."""
-    from seedkit.seed.config import resolve_dims  # noqa: PLC0415
+    """Train SEED on cached pairs; returns the path of ``final.pt``. ``cfg`` is a merged,
+    unresolved config. ``config_comment`` (comment lines: a release config's key mapping) heads
+    config.yaml."""
 
+    def cached(cfg0: Mapping[str, Any], info: DistInfo) -> BatchSource:
+        data = load_pairs(clean, noisy, pairs, cfg0["add_identity_pairs"])
+        return CachedPairs(data, cfg0["seed"], info.device)
+
+    return train_from_source(cfg, cached, exp_dir, resume=resume, device=device,
+                             dev_trials=dev_trials, dev_enroll=dev_enroll, dev_test=dev_test,
+                             config_comment=config_comment)
+
+
+def train_from_source(cfg: dict[str, Any], make_source: SourceFactory, exp_dir: str,
+                      resume: bool = False, device: str = "auto",
+                      dev_trials: Optional[str] = None, dev_enroll: Optional[str] = None,
+                      dev_test: Optional[str] = None,
+                      config_comment: Optional[str] = None) -> Path:
+    """Train SEED on the pairs of ``make_source(cfg, dist_info)``; returns ``final.pt``'s path.
+
+    Joins the process group (under torchrun), checks the options, then runs
+    :class:`Trainer` to the end."""
     info = setup_distributed(device)
     exp = Path(exp_dir)
     handler = None
     try:
         exp.mkdir(parents=True, exist_ok=True)
         handler = _setup_log(exp, info)
-        return _train(cfg, clean, noisy, pairs, exp, resume, info, dev_trials, dev_enroll,
-                      dev_test, resolve_dims, config_comment)
+        _check_dev_options(cfg, dev_trials, dev_enroll)
+        source = make_source(cfg, info)
+        dev = load_dev(dev_trials, dev_enroll, dev_test or dev_enroll) if dev_trials else None
+        trainer = Trainer(cfg, source, exp, info, dev, resume, config_comment)
+        trainer.run()
+        return trainer.finish()
     finally:
         if handler is not None:
             logging.getLogger().removeHandler(handler)
@@ -374,239 +490,319 @@ def train_seed(cfg: dict[str, Any], clean: str, noisy: str, pairs: str, exp_dir:
             dist.destroy_process_group()
 
 
-def _train(cfg0, clean, noisy, pairs, exp: Path, resume: bool, info: DistInfo, dev_trials,
-           dev_enroll, dev_test, resolve_dims, config_comment=None) -> Path:
+def _check_dev_options(cfg: Mapping[str, Any], dev_trials: Optional[str],
+                       dev_enroll: Optional[str]) -> None:
     if bool(dev_trials) != bool(dev_enroll):
         raise SeedkitError("--dev-trials and --dev-enroll go together (--dev-test defaults to "
                            "--dev-enroll)")
-    if cfg0["select"] == "best_dev_eer" and not dev_trials:
+    if cfg["select"] == "best_dev_eer" and not dev_trials:
         raise SeedkitError("select: best_dev_eer needs --dev-trials and --dev-enroll; give them "
                            "or set select: last")
-    if cfg0["batch_size"] % info.world:
-        raise SeedkitError(f"batch_size {cfg0['batch_size']} is not divisible by the "
-                           f"{info.world} processes; change batch_size or --nproc_per_node")
-    data: PairSet = load_pairs(clean, noisy, pairs, cfg0["add_identity_pairs"])
-    cfg = resolve_dims(cfg0, data.dim)
-    chash = config_hash(cfg)
-    fp = data.fingerprint()
-    dev = load_dev(dev_trials, dev_enroll, dev_test or dev_enroll) if dev_trials else None
-    ckpt_dir = exp / "checkpoints"
+
+
+def _read_resume_state(ckpt_dir: Path, resume: bool, cfg: Mapping[str, Any],
+                       source: BatchSource) -> Optional[dict[str, Any]]:
+    """The latest training checkpoint when resuming (None: start from scratch); refuses
+    checkpoints without --resume, foreign files, another config and other data."""
     existing = list_checkpoints(ckpt_dir)
     if existing and not resume:
         raise SeedkitError(f"{ckpt_dir} already holds checkpoints (latest step "
                            f"{existing[-1][0]}); pass --resume to continue, or use a new exp dir")
-    state = None
-    if resume and existing:
-        latest = existing[-1][1]
-        state = read_checkpoint(latest)
-        if not (isinstance(state, Mapping) and state.get("format") == FORMAT
-                and state.get("kind") == "train"):
-            raise SeedkitError("not a seedkit training checkpoint; remove it or use a new exp dir",
-                               latest)
-        diff = config_diff(state["config"], cfg)
-        if diff:
-            shown = "; ".join(f"{k}: {a!r} in checkpoint, {b!r} now" for k, a, b in diff)
-            raise SeedkitError(f"cannot resume: the config differs from the checkpoint's in "
-                               f"{len(diff)} key(s): {shown}. Use the same config, or a new "
-                               "exp dir", latest)
-        if state["data_fingerprint"] != fp:
-            raise SeedkitError("cannot resume: the training pairs/embeddings differ from the "
-                               "ones this checkpoint was trained on; use the same --clean/"
-                               "--noisy/--pairs, or a new exp dir", latest)
-    if info.is_main:
-        with atomic_text_writer(exp / "config.yaml") as f:
-            f.write((config_comment or "") + dump_config(cfg))
-    log.info("SEED training: %d pairs (%d listed + %d clean identity), D=%d, %d process(es) on "
-             "%s, objective=%s, config hash %s", len(data), data.num_listed, data.num_identity,
-             data.dim, info.world, info.device, cfg["objective"], chash)
+    if not existing:
+        if resume:
+            log.info("--resume given but %s has no checkpoint: starting from scratch", ckpt_dir)
+        return None
+    latest = existing[-1][1]
+    state = read_checkpoint(latest)
+    if not (isinstance(state, Mapping) and state.get("format") == FORMAT
+            and state.get("kind") == "train"):
+        raise SeedkitError("not a seedkit training checkpoint; remove it or use a new exp dir",
+                           latest)
+    diff = config_diff(state["config"], cfg)
+    if diff:
+        shown = "; ".join(f"{k}: {a!r} in checkpoint, {b!r} now" for k, a, b in diff)
+        raise SeedkitError(f"cannot resume: the config differs from the checkpoint's in "
+                           f"{len(diff)} key(s): {shown}. Use the same config, or a new "
+                           "exp dir", latest)
+    if state["data_fingerprint"] != source.fingerprint():
+        raise SeedkitError("cannot resume: the training pairs/embeddings differ from the "
+                           f"ones this checkpoint was trained on; use the same {source.options}, "
+                           "or a new exp dir", latest)
+    state["path"] = latest
+    return state
 
-    torch.manual_seed(mix_seed(cfg["seed"], 0))  # initial weights: the same on every rank
-    model = SeedDiffusion(cfg).to(info.device)
-    # the global RNG (dropout) differs per rank from here on, like the data shards
-    torch.manual_seed(mix_seed(cfg["seed"], 3, info.rank))
-    net = model.net
-    params = list(net.parameters())
-    opt_cls = torch.optim.AdamW if cfg["optimizer"] == "adamw" else torch.optim.Adam
-    opt = opt_cls(params, lr=cfg["lr"], betas=tuple(cfg["adam_betas"]), eps=cfg["adam_eps"],
-                  weight_decay=cfg["weight_decay"])
-    ema = EMA(net, cfg["ema_decay"]) if cfg["ema_decay"] > 0 else None
-    step, epoch, step_in_epoch = 0, 0, 0
-    history: list[dict[str, Any]] = []
-    best: Optional[dict[str, Any]] = None
-    base_eer = None
-    if state is not None:
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if ema is not None:
-            ema.load_state_dict(state["ema"])
-        step, epoch, step_in_epoch = state["step"], state["epoch"], state["step_in_epoch"]
-        history, best, base_eer = state["dev_history"], state["best"], state["baseline_dev_eer"]
-        rngs = state["rng"]
-        if state["world_size"] == info.world:
-            _set_rng_state(rngs[info.rank], info.device)
+
+class _Meter:
+    """Loss, pairs/s and where the time went, logged every ``log_interval`` steps."""
+
+    def __init__(self, source: BatchSource, bar: tqdm):
+        self.source, self.bar = source, bar
+        self.t_run = self.t_log = time.perf_counter()
+        self.pairs_run = self.pairs_log = 0
+        self.loss_sum, self.loss_n, self.steps_run = 0.0, 0, 0
+        self.data_s = self.net_s = 0.0
+        self.base = dict(source.timers())
+
+    def add(self, loss: float, pairs: int, data_s: float, net_s: float) -> None:
+        self.loss_sum += loss
+        self.loss_n += 1
+        self.pairs_log += pairs
+        self.pairs_run += pairs
+        self.steps_run += 1
+        self.data_s += data_s
+        self.net_s += net_s
+        self.bar.update(1)
+
+    def time_split(self) -> str:
+        """``data 40% (render 10%, embed 30%), net 60%`` since the last call."""
+        timers = self.source.timers()
+        busy = max(self.data_s + self.net_s, 1e-9)
+        parts = [f"{k} {100 * (v - self.base.get(k, 0.0)) / busy:.0f}%"
+                 for k, v in timers.items()]
+        inner = f" ({', '.join(parts)})" if parts else ""
+        text = f"data {100 * self.data_s / busy:.0f}%{inner}, net {100 * self.net_s / busy:.0f}%"
+        self.base, self.data_s, self.net_s = dict(timers), 0.0, 0.0
+        return text
+
+    def log(self, step: int, epoch: int) -> None:
+        now = time.perf_counter()
+        rate = self.pairs_log / max(now - self.t_log, 1e-9)
+        mean = self.loss_sum / max(self.loss_n, 1)
+        log.info("step %d epoch %d: loss %.5f, %.0f pairs/s; time: %s", step, epoch, mean, rate,
+                 self.time_split())
+        self.bar.set_postfix(loss=f"{mean:.4f}", pairs_s=f"{rate:.0f}")
+        self.t_log, self.pairs_log, self.loss_sum, self.loss_n = now, 0, 0.0, 0
+
+    def summary(self) -> None:
+        dt = time.perf_counter() - self.t_run
+        if self.steps_run:
+            log.info("trained %d steps in this process: %.1f s, %.0f pairs/s", self.steps_run,
+                     dt, self.pairs_run / max(dt, 1e-9))
+
+
+class Trainer:
+    """One training run: the model, optimiser, EMA and progress of every rank.
+
+    :meth:`run` trains epoch after epoch (:meth:`run_epoch`), scoring the dev set and writing
+    checkpoints at the epoch ends; :meth:`finish` checks that the ranks agree and writes
+    ``final.pt``."""
+
+    def __init__(self, cfg0: Mapping[str, Any], source: BatchSource, exp: Path, info: DistInfo,
+                 dev: Optional[DevSet], resume: bool, config_comment: Optional[str] = None):
+        from seedkit.seed.config import resolve_dims  # noqa: PLC0415
+
+        self.cfg = cfg = resolve_dims(cfg0, source.dim)
+        self.source, self.exp, self.info, self.dev = source, exp, info, dev
+        self.chash = config_hash(cfg)
+        self.ckpt_dir = exp / "checkpoints"
+        self.batch_size = cfg["batch_size"]
+        self.steps_per_epoch, split = source.layout(self.batch_size, info.world)
+        state = _read_resume_state(self.ckpt_dir, resume, cfg, source)
+        if info.is_main:
+            with atomic_text_writer(exp / "config.yaml") as f:
+                f.write((config_comment or "") + dump_config(cfg))
+        log.info("SEED training: %s, D=%d, %d process(es) on %s, objective=%s, config hash %s",
+                 source.describe(), source.dim, info.world, info.device, cfg["objective"],
+                 self.chash)
+        self._build_model()
+        self.step, self.epoch, self.step_in_epoch = 0, 0, 0
+        self.history: list[dict[str, Any]] = []
+        self.best: Optional[dict[str, Any]] = None
+        self.base_eer: Optional[float] = None
+        if state is not None:
+            self._restore(state)
+        self.total = self.steps_per_epoch * cfg["epochs"]
+        if cfg["max_steps"] is not None:
+            self.total = min(self.total, cfg["max_steps"])
+        log.info("%d step(s) per epoch of %d pairs/step (%s); %d epochs -> %d steps in all",
+                 self.steps_per_epoch, self.batch_size, split, cfg["epochs"], self.total)
+        self.sleep = float(os.environ.get(STEP_SLEEP_ENV, "0") or 0)
+
+    # ----------------------------------------------------------------- set-up
+    def _build_model(self) -> None:
+        cfg, info = self.cfg, self.info
+        torch.manual_seed(mix_seed(cfg["seed"], 0))  # initial weights: the same on every rank
+        self.model = SeedDiffusion(cfg).to(info.device)
+        # the global RNG (dropout) differs per rank from here on, like the data shards
+        torch.manual_seed(mix_seed(cfg["seed"], 3, info.rank))
+        self.net = self.model.net
+        self.params = list(self.net.parameters())
+        opt_cls = torch.optim.AdamW if cfg["optimizer"] == "adamw" else torch.optim.Adam
+        self.opt = opt_cls(self.params, lr=cfg["lr"], betas=tuple(cfg["adam_betas"]),
+                           eps=cfg["adam_eps"], weight_decay=cfg["weight_decay"])
+        self.ema = EMA(self.net, cfg["ema_decay"]) if cfg["ema_decay"] > 0 else None
+        self.ddp_model: torch.nn.Module = self.model
+        if info.enabled:
+            from torch.nn.parallel import DistributedDataParallel  # noqa: PLC0415
+            self.ddp_model = DistributedDataParallel(
+                self.model, device_ids=[info.device.index] if info.device.type == "cuda" else None)
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        """Weights, optimiser, EMA, progress, dev history and this rank's RNG states."""
+        self.net.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.step, self.epoch = state["step"], state["epoch"]
+        self.step_in_epoch = state["step_in_epoch"]
+        self.history, self.best = state["dev_history"], state["best"]
+        self.base_eer = state["baseline_dev_eer"]
+        if state["world_size"] == self.info.world:
+            _set_rng_state(state["rng"][self.info.rank], self.info.device)
         else:
             log.warning("checkpoint was written by %d process(es), now %d: pair order, t and "
                         "epsilon do not depend on it, but float summation order and the dropout "
                         "RNG streams do, so the result equals an uninterrupted run only up to "
-                        "rounding (and only with dropout 0)", state["world_size"], info.world)
-        log.info("resumed from %s: step %d, epoch %d (+%d steps)", existing[-1][1], step, epoch,
-                 step_in_epoch)
-    elif resume:
-        log.info("--resume given but %s has no checkpoint: starting from scratch", ckpt_dir)
+                        "rounding (and only with dropout 0)", state["world_size"], self.info.world)
+        log.info("resumed from %s: step %d, epoch %d (+%d steps)", state["path"], self.step,
+                 self.epoch, self.step_in_epoch)
 
-    ddp_model: torch.nn.Module = model
-    if info.enabled:
-        from torch.nn.parallel import DistributedDataParallel  # noqa: PLC0415
-        ddp_model = DistributedDataParallel(
-            model, device_ids=[info.device.index] if info.device.type == "cuda" else None)
+    # ----------------------------------------------------------------- training
+    def run(self) -> None:
+        """Train until ``epochs`` (or ``max_steps``) are done; dev EER after every epoch;
+        checkpoints every ``checkpoint_interval`` steps and at the end."""
+        cfg = self.cfg
+        self.ddp_model.train()
+        bar = tqdm(total=self.total, initial=min(self.step, self.total),
+                   disable=not self.info.is_main, file=sys.stderr, desc="SEED train",
+                   unit="step", mininterval=1.0, dynamic_ncols=True)
+        self.meter = _Meter(self.source, bar)
+        done = self.step >= self.total
+        while not done and self.epoch < cfg["epochs"]:
+            done = self.run_epoch()
+            if self.step_in_epoch >= self.steps_per_epoch:
+                self.run_dev()
+                self.epoch += 1
+                self.step_in_epoch = 0
+                if done or self.epoch >= cfg["epochs"] or \
+                        self.step % cfg["checkpoint_interval"] == 0:
+                    self.save()
+            elif done:
+                self.save()
+        bar.close()
+        self.meter.summary()
 
-    table = torch.from_numpy(data.table).to(info.device)
-    src = torch.from_numpy(data.src)
-    tgt = torch.from_numpy(data.tgt)
-    world_b = cfg["batch_size"]
-    local_b = world_b // info.world
-    per_rank = math.ceil(len(data) / info.world)
-    steps_per_epoch = math.ceil(per_rank / local_b)
-    total = steps_per_epoch * cfg["epochs"]
-    if cfg["max_steps"] is not None:
-        total = min(total, cfg["max_steps"])
-    log.info("%d step(s) per epoch of %d pairs/step (%d per process); %d epochs -> %d steps "
-             "in all", steps_per_epoch, world_b, local_b, cfg["epochs"], total)
-    sleep = float(os.environ.get(STEP_SLEEP_ENV, "0") or 0)
+    def run_epoch(self) -> bool:
+        """Train the rest of the current epoch; True when the step budget ran out in it.
+        A mid-epoch checkpoint every ``checkpoint_interval`` steps."""
+        for s in range(self.step_in_epoch, self.steps_per_epoch):
+            self.train_step(s)
+            self.step_in_epoch = s + 1
+            if self.step >= self.total:
+                return True
+            if self.step % self.cfg["checkpoint_interval"] == 0 and s + 1 < self.steps_per_epoch:
+                self.save()
+        self.step_in_epoch = self.steps_per_epoch
+        return False
 
-    def eval_weights() -> dict[str, torch.Tensor]:
-        return ema.state_dict() if ema is not None else net.state_dict()
+    def train_step(self, s: int) -> None:
+        """One optimiser step on the pairs of step ``s`` of the current epoch."""
+        cfg, dev = self.cfg, self.info.device
+        t0 = time.perf_counter()
+        b = self.source.batch(self.epoch, s, self.info.rank, self.info.world, self.batch_size)
+        t, eps = pair_noise(cfg["seed"], self.epoch, b.positions, self.model.embed_dim,
+                            self.model.schedule.num_train_timesteps)
+        t1 = time.perf_counter()
+        loss = self.ddp_model(b.x_start, b.x_target, t.to(dev), eps.to(dev))
+        self.opt.zero_grad(set_to_none=True)
+        (loss * b.scale if b.scale != 1.0 else loss).backward()
+        if cfg["grad_clip"] > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, cfg["grad_clip"])
+        self.opt.step()
+        if self.ema is not None:
+            self.ema.update(self.net)
+        self.step += 1
+        value = float(loss.detach())
+        self.meter.add(value, b.step_pairs, t1 - t0, time.perf_counter() - t1)
+        if self.step % cfg["log_interval"] == 0 or self.step == self.total:
+            self.meter.log(self.step, self.epoch)
+        if self.sleep:
+            time.sleep(self.sleep)
 
-    def run_dev(ep: int) -> None:
-        nonlocal best, base_eer
-        if dev is None or not info.is_main:
+    # ----------------------------------------------------------------- dev, checkpoints
+    def eval_weights(self) -> dict[str, torch.Tensor]:
+        return self.ema.state_dict() if self.ema is not None else self.net.state_dict()
+
+    def run_dev(self) -> None:
+        """Dev EER of the current (EMA) weights; best.pt when it improved (rank 0 only)."""
+        dev, cfg, ep = self.dev, self.cfg, self.epoch
+        if dev is None or not self.info.is_main:
             return
-        if base_eer is None:
-            base_eer = dev_eer(dev, None, info.device, cfg["seed"], cfg["dev_batch_size"])
-            log.info("dev EER without enhancement: %.3f%%", base_eer)
+        if self.base_eer is None:
+            self.base_eer = dev_eer(dev, None, self.info.device, cfg["seed"],
+                                    cfg["dev_batch_size"])
+            log.info("dev EER without enhancement: %.3f%%", self.base_eer)
         with torch.random.fork_rng(devices=[]):  # building a net draws init weights
             probe = SeedDiffusion(cfg)
-        probe.net.load_state_dict(eval_weights())
-        eer = dev_eer(dev, probe, info.device, cfg["seed"], cfg["dev_batch_size"])
-        history.append({"epoch": ep, "step": step, "eer": eer})
-        improved = best is None or eer < best["eer"]
-        log.info("epoch %d step %d: dev EER %.3f%% (raw %.3f%%)%s", ep, step, eer, base_eer,
-                 " best so far" if improved else "")
+        probe.net.load_state_dict(self.eval_weights())
+        eer = dev_eer(dev, probe, self.info.device, cfg["seed"], cfg["dev_batch_size"])
+        self.history.append({"epoch": ep, "step": self.step, "eer": eer})
+        improved = self.best is None or eer < self.best["eer"]
+        log.info("epoch %d step %d: dev EER %.3f%% (raw %.3f%%)%s", ep, self.step, eer,
+                 self.base_eer, " best so far" if improved else "")
         if improved:
-            best = {"eer": eer, "step": step, "epoch": ep}
-            save_checkpoint(_model_file(cfg, eval_weights(), step, ep, "best_dev_eer", eer),
-                            ckpt_dir / "best.pt")
+            self.best = {"eer": eer, "step": self.step, "epoch": ep}
+            save_checkpoint(_model_file(cfg, self.eval_weights(), self.step, ep, "best_dev_eer",
+                                        eer), self.ckpt_dir / "best.pt")
 
-    def save(ep: int, sie: int) -> None:
-        rngs = _all_gather(_rng_state(info.device), info)
-        if not info.is_main:
+    def save(self) -> None:
+        """A resumable checkpoint at the current position (every rank's RNG states)."""
+        rngs = _all_gather(_rng_state(self.info.device), self.info)
+        if not self.info.is_main:
             return
-        obj = {"format": FORMAT, "kind": "train", "config": dict(cfg), "config_hash": chash,
-               "data_fingerprint": fp, "world_size": info.world,
-               "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
-               "optimizer": opt.state_dict(),
-               "ema": ema.state_dict() if ema is not None else None,
-               "step": step, "epoch": ep, "step_in_epoch": sie, "rng": rngs,
-               "dev_history": history, "best": best, "baseline_dev_eer": base_eer}
-        save_checkpoint(obj, ckpt_dir / f"ckpt-{step:09d}.pt")
-        for _, old in list_checkpoints(ckpt_dir)[:-cfg["keep_checkpoints"]]:
+        obj = {"format": FORMAT, "kind": "train", "config": dict(self.cfg),
+               "config_hash": self.chash, "data_fingerprint": self.source.fingerprint(),
+               "world_size": self.info.world,
+               "model": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+               "optimizer": self.opt.state_dict(),
+               "ema": self.ema.state_dict() if self.ema is not None else None,
+               "step": self.step, "epoch": self.epoch, "step_in_epoch": self.step_in_epoch,
+               "rng": rngs, "dev_history": self.history, "best": self.best,
+               "baseline_dev_eer": self.base_eer}
+        save_checkpoint(obj, self.ckpt_dir / f"ckpt-{self.step:09d}.pt")
+        for _, old in list_checkpoints(self.ckpt_dir)[:-self.cfg["keep_checkpoints"]]:
             old.unlink(missing_ok=True)
-        log.debug("checkpoint at step %d", step)
+        log.debug("checkpoint at step %d", self.step)
 
-    ddp_model.train()
-    bar = tqdm(total=total, initial=min(step, total), disable=not info.is_main, file=sys.stderr,
-               desc="SEED train", unit="step", mininterval=1.0, dynamic_ncols=True)
-    t_log, pairs_log = time.perf_counter(), 0
-    t_run, pairs_run = t_log, 0
-    loss_sum, loss_n = 0.0, 0
-    steps_run = 0
-    done = step >= total
-    while not done and epoch < cfg["epochs"]:
-        order = epoch_order(len(data), cfg["seed"], epoch)
-        for s in range(step_in_epoch, steps_per_epoch):
-            pos, scale = step_shard(len(data), info.rank, info.world, world_b, s)
-            n_step = min(world_b, len(data) - s * world_b)
-            idx = order[pos % len(data)]
-            t, eps = pair_noise(cfg["seed"], epoch, pos, model.embed_dim,
-                                model.schedule.num_train_timesteps)
-            x_start = table[src[idx].to(info.device)]
-            x_target = table[tgt[idx].to(info.device)]
-            loss = ddp_model(x_start, x_target, t.to(info.device), eps.to(info.device))
-            opt.zero_grad(set_to_none=True)
-            (loss * scale if scale != 1.0 else loss).backward()
-            if cfg["grad_clip"] > 0:
-                torch.nn.utils.clip_grad_norm_(params, cfg["grad_clip"])
-            opt.step()
-            if ema is not None:
-                ema.update(net)
-            step += 1
-            steps_run += 1
-            n_pairs = n_step
-            pairs_log += n_pairs
-            pairs_run += n_pairs
-            loss_sum += float(loss.detach())
-            loss_n += 1
-            bar.update(1)
-            if step % cfg["log_interval"] == 0 or step == total:
-                now = time.perf_counter()
-                rate = pairs_log / max(now - t_log, 1e-9)
-                log.info("step %d epoch %d: loss %.5f, %.0f pairs/s", step, epoch,
-                         loss_sum / loss_n, rate)
-                bar.set_postfix(loss=f"{loss_sum / loss_n:.4f}", pairs_s=f"{rate:.0f}")
-                t_log, pairs_log, loss_sum, loss_n = now, 0, 0.0, 0
-            if sleep:
-                time.sleep(sleep)
-            if step >= total:
-                done = True
-                step_in_epoch = s + 1
-                break
-            if step % cfg["checkpoint_interval"] == 0 and s + 1 < steps_per_epoch:
-                save(epoch, s + 1)
-        else:
-            step_in_epoch = steps_per_epoch
-        if step_in_epoch >= steps_per_epoch:
-            run_dev(epoch)
-            epoch += 1
-            step_in_epoch = 0
-            if done or epoch >= cfg["epochs"] or step % cfg["checkpoint_interval"] == 0:
-                save(epoch, 0)
-        elif done:
-            save(epoch, step_in_epoch)
-    bar.close()
-    dt = time.perf_counter() - t_run
-    if steps_run:
-        log.info("trained %d steps in this process: %.1f s, %.0f pairs/s", steps_run, dt,
-                 pairs_run / max(dt, 1e-9))
-
-    digest = weights_digest(net)
-    digests = _all_gather(digest, info)
-    (exp / "log").mkdir(parents=True, exist_ok=True)
-    with atomic_text_writer(exp / "log" / f"rank{info.rank}.weights.sha256") as f:
-        f.write(digest + "\n")
-    if info.is_main:
-        if len(set(digests)) != 1:
-            raise SeedkitError(f"the {info.world} processes ended with different weights "
-                               f"({digests}); this is a bug, please report it")
+    def finish(self) -> Path:
+        """Check that all ranks hold the same weights; write ``final.pt`` by ``select``."""
+        info, exp = self.info, self.exp
+        digest = weights_digest(self.net)
+        digests = _all_gather(digest, info)
+        (exp / "log").mkdir(parents=True, exist_ok=True)
+        with atomic_text_writer(exp / "log" / f"rank{info.rank}.weights.sha256") as f:
+            f.write(digest + "\n")
+        if info.is_main:
+            if len(set(digests)) != 1:
+                raise SeedkitError(f"the {info.world} processes ended with different weights "
+                                   f"({digests}); this is a bug, please report it")
+            if info.enabled:
+                log.info("weights identical on all %d ranks (sha256 %s)", info.world,
+                         digest[:16])
+            save_checkpoint(self._final_file(), exp / "final.pt")
         if info.enabled:
-            log.info("weights identical on all %d ranks (sha256 %s)", info.world, digest[:16])
+            dist.barrier()
+        return exp / "final.pt"
+
+    def _final_file(self) -> dict[str, Any]:
+        cfg, best, history = self.cfg, self.best, self.history
         if cfg["select"] == "best_dev_eer":
             if best is None:
                 raise SeedkitError("select: best_dev_eer but no dev EER was computed (no epoch "
                                    "finished); train at least one epoch or select: last")
-            final = read_checkpoint(ckpt_dir / "best.pt")
+            final = read_checkpoint(self.ckpt_dir / "best.pt")
             log.info("final.pt = best dev EER %.3f%% at epoch %d step %d", best["eer"],
                      best["epoch"], best["step"])
         else:
-            last_eer = history[-1]["eer"] if history and history[-1]["step"] == step else None
-            final = _model_file(cfg, eval_weights(), step, epoch, "last", last_eer)
-            log.info("final.pt = weights after step %d%s", step,
-                     " (EMA)" if ema is not None else "")
+            last_eer = history[-1]["eer"] if history and history[-1]["step"] == self.step \
+                else None
+            final = _model_file(cfg, self.eval_weights(), self.step, self.epoch, "last",
+                                last_eer)
+            log.info("final.pt = weights after step %d%s", self.step,
+                     " (EMA)" if self.ema is not None else "")
         final["dev_history"] = history
-        final["baseline_dev_eer"] = base_eer
-        save_checkpoint(final, exp / "final.pt")
-    if info.enabled:
-        dist.barrier()
-    return exp / "final.pt"
+        final["baseline_dev_eer"] = self.base_eer
+        return final
 
 
 _PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "Broken pipe",
