@@ -95,3 +95,34 @@ def test_grouped_and_batched_paths_agree_with_direct_float64():
         run(out)
         np.testing.assert_allclose(out, want, rtol=0, atol=2e-7)
     assert np.abs(want).min() < 1e-3  # the near-zero case really occurs
+
+
+@pytest.mark.parametrize("same_side", [True, False])
+def test_only_the_keys_of_the_trials_are_normalised(monkeypatch, same_side):
+    import seedkit.scoring.multicrop as mc
+
+    rng = np.random.default_rng(4)
+    table = {f"k{i}": rng.normal(size=(1 + i % 3, 8)).astype(np.float32) for i in range(40)}
+    trials = [("k3", "k7"), ("k7", "k30"), ("k3", "k3")]
+    enroll = table
+    test = table if same_side else dict(table)
+    expected = [_seed_ref(table[a], table[b]) for a, b in trials]
+    expected_mc = [float(np.mean(mc.l2_normalize(table[a]).mean(0) @ mc.l2_normalize(table[b])
+                                 .mean(0))) for a, b in trials]
+    rows_seen = []
+    real = mc.l2_normalize
+    monkeypatch.setattr(mc, "l2_normalize", lambda x, *a, **k: rows_seen.append(x.shape[0])
+                        or real(x, *a, **k))
+    np.testing.assert_allclose(seed_scores(trials, enroll, test), expected, rtol=1e-6,
+                               atol=1e-6)
+    used = {"k3", "k7", "k30"} if same_side else {"k3", "k7"}
+    n_rows = sum(table[k].shape[0] for k in used)
+    if same_side:
+        assert rows_seen == [n_rows]  # k3, k7, k30: one side, normalised once
+    else:
+        assert rows_seen == [n_rows, sum(table[k].shape[0] for k in ("k7", "k30", "k3"))]
+    rows_seen.clear()
+    np.testing.assert_allclose(mean_cosine_scores(trials, enroll, test), expected_mc,
+                               rtol=1e-5, atol=1e-6)
+    assert sum(rows_seen) == (n_rows if same_side else n_rows + table["k30"].shape[0]
+                              + table["k7"].shape[0] + table["k3"].shape[0])

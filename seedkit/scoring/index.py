@@ -24,7 +24,8 @@ DEFAULT_CHUNK = 1 << 15  # trials per chunk: 2 x 32768 x D float32 = 64 MiB at D
 #: (at D = 256, 1M pairs: 1024 took 0.58 s, 32768 1.30 s; benchmarks/bench_score.py)
 PAIR_CHUNK = 1 << 10
 
-__all__ = ["DEFAULT_CHUNK", "PAIR_CHUNK", "EmbeddingSet", "l2_normalize", "lookup", "pair_dot"]
+__all__ = ["DEFAULT_CHUNK", "PAIR_CHUNK", "EmbeddingSet", "l2_normalize", "lookup", "pair_dot",
+           "used_only", "used_rows"]
 
 
 def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarray:
@@ -99,6 +100,13 @@ class EmbeddingSet:
         total = sum(c.sum(axis=0, dtype=np.float64) for c in self.crops)
         return total / sum(c.shape[0] for c in self.crops)
 
+    def take(self, rows: np.ndarray) -> "EmbeddingSet":
+        """A new set with the entries ``rows`` (int array, ascending), in that order."""
+        keys = [self.keys[i] for i in rows.tolist()]
+        if self.vectors is not None:
+            return EmbeddingSet(keys, vectors=self.vectors[rows], name=self.name)
+        return EmbeddingSet(keys, crops=[self.crops[i] for i in rows.tolist()], name=self.name)
+
     def map(self, fn) -> "EmbeddingSet":
         """A new set with ``fn`` applied to the vector matrix or to every crop matrix."""
         if self.vectors is not None:
@@ -159,6 +167,34 @@ def resolve_trials(enroll_keys: list[str], test_keys: list[str], enroll: Embeddi
                                "embeddings; check that the trials belong to these embeddings",
                                trials_path)
     return ei[keep], ti[keep], keep
+
+
+def used_rows(n: int, *index_arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, remap)``: the ascending rows of an ``n``-row set that ``index_arrays`` use, and
+    ``remap[old_row]`` = the row's place among them (O(n + trials), no sort)."""
+    used = np.zeros(n, dtype=bool)
+    for idx in index_arrays:
+        used[idx] = True
+    return np.flatnonzero(used), np.cumsum(used) - 1
+
+
+def used_only(enroll: "EmbeddingSet", test: "EmbeddingSet", ei: np.ndarray, ti: np.ndarray
+              ) -> tuple["EmbeddingSet", "EmbeddingSet", np.ndarray, np.ndarray]:
+    """The two sides reduced to the entries the trials use, with the row pairs renumbered;
+    ``test is enroll`` stays one set. Sides whose entries are all used are returned as they
+    are (no copy)."""
+    def reduce(emb, *idx):
+        rows, remap = used_rows(len(emb.keys), *idx)
+        if rows.size in (0, len(emb.keys)):
+            return emb, idx
+        return emb.take(rows), tuple(remap[i] for i in idx)
+
+    if test is enroll:
+        e, (ei, ti) = reduce(enroll, ei, ti)
+        return e, e, ei, ti
+    e, (ei,) = reduce(enroll, ei)
+    t, (ti,) = reduce(test, ti)
+    return e, t, ei, ti
 
 
 def pair_dot(a: np.ndarray, ia: np.ndarray, b: np.ndarray, ib: np.ndarray,

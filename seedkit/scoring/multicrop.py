@@ -11,6 +11,7 @@ float64, so every distance is accurate to ~1e-6 absolute.
 ``seed-cosine``: mean cosine over crop pairs, ``mean_{i,j} e_i.t_j = (mean_i e_i).(mean_j t_j)``
 for unit rows, so it is one dot product per trial.
 
+Only the entries that the trials use are normalised (an archive may hold many more keys).
 Vectors are accepted as one-crop matrices. Utterances may have different crop counts: trials are
 grouped by ``(n_e, n_t)`` and each group is scored in bounded chunks.
 """
@@ -29,6 +30,7 @@ from seedkit.scoring.index import (
     l2_normalize,
     pair_dot,
     resolve_tables,
+    used_only,
 )
 
 __all__ = ["seed_pairs", "seed_scores", "mean_cosine_pairs", "mean_cosine_scores"]
@@ -139,6 +141,7 @@ def seed_pairs(enroll: EmbeddingSet, test: EmbeddingSet, ei: np.ndarray, ti: np.
     (measured crossover: about 10 trials per key).
     """
     check_same_dim(enroll, test)
+    enroll, test, ei, ti = used_only(enroll, test, ei, ti)  # normalise only the keys used
     a = _FlatCrops(enroll, mean)
     b = a if test is enroll else _FlatCrops(test, mean)
     out = np.empty(ei.shape[0], dtype=np.float64)
@@ -171,6 +174,7 @@ def mean_cosine_pairs(enroll: EmbeddingSet, test: EmbeddingSet, ei: np.ndarray, 
                       ) -> np.ndarray:
     """Mean cosine over all crop pairs for resolved row pairs."""
     check_same_dim(enroll, test)
+    enroll, test, ei, ti = used_only(enroll, test, ei, ti)
     a = _crop_means(enroll, mean)
     b = a if test is enroll else _crop_means(test, mean)
     return pair_dot(a, ei, b, ti, chunk)
