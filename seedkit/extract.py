@@ -22,7 +22,9 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -236,9 +238,36 @@ class Utterance:
     crops: np.ndarray  # [K, L]
 
 
+def ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 2,
+                depth: int = 16) -> Iterator[Any]:
+    """``map(fn, items)`` computed by ``workers`` threads, at most ``depth`` ahead, results (and
+    the first exception) in order."""
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    pending: "deque[Future]" = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="seedkit-read") as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= depth:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+
+
 def iter_utterances(data_dir: PathLike, rate: int, mode: CropMode, seed: int,
-                    min_samples: int = 1) -> tuple[int, Iterator[Utterance]]:
-    """``(count, iterator)`` over a data dir's utterances (C order), audio read and cropped."""
+                    min_samples: int = 1, read_threads: int = 2
+                    ) -> tuple[int, Iterator[Utterance]]:
+    """``(count, iterator)`` over a data dir's utterances (C order), audio read and cropped.
+
+    Without ``segments``, ``read_threads`` threads read (or render) the audio ahead. A data dir
+    of render pipes (spec-mode augmentation, :mod:`seedkit.augment`) has its specs parsed and
+    every entry checked against its sources here, before anything is read or written.
+    """
     from seedkit.data.datadir import validate_data_dir
 
     dd = validate_data_dir(data_dir, check_files=False, check_spk_sort=False)
@@ -248,14 +277,27 @@ def iter_utterances(data_dir: PathLike, rate: int, mode: CropMode, seed: int,
     utts = dd.utts
     if not utts:
         raise SeedkitError("data directory has no utterances", Path(data_dir) / "utt2spk")
+    if any(v.startswith("seedkit-render-wav ") for v in dd.wav_scp.values()):
+        from seedkit.augment import check_render_dir
+
+        check_render_dir(dd, data_dir)
+    for utt in utts:
+        rec = dd.recording_of(utt)
+        if rec not in dd.wav_scp:
+            raise SeedkitError(f"utterance {utt!r} has no wav.scp entry (recording {rec!r}); "
+                               "run utils/fix_data_dir.sh", wav_scp)
+
+    if dd.segments is None:
+        def one(utt: str) -> Utterance:
+            x, _ = read_audio(dd.wav_scp[utt], rate, where=wav_scp, line=line_of[utt], key=utt)
+            return Utterance(utt, x, make_crops(x, mode, rate, seed, utt, min_samples))
+
+        return len(utts), ordered_map(one, utts, read_threads)
 
     def gen() -> Iterator[Utterance]:
         cache: tuple[str, np.ndarray] = ("", np.zeros(0, np.float32))
         for utt in utts:
             rec = dd.recording_of(utt)
-            if rec not in dd.wav_scp:
-                raise SeedkitError(f"utterance {utt!r} has no wav.scp entry (recording {rec!r}); "
-                                   "run utils/fix_data_dir.sh", wav_scp)
             if cache[0] != rec:
                 x, _ = read_audio(dd.wav_scp[rec], rate, where=wav_scp, line=line_of[rec],
                                   key=rec)
@@ -420,8 +462,10 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
                      seed: int = 0, device: Optional[str] = None,
                      allow_random_weights: bool = False, batch_size: Optional[int] = None,
                      skip_if_complete: bool = False, progress: bool = True,
-                     job_index: Optional[int] = None) -> ExtractStats:
-    """``seedkit-extract``: embed ``data_dir`` into ``wspecifier``; logs utterances/s at the end."""
+                     job_index: Optional[int] = None, read_threads: int = 2) -> ExtractStats:
+    """``seedkit-extract``: embed ``data_dir`` into ``wspecifier``; logs utterances/s at the end.
+
+    ``read_threads`` threads read (spec-mode dirs: render) the audio ahead of the backbone."""
     from seedkit.data.datadir import load_data_dir
 
     if skip_if_complete:
@@ -436,7 +480,8 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
     mode = parse_crop(crop if crop is not None else cfg.crop)
     embedder = build_embedder(cfg, checkpoint, device_for_job(device, job_index),
                               allow_random_weights)
-    total, utts = iter_utterances(data_dir, cfg.sample_rate, mode, seed, embedder.min_samples)
+    total, utts = iter_utterances(data_dir, cfg.sample_rate, mode, seed, embedder.min_samples,
+                                  read_threads)
     log.info("extracting %d utterances of %s with %s (crop %s) on %s%s", total, data_dir,
              cfg.model, mode, embedder.device,
              f" (job {job_index})" if job_index is not None else "")
@@ -494,6 +539,7 @@ __all__ = [
     "make_crops",
     "merge_scps",
     "multi_crops",
+    "ordered_map",
     "outputs_complete",
     "parse_crop",
     "random_crop",

@@ -295,6 +295,42 @@ for _cid, _content in {"binary": BINARY, "gzip": None, "unsorted": b"noise-b noi
         return prep
     CASES.append(Case(f"augment:musan-{_cid}", "augment_data_dir", _mk(), ["crops", "aug"]))
 
+for _cid, _args in {"materialise-maybe": ["--materialise", "maybe"],
+                    "fresh-crops-1": ["--fresh-crops", "1"]}.items():
+    CASES.append(Case(f"augment:{_cid}", "augment_data_dir", lambda w, t, a=_args: [
+        *a, "--musan", w / "musan", "--rirs", w / "rirs", w / "data", t / "crops", t / "aug"],
+        ["crops", "aug"]))
+
+
+def _render_spec(line: bytes, sources: bool = True):
+    """A render.spec holding ``line`` (and render.sources naming world's dirs) -> argv."""
+    def prep(w: Path, t: Path) -> list:
+        if sources:
+            _write(t, "render.sources", f"clean {w / 'data'}\nmusan {w / 'musan'}\nrirs "
+                   f"{w / 'rirs'}\nsample_rate 16000\n".encode())
+        return [_write(t, "render.spec", line), "s1-a-music1"]
+    return prep
+
+
+_GOOD_MUSIC = b"s1-a-music1 s1-a 0 32240 music music-a 0 7.5\n"
+for _cid, (_prep, _words) in {
+    "spec-missing": (lambda w, t: [t / "none.spec", "k"], "render spec not found"),
+    "spec-empty": (_render_spec(b""), "empty render spec"),
+    "spec-binary": (_render_spec(BINARY), "binary"),
+    "spec-png": (_render_spec(PNG), "PNG"),
+    "spec-truncated": (_render_spec(_GOOD_MUSIC[:-12]), "expected 8 fields"),
+    "spec-no-newline": (_render_spec(_GOOD_MUSIC[:-1]), "truncated"),
+    "snr-not-numeric": (_render_spec(_GOOD_MUSIC.replace(b"7.5", b"loud")), "SNR"),
+    "key-missing": (_render_spec(_GOOD_MUSIC.replace(b"s1-a-music1 ", b"s1-b-music1 ")),
+                    "no line for key"),
+    "recording-missing": (_render_spec(_GOOD_MUSIC.replace(b"music-a", b"music-z")),
+                          "not in the MUSAN data dir"),
+    "utterance-missing": (_render_spec(_GOOD_MUSIC.replace(b" s1-a ", b" s9-a ")),
+                          "not in the clean data dir"),
+    "sources-missing": (_render_spec(_GOOD_MUSIC, sources=False), "render sources table"),
+}.items():
+    CASES.append(Case(f"render-wav:{_cid}", "render_wav", _prep, [], _words))
+
 _EXTRACT = ["--allow-random-weights", "--no-progress"]
 _TINY = REPO / "egs/mini/seed/conf/test_tiny_ecapa.yaml"
 for _cid, _args in {"crop-bad": ["--crop", "multi:x:1"], "crop-zero": ["--crop", "random:0"],

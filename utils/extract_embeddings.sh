@@ -7,7 +7,9 @@
 # through $cmd (utils/run.pl or utils/slurm.pl), each writing <out-dir>/xvector.JOB.{ark,scp} with
 # its log in <out-dir>/log/extract.JOB.log, then merges them into <out-dir>/xvector.scp, checking
 # that it holds exactly the utterances of <data-dir>. A re-run with the same options skips the
-# jobs whose outputs are complete; changed options (or a changed conf / wav.scp) redo all jobs.
+# jobs whose outputs are complete; changed options (or a changed conf / wav.scp / render.spec)
+# redo all jobs. A spec-mode augmentation dir (wav.scp lines "seedkit-render-wav <spec> <key> |",
+# utils/augment_data_dir.sh) is rendered in memory by each job, no audio on disk.
 #
 # e.g.: utils/extract_embeddings.sh --nj 4 --config conf/resnetse34v2.yaml \
 #         --crop multi:10:4.015 data/vox1_o exp/resnetse34v2/xvectors/vox1_o
@@ -89,6 +91,8 @@ signature=$( {
   [ -n "$config" ] && cat "$config"
   [ -n "$checkpoint" ] && ls -lL "$checkpoint" 2>/dev/null
   cat "$data/wav.scp" "$data/utt2spk"
+  # spec-mode augmentation dirs: what the render pipes render
+  [ -f "$data/render.spec" ] && cat "$data/render.spec" "$data/render.sources"
   [ -f "$data/segments" ] && cat "$data/segments"
   true
 } | sha256sum | cut -d' ' -f1)

@@ -34,6 +34,9 @@ def get_parser() -> argparse.ArgumentParser:
                    help="crops per forward pass for random/multi crops (default: conf, 32)")
     p.add_argument("--num-threads", type=int, default=0,
                    help="torch CPU threads (default 0: torch's default)")
+    p.add_argument("--read-threads", type=int, default=2,
+                   help="threads reading (for spec-mode augmentation dirs: rendering) the audio "
+                        "ahead of the backbone (default 2)")
     p.add_argument("--allow-random-weights", action="store_true",
                    help="run with random weights when no checkpoint is available (tests only)")
     p.add_argument("--skip-if-complete", action="store_true",
@@ -53,6 +56,8 @@ def main(argv=None) -> int:
 
     if args.batch_size is not None and args.batch_size < 1:
         raise SeedkitError("--batch-size must be >= 1")
+    if args.read_threads < 1:
+        raise SeedkitError(f"--read-threads must be >= 1, got {args.read_threads}")
     if args.num_threads > 0:
         import torch
 
@@ -61,7 +66,8 @@ def main(argv=None) -> int:
                      crop=args.crop, seed=args.seed, device=args.device,
                      allow_random_weights=args.allow_random_weights,
                      batch_size=args.batch_size, skip_if_complete=args.skip_if_complete,
-                     progress=not args.no_progress, job_index=args.job_index)
+                     progress=not args.no_progress, job_index=args.job_index,
+                     read_threads=args.read_threads)
     return 0
 
 
