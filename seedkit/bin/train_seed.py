@@ -1,4 +1,7 @@
-"""Train a SEED diffusion model on cached (paired, clean) speaker embeddings.
+"""Train a SEED diffusion model on (paired, clean) speaker embeddings: cached ones
+(--clean/--noisy/--pairs), or drawn on the fly with the frozen backbone in the training loop
+(--on-the-fly --train-data DIR --musan DIR --rirs DIR --backbone-config YAML: every step renders
+a fresh crop and fresh music/noise/reverb copies of each drawn utterance and embeds them).
 
 Runs as one process, or under torchrun for several (gloo on CPU, NCCL on GPU), e.g.
   torchrun --standalone --nproc_per_node=4 $(command -v seedkit-train-seed) --config C ... exp/seed
@@ -21,6 +24,7 @@ from seedkit.seed.config import (
     overrides_from_args,
     parse_override,
 )
+from seedkit.seed.onthefly import check_modes, train_seed_onthefly
 from seedkit.seed.train import lost_peer_error, train_seed
 
 
@@ -29,11 +33,31 @@ def get_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="SEED YAML config (e.g. conf/seed_rdm_mlp3.yaml), or a SEED "
                                     "release config as shipped (configs/*_SEED_rdmmlp3.yaml)")
-    p.add_argument("--clean", required=True, help="rspecifier of clean-utterance embeddings")
-    p.add_argument("--noisy", required=True, help="rspecifier of augmented-copy embeddings")
-    p.add_argument("--pairs", required=True,
-                   help="utt2clean: '<paired-utt> <clean-utt>' per line (paired looked up in "
-                        "--noisy, then --clean)")
+    cached = p.add_argument_group("cached pairs (default mode)")
+    cached.add_argument("--clean", help="rspecifier of clean-utterance embeddings")
+    cached.add_argument("--noisy", help="rspecifier of augmented-copy embeddings")
+    cached.add_argument("--pairs",
+                        help="utt2clean: '<paired-utt> <clean-utt>' per line (paired looked up "
+                             "in --noisy, then --clean)")
+    otf = p.add_argument_group("pairs drawn on the fly (--on-the-fly)")
+    otf.add_argument("--on-the-fly", action="store_true",
+                     help="render and embed every step's pairs with the frozen backbone "
+                          "(docs/seed.md); excludes --clean/--noisy/--pairs")
+    otf.add_argument("--train-data", help="clean training data dir (wav.scp, utt2spk)")
+    otf.add_argument("--musan", help="MUSAN data dir (utt2spk value = music/noise/speech)")
+    otf.add_argument("--rirs", help="RIR data dir")
+    otf.add_argument("--backbone-config", help="backbone conf YAML (as seedkit-extract's)")
+    otf.add_argument("--backbone-checkpoint",
+                     help="backbone weights; overrides the conf's 'checkpoint'")
+    otf.add_argument("--allow-random-backbone", action="store_true",
+                     help="run with a random-weight backbone when it has no checkpoint (tests)")
+    otf.add_argument("--crop-sec", type=float,
+                     help="crop length in seconds (default 2.015, SEED's 32,240 samples)")
+    otf.add_argument("--steps-per-epoch", type=int,
+                     help="steps per epoch (dev EER after each; default: one pass over the "
+                          "utterances)")
+    otf.add_argument("--embed-batch-size", type=int,
+                     help="crops per backbone forward pass (default: the conf's batch size)")
     p.add_argument("--dev-trials", help="optional dev trial list: dev EER after every epoch")
     p.add_argument("--dev-enroll", help="rspecifier of the dev enrollment embeddings")
     p.add_argument("--dev-test", help="rspecifier of the dev test embeddings "
@@ -87,10 +111,21 @@ def main(argv=None) -> int:
     if args.seed is not None:
         over["seed"] = args.seed
     cfg = merge_config(file_cfg, over)
+    onthefly = check_modes(
+        args.on_the_fly, {"--clean": args.clean, "--noisy": args.noisy, "--pairs": args.pairs},
+        {"--train-data": args.train_data, "--musan": args.musan, "--rirs": args.rirs,
+         "--backbone-config": args.backbone_config,
+         "--backbone-checkpoint": args.backbone_checkpoint,
+         "--allow-random-backbone": args.allow_random_backbone, "--crop-sec": args.crop_sec,
+         "--steps-per-epoch": args.steps_per_epoch, "--embed-batch-size": args.embed_batch_size})
+    common = {"resume": args.resume, "device": args.device, "dev_trials": args.dev_trials,
+              "dev_enroll": args.dev_enroll, "dev_test": args.dev_test,
+              "config_comment": comment}
     try:
-        train_seed(cfg, args.clean, args.noisy, args.pairs, args.exp_dir, resume=args.resume,
-                   device=args.device, dev_trials=args.dev_trials, dev_enroll=args.dev_enroll,
-                   dev_test=args.dev_test, config_comment=comment)
+        if onthefly is None:
+            train_seed(cfg, args.clean, args.noisy, args.pairs, args.exp_dir, **common)
+        else:
+            train_seed_onthefly(cfg, onthefly, args.exp_dir, **common)
     except RuntimeError as err:
         lost = lost_peer_error(err)
         if lost is None:

@@ -525,11 +525,25 @@ def _read_resume_state(ckpt_dir: Path, resume: bool, cfg: Mapping[str, Any],
                            f"{len(diff)} key(s): {shown}. Use the same config, or a new "
                            "exp dir", latest)
     if state["data_fingerprint"] != source.fingerprint():
+        changed = _changed_parts(state["data_fingerprint"], source.fingerprint())
         raise SeedkitError("cannot resume: the training pairs/embeddings differ from the "
-                           f"ones this checkpoint was trained on; use the same {source.options}, "
-                           "or a new exp dir", latest)
+                           f"ones this checkpoint was trained on{changed}; use the same "
+                           f"{source.options}, or a new exp dir", latest)
     state["path"] = latest
     return state
+
+
+def _changed_parts(old: str, new: str) -> str:
+    """`` (changed: a, b)`` for fingerprints made of ``;``-separated ``name=hash`` parts (names
+    the inputs that differ); empty otherwise, or when the kinds of data differ."""
+    def parts(fp: str) -> dict[str, str]:
+        return dict(p.split("=", 1) for p in fp.split(";") if "=" in p)
+
+    a, b = parts(old), parts(new)
+    if not a or not b or old.split(";")[0] != new.split(";")[0]:
+        return ""
+    names = [k for k in b if a.get(k) != b[k]]
+    return f" (changed: {', '.join(names)})" if names else ""
 
 
 class _Meter:
