@@ -56,6 +56,7 @@ import os
 import shlex
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -74,7 +75,7 @@ from seedkit.data.datadir import (
     write_data_dir,
 )
 from seedkit.errors import PathLike, SeedkitError
-from seedkit.fileio import atomic_output, c_sorted, iter_lines, iter_table, write_lines
+from seedkit.fileio import atomic_output, c_sorted, describe_binary, iter_table, write_lines
 from seedkit.resample import job_keys, output_path, wav_scp_lines
 
 log = logging.getLogger(__name__)
@@ -480,6 +481,7 @@ class RenderSpec:
     entries: "OrderedDict[str, RenderEntry]"
     lines: dict[str, int]
     sources: dict[str, str]
+    complete: bool = True  # False: only some keys' lines were parsed (read_spec(keys=...))
 
     @property
     def rate(self) -> int:
@@ -524,28 +526,57 @@ def read_sources(path: PathLike) -> dict[str, str]:
     return out
 
 
-def read_spec(path: PathLike) -> RenderSpec:
+def read_spec(path: PathLike, keys: Optional[Iterable[str]] = None) -> RenderSpec:
     """Parse ``render.spec`` (and ``render.sources`` beside it); every problem is one
-    :class:`SeedkitError` naming the file and line."""
+    :class:`SeedkitError` naming the file and line.
+
+    With ``keys``, only the lines of those keys are parsed and kept (an extraction job of a split
+    dir needs its own share of a spec that may hold millions of lines); the file is still read
+    through, so an empty, binary, non-UTF-8 or truncated file is an error either way.
+    """
     path = Path(path)
     hint = "run seedkit-augment-data-dir to write it"
-    raw = path.read_bytes() if path.is_file() else None
+    if path.is_dir():
+        raise SeedkitError("is a directory; expected a render spec", path)
+    if not path.is_file():
+        raise SeedkitError(f"render spec not found; {hint}", path)
+    wanted = None if keys is None else set(keys)
     entries: OrderedDict[str, RenderEntry] = OrderedDict()
     lines: dict[str, int] = {}
-    for n, line in iter_lines(path, what="render spec", hint=hint):
-        e = RenderEntry.parse(line, path, n)
-        if e.key in lines:
-            raise SeedkitError(f"key {e.key!r} repeats line {lines[e.key]}", path, n)
-        entries[e.key], lines[e.key] = e, n
-    if not entries:
+    n, last = 0, b"\n"
+    with open(path, "rb") as f:
+        looks = describe_binary(f.read(512))
+        if looks is not None:
+            raise SeedkitError(f"expected a render spec (UTF-8 text) but this looks like {looks}; "
+                               f"{hint}", path)
+        f.seek(0)
+        for n, raw in enumerate(f, start=1):
+            last = raw
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise SeedkitError(f"not UTF-8 text ({err.reason}); regenerate the spec with "
+                                   "seedkit-augment-data-dir", path, n) from None
+            if not line.strip():
+                raise SeedkitError("empty line; remove it", path, n)
+            if wanted is not None and line.split(None, 1)[0] not in wanted:
+                continue
+            e = RenderEntry.parse(line, path, n)
+            if e.key in lines:
+                raise SeedkitError(f"key {e.key!r} repeats line {lines[e.key]}", path, n)
+            entries[e.key], lines[e.key] = e, n
+    if n == 0:
         raise SeedkitError(f"empty render spec; {hint}", path)
-    if raw is not None and not raw.endswith(b"\n"):
+    if not last.endswith(b"\n"):
         raise SeedkitError("the last line has no newline: the file is truncated; regenerate it "
-                           "with seedkit-augment-data-dir", path, len(entries))
-    return RenderSpec(path, entries, lines, read_sources(path.parent / SOURCES_NAME))
+                           "with seedkit-augment-data-dir", path, n)
+    spec = RenderSpec(path, entries, lines, read_sources(path.parent / SOURCES_NAME))
+    spec.complete = wanted is None
+    return spec
 
 
 _LOCK = threading.Lock()
+_SPECS: "OrderedDict[str, tuple[tuple[int, int], RenderSpec]]" = OrderedDict()
 
 
 @functools.lru_cache(maxsize=4)
@@ -558,20 +589,37 @@ def _cached_renderer(clean: str, musan: str, rirs: str, rate: int) -> Renderer:
         return _cached_renderer_unlocked(clean, musan, rirs, rate)
 
 
-@functools.lru_cache(maxsize=16)
-def _cached_spec(path: str, mtime_ns: int, size: int) -> RenderSpec:
-    return read_spec(path)
+def drop_caches() -> None:
+    """Forget the parsed specs and renderers of this process."""
+    with _LOCK:
+        _SPECS.clear()
+        _cached_renderer_unlocked.cache_clear()
 
 
-def load_spec(path: PathLike) -> RenderSpec:
-    """:func:`read_spec`, cached per process while the file is unchanged."""
+def load_spec(path: PathLike, keys: Optional[Iterable[str]] = None) -> RenderSpec:
+    """:func:`read_spec`, cached per process while the file is unchanged: a cached spec is
+    reused when it holds ``keys`` (default: every key), else re-read for them and the keys it
+    held."""
     path = os.path.abspath(path)
     try:
         st = os.stat(path)
     except OSError:
         return read_spec(path)  # raises the missing-file error
+    stamp = (st.st_mtime_ns, st.st_size)
+    want = None if keys is None else set(keys)
     with _LOCK:
-        return _cached_spec(path, st.st_mtime_ns, st.st_size)
+        hit = _SPECS.get(path)
+        if hit is not None and hit[0] == stamp:
+            spec = hit[1]
+            if spec.complete or (want is not None and want <= spec.entries.keys()):
+                return spec
+            if want is not None:
+                want |= set(spec.entries)
+        spec = read_spec(path, want)
+        _SPECS[path] = (stamp, spec)
+        while len(_SPECS) > 16:
+            _SPECS.popitem(last=False)
+        return spec
 
 
 def render_pipe(spec: PathLike, key: str) -> str:
@@ -596,7 +644,7 @@ def parse_render_pipe(entry: str) -> Optional[tuple[str, str]]:
 def render_key(spec: PathLike, key: str, where: Optional[PathLike] = None, line: int = 0
                ) -> tuple[np.ndarray, int]:
     """``(float32 samples, rate)`` of ``key`` of ``spec`` (cached spec and renderer)."""
-    s = load_spec(spec)
+    s = load_spec(spec, (key,))
     e = s.entry(key, where, line)
     renderer = s.renderer()
     renderer.check(e, s.path, s.lines[key])
@@ -626,11 +674,14 @@ def check_render_dir(dd: DataDir, where: PathLike) -> None:
         pipe = parse_render_pipe(value)
         if pipe is not None:
             used.setdefault(pipe[0], []).append((pipe[1], n))
+    u2c = dd.extra.get("utt2clean")
     for spec_path, keys in used.items():
-        spec = load_spec(spec_path)
+        want = {k for k, _ in keys}
+        if u2c is not None and len(used) == 1:
+            want |= set(u2c.values())
+        spec = load_spec(spec_path, want)
         for key, n in keys:
             spec.entry(key, where / "wav.scp", n)
-        u2c = dd.extra.get("utt2clean")
         if u2c is not None and len(used) == 1:
             for n, (key, clean) in enumerate(u2c.items(), start=1):
                 spec.entry(key, where / "utt2clean", n)
@@ -802,6 +853,7 @@ __all__ = [
     "check_render_dir",
     "crop_samples",
     "crop_start",
+    "drop_caches",
     "load_spec",
     "parse_render_pipe",
     "read_spec",

@@ -19,6 +19,9 @@ from seedkit.augment import (
     RenderEntry,
     Renderer,
     augment_data_dir,
+    drop_caches,
+    load_spec,
+    read_spec,
     reverberate,
     snr_mix,
     wrap_crop,
@@ -314,3 +317,25 @@ def test_render_wav_bad_key_is_one_error(dirs, capsys):
     assert run_main(render_wav.main, "seedkit-render-wav", [str(spec), "nobody-music1"]) == 1
     errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("ERROR")]
     assert len(errors) == 1 and f"{spec}:0:" in errors[0] and "no line for key" in errors[0]
+
+
+def test_a_job_parses_only_its_share_of_the_spec(inputs, tmp_path):  # noqa: F811
+    _augment(inputs, tmp_path)
+    spec = tmp_path / "aug" / "render.spec"
+    lines = spec.read_text().splitlines(keepends=True)
+    first, other = lines[0].split()[0], lines[1].split()[0]
+    lines[1] = lines[1].replace(" reverb ", " echo ").replace(" music ", " echo ") \
+        .replace(" noise ", " echo ").replace(" clean ", " echo ")
+    spec.write_text("".join(lines))
+    part = read_spec(spec, {first})
+    assert list(part.entries) == [first] and not part.complete
+    with pytest.raises(SeedkitError, match="kind must be one of") as err:
+        read_spec(spec, {first, other})
+    assert err.value.line == 2
+    with pytest.raises(SeedkitError, match="kind must be one of"):
+        read_spec(spec)
+    drop_caches()
+    assert load_spec(spec, {first}) is load_spec(spec, {first})
+    third = lines[2].split()[0]
+    grown = load_spec(spec, {third})
+    assert set(grown.entries) == {first, third}
