@@ -57,8 +57,9 @@ def corpus_plan(corpora_dir: PathLike, sources: Sequence[tuple[str, Optional[str
 
 
 #: bytes on disk per training pair in render-on-extract mode: its spec line and its lines in
-#: utt2spk, spk2utt, utt2clean, utt2env, utt2dur and wav.scp (measured on the mini recipe's
-#: data/train_aug: about 450; rounded up)
+#: utt2spk, spk2utt, utt2clean, utt2env, utt2dur and wav.scp, in train_aug and train_crops
+#: (measured on the mini recipe, K=2, fresh crops: `du -sb data/train_aug data/train_crops` /
+#: 6,400 pairs = 405 bytes; rounded up for longer keys and paths)
 SPEC_BYTES_PER_PAIR = 600
 #: bytes of a RIFF/WAVE header (PCM)
 WAV_HEADER = 44
