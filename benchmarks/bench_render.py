@@ -134,14 +134,16 @@ def main() -> int:
                 for which, out in order:
                     out.append(run_once(embedder, root / which / "aug", cfg, mode,
                                         f"{tmp}/{name}.{which}.ark", args.read_threads))
-            rows.append((name, pairs / min(mat), pairs / min(spec), min(mat) / min(spec)))
+            rows.append((name, pairs / min(mat), pairs / min(spec), min(mat) / min(spec),
+                         " ".join(f"{t:.2f}" for t in mat), " ".join(f"{t:.2f}" for t in spec)))
     print(f"\ndevice {args.device}, torch threads {args.threads}, read threads "
           f"{args.read_threads}, {args.utts} utterances x K={args.rounds} x 4 = {pairs} crops "
           f"of 2.015 s (crop full), best of {args.repeats}")
-    print("| backbone | materialised crops/s | render-on-extract crops/s | ratio |")
-    print("|---|---|---|---|")
-    for name, m, s, ratio in rows:
-        print(f"| {name} | {m:.1f} | {s:.1f} | {ratio:.3f} |")
+    print("| backbone | materialised crops/s | render-on-extract crops/s | ratio | "
+          "materialised runs (s) | render-on-extract runs (s) |")
+    print("|---|---|---|---|---|---|")
+    for name, m, s, ratio, m_runs, s_runs in rows:
+        print(f"| {name} | {m:.1f} | {s:.1f} | {ratio:.3f} | {m_runs} | {s_runs} |")
     print(f"renderer alone (1 thread, no model, spec parse+check included): {renders:.0f} crops/s")
     print(f"bytes on disk per pair: materialised {b_mat:.0f} (16-bit wavs + tables), "
           f"spec {b_spec:.0f} (tables only); {b_mat / b_spec:.0f}x less")

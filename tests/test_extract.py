@@ -263,3 +263,24 @@ def test_extract_embeddings_sh_failure_reports(tmp_path):
     assert proc.returncode != 0
     assert "b-1.wav does not exist" in proc.stderr
     assert not (out / "xvector.scp").exists() and not (out / "xvector.2.scp").exists()
+
+
+def test_ordered_map_keeps_order_and_the_first_error():
+    import time as _time
+
+    from seedkit.extract import ordered_map
+
+    def slow_square(i: int) -> int:
+        _time.sleep(0.002 * (i % 3))
+        if i in (7, 9):
+            raise SeedkitError(f"bad {i}")
+        return i * i
+
+    assert list(ordered_map(slow_square, range(7), workers=3, depth=4)) == \
+        [i * i for i in range(7)]
+    got = []
+    with pytest.raises(SeedkitError, match="bad 7"):
+        for v in ordered_map(slow_square, range(12), workers=3, depth=4):
+            got.append(v)
+    assert got == [i * i for i in range(7)]
+    assert list(ordered_map(slow_square, range(5), workers=1)) == [0, 1, 4, 9, 16]
