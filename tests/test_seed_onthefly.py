@@ -67,9 +67,10 @@ def _weights(exp: Path) -> dict:
     return read_checkpoint(exp / "final.pt")["model"]
 
 
-def _source(c, **cfg) -> OnTheFlyPairs:
+def _source(c, render_threads: int = 1, **cfg) -> OnTheFlyPairs:
     opts = OnTheFlyOptions(c["train"], c["musan"], c["rirs"], str(TINY_ECAPA),
-                           allow_random_backbone=True, crop_sec=0.5)
+                           allow_random_backbone=True, crop_sec=0.5,
+                           render_threads=render_threads)
     return OnTheFlyPairs(opts, merge_config(TINY, cfg), DistInfo())
 
 
@@ -123,6 +124,14 @@ def test_batch_is_the_rendered_and_embedded_pairs(corpus):
         for j in range(4):  # every pair's target is the draw's clean crop
             torch.testing.assert_close(b.x_target[4 * d + j], want[0], rtol=0, atol=1e-5)
     assert set(src.timers()) == {"render", "embed"} and src.timers()["embed"] > 0
+    # rendered ahead in 3 threads (next step while this one trains) or in the loop: same pairs
+    for threads in (3, 0):
+        other = _source(corpus, render_threads=threads)
+        for epoch, step in ((1, 1), (1, 2), (0, 0)):
+            b2 = other.batch(epoch, step, 0, 1, 8)
+            if (epoch, step) == (1, 2):
+                assert torch.equal(b2.x_start, b.x_start) and torch.equal(b2.x_target, b.x_target)
+        other.close()
     # without identity pairs: 3 pairs per draw, no clean -> clean
     src3 = _source(corpus, add_identity_pairs=False, batch_size=6)
     b3 = src3.batch(0, 0, 0, 1, 6)
@@ -197,7 +206,8 @@ def test_two_processes_give_the_weights_of_one(corpus, tmp_path):
     (["--clean", "scp:x.scp"], "--clean (cached pairs) cannot go with it"),
     (["--batch-size", "10"], "batch_size 10 is not a multiple of the 4 pairs"),
     (["--crop-sec", "0.01"], "needs at least 512"),
-    (["--steps-per-epoch", "0"], "--steps-per-epoch must be >= 1"),
+    (["--steps-per-epoch", "0"], "--steps-per-epoch must be in 1..2147483647"),
+    (["--render-threads", "-1"], "--render-threads must be in 0..256"),
     (["--rirs", "/nonexistent-rirs"], "RIR data dir not found"),
 ])
 def test_bad_options_are_one_error_line(corpus, tmp_path, capsys, extra, expect):

@@ -58,6 +58,9 @@ def get_parser() -> argparse.ArgumentParser:
                           "utterances)")
     otf.add_argument("--embed-batch-size", type=int,
                      help="crops per backbone forward pass (default: the conf's batch size)")
+    otf.add_argument("--render-threads", type=int,
+                     help="threads rendering the next step's audio while a step trains "
+                          "(default 1; 0: render in the training loop)")
     p.add_argument("--dev-trials", help="optional dev trial list: dev EER after every epoch")
     p.add_argument("--dev-enroll", help="rspecifier of the dev enrollment embeddings")
     p.add_argument("--dev-test", help="rspecifier of the dev test embeddings "
@@ -117,7 +120,8 @@ def main(argv=None) -> int:
          "--backbone-config": args.backbone_config,
          "--backbone-checkpoint": args.backbone_checkpoint,
          "--allow-random-backbone": args.allow_random_backbone, "--crop-sec": args.crop_sec,
-         "--steps-per-epoch": args.steps_per_epoch, "--embed-batch-size": args.embed_batch_size})
+         "--steps-per-epoch": args.steps_per_epoch, "--embed-batch-size": args.embed_batch_size,
+         "--render-threads": args.render_threads})
     common = {"resume": args.resume, "device": args.device, "dev_trials": args.dev_trials,
               "dev_enroll": args.dev_enroll, "dev_test": args.dev_test,
               "config_comment": comment}

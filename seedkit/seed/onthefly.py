@@ -29,6 +29,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -45,7 +46,8 @@ log = logging.getLogger(__name__)
 COPY_KINDS = ("music", "noise", "reverb")
 #: the options of this mode, as the command line names them
 OPTIONS = ("--train-data", "--musan", "--rirs", "--backbone-config", "--backbone-checkpoint",
-           "--allow-random-backbone", "--crop-sec", "--steps-per-epoch", "--embed-batch-size")
+           "--allow-random-backbone", "--crop-sec", "--steps-per-epoch", "--embed-batch-size",
+           "--render-threads")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class OnTheFlyOptions:
     crop_sec: float = 2.015
     steps_per_epoch: Optional[int] = None
     embed_batch_size: Optional[int] = None
+    render_threads: int = 1
 
 
 def check_modes(on_the_fly: bool, cached: Mapping[str, Any], onthefly: Mapping[str, Any]
@@ -91,16 +94,19 @@ def check_modes(on_the_fly: bool, cached: Mapping[str, Any], onthefly: Mapping[s
     if missing:
         raise SeedkitError(f"--on-the-fly needs {', '.join(required)} (missing: "
                            f"{', '.join(missing)})")
-    for name in ("--steps-per-epoch", "--embed-batch-size"):
+    for name, low, high in (("--steps-per-epoch", 1, 2**31 - 1),
+                            ("--embed-batch-size", 1, 2**20), ("--render-threads", 0, 256)):
         v = onthefly.get(name)
-        if v is not None and v < 1:
-            raise SeedkitError(f"{name} must be >= 1, got {v}")
+        if v is not None and not low <= v <= high:
+            raise SeedkitError(f"{name} must be in {low}..{high}, got {v}")
     crop = onthefly.get("--crop-sec")
+    threads = onthefly.get("--render-threads")
     return OnTheFlyOptions(
         str(onthefly["--train-data"]), str(onthefly["--musan"]), str(onthefly["--rirs"]),
         str(onthefly["--backbone-config"]), onthefly.get("--backbone-checkpoint"),
         bool(onthefly.get("--allow-random-backbone")), 2.015 if crop is None else float(crop),
-        onthefly.get("--steps-per-epoch"), onthefly.get("--embed-batch-size"))
+        onthefly.get("--steps-per-epoch"), onthefly.get("--embed-batch-size"),
+        1 if threads is None else int(threads))
 
 
 def _file_digest(*paths: Path) -> str:
@@ -157,7 +163,9 @@ class OnTheFlyPairs:
         self._fingerprint = self._make_fingerprint(bcfg)
         self._perm: dict[int, torch.Tensor] = {}
         self._timers = {"render": 0.0, "embed": 0.0}
-        self.steps = 0
+        self._pool = (ThreadPoolExecutor(opts.render_threads, thread_name_prefix="render")
+                      if opts.render_threads > 0 else None)
+        self._ahead: dict[tuple[int, int, int, int], list[Future]] = {}
 
     def _make_fingerprint(self, bcfg) -> str:
         """``name=hash`` parts: the data dirs, the backbone (conf and weights), crop, epoch."""
@@ -238,14 +246,44 @@ class OnTheFlyPairs:
         return np.concatenate([self.embedder.embed(crops[i:i + self.embed_batch])
                                for i in range(0, len(crops), self.embed_batch)])
 
-    def batch(self, epoch: int, step: int, rank: int, world: int, batch_size: int) -> Batch:
-        spe = self.layout(batch_size, world)[0]
-        draws = self.draws(epoch * spe + step, rank, world, batch_size)
-        t0 = time.perf_counter()
+    def render(self, draws: list[tuple[int, str, int]]) -> list[np.ndarray]:
+        """The clean crop and the music, noise and reverb copies of every draw, in order."""
         waves = []
         for _, utt, k in draws:
             entries = {e.kind: e for e in self.planner.plan(utt, k)}
             waves += [self.renderer.render(entries[kind]) for kind in ("clean",) + COPY_KINDS]
+        return waves
+
+    def _submit(self, key: tuple[int, int, int, int]) -> list[Future]:
+        """Render the draws of ``key = (global step, rank, world, batch size)`` in the pool."""
+        assert self._pool is not None
+        return [self._pool.submit(self.render, [d]) for d in self.draws(*key)]
+
+    def _rendered(self, key: tuple[int, int, int, int]) -> list[np.ndarray]:
+        """The waveforms of step ``key``'s draws (rendered ahead while the previous step trained,
+        when there are render threads); then starts rendering the next step."""
+        if self._pool is None:
+            return self.render(self.draws(*key))
+        futures = self._ahead.pop(key, None) or self._submit(key)
+        self._ahead.clear()
+        g, rank, world, batch_size = key
+        nxt = (g + 1, rank, world, batch_size)
+        self._ahead[nxt] = self._submit(nxt)
+        return [w for f in futures for w in f.result()]
+
+    def close(self) -> None:
+        """Stop the render threads (what they render ahead is dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            self._ahead.clear()
+
+    def batch(self, epoch: int, step: int, rank: int, world: int, batch_size: int) -> Batch:
+        spe = self.layout(batch_size, world)[0]
+        g = epoch * spe + step
+        draws = self.draws(g, rank, world, batch_size)
+        t0 = time.perf_counter()
+        waves = self._rendered((g, rank, world, batch_size))
         t1 = time.perf_counter()
         emb = torch.from_numpy(self.embed(waves)).view(len(draws), 4, -1)
         t2 = time.perf_counter()
@@ -259,7 +297,6 @@ class OnTheFlyPairs:
         positions = (step * batch_size + index[:, None] * p + torch.arange(p)[None, :]).reshape(-1)
         u = batch_size // p
         scale = 1.0 if u % world == 0 else world * len(draws) / u
-        self.steps += 1
         return Batch(x_start.to(self.device), x_target.to(self.device), positions, scale,
                      batch_size)
 

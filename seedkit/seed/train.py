@@ -1,4 +1,11 @@
-"""SEED training on cached embedding pairs: one process or ``torchrun`` (DDP), resumable.
+"""SEED training: one process or ``torchrun`` (DDP), resumable.
+
+The pairs of every step come from a :class:`BatchSource`: :class:`CachedPairs` (embeddings
+extracted beforehand, :func:`train_seed`) or pairs drawn on the fly with the backbone in the loop
+(:mod:`seedkit.seed.onthefly`). :class:`Trainer` runs epochs of steps (:meth:`Trainer.run` ->
+:meth:`Trainer.run_epoch` -> :meth:`Trainer.train_step`), scores the dev set at epoch ends and
+writes checkpoints and ``final.pt``. What follows describes the cached source; the on-the-fly one
+keeps the same guarantees (its module docstring).
 
 Exp dir layout::
 
@@ -391,6 +398,9 @@ class BatchSource(Protocol):
     def timers(self) -> dict[str, float]:
         """Seconds spent so far in the named phases of :meth:`batch` (may be empty)."""
 
+    def close(self) -> None:
+        """Release what the source holds (threads); called once training ends or fails."""
+
 
 class CachedPairs:
     """Pairs of cached embeddings (:func:`seedkit.seed.data.load_pairs`), read into memory.
@@ -439,6 +449,9 @@ class CachedPairs:
     def timers(self) -> dict[str, float]:
         return {}
 
+    def close(self) -> None:
+        pass
+
 
 SourceFactory = Callable[[Mapping[str, Any], DistInfo], BatchSource]
 
@@ -473,6 +486,7 @@ def train_from_source(cfg: dict[str, Any], make_source: SourceFactory, exp_dir: 
     info = setup_distributed(device)
     exp = Path(exp_dir)
     handler = None
+    source: Optional[BatchSource] = None
     try:
         exp.mkdir(parents=True, exist_ok=True)
         handler = _setup_log(exp, info)
@@ -483,6 +497,8 @@ def train_from_source(cfg: dict[str, Any], make_source: SourceFactory, exp_dir: 
         trainer.run()
         return trainer.finish()
     finally:
+        if source is not None:
+            source.close()
         if handler is not None:
             logging.getLogger().removeHandler(handler)
             handler.close()
