@@ -689,6 +689,16 @@ def check_render_dir(dd: DataDir, where: PathLike) -> None:
         spec.check([k for k, _ in keys])
 
 
+def check_render_data_dir(path: PathLike) -> int:
+    """``seedkit-render-wav --check-dir``: validate a data dir and :func:`check_render_dir` it;
+    returns the number of render pipes checked."""
+    dd = validate_data_dir(path, check_files=False, check_spk_sort=False)
+    check_render_dir(dd, path)
+    n = sum(parse_render_pipe(v) is not None for v in dd.wav_scp.values())
+    log.info("%s: %d render pipes checked against their spec and sources", path, n)
+    return n
+
+
 # ----------------------------------------------------------------------------- writing
 
 def write_audio(path: Path, x: np.ndarray, rate: int, subtype: str) -> float:
@@ -850,6 +860,7 @@ __all__ = [
     "RenderSpec",
     "Renderer",
     "augment_data_dir",
+    "check_render_data_dir",
     "check_render_dir",
     "crop_samples",
     "crop_start",

@@ -328,6 +328,10 @@ for _cid, (_prep, _words) in {
     "utterance-missing": (_render_spec(_GOOD_MUSIC.replace(b" s1-a ", b" s9-a ")),
                           "not in the clean data dir"),
     "sources-missing": (_render_spec(_GOOD_MUSIC, sources=False), "render sources table"),
+    "no-key": (lambda w, t: [_write(t, "render.spec", _GOOD_MUSIC)], "SPEC KEY"),
+    "check-dir-spec-missing": (lambda w, t: ["--check-dir", _datadir(t / "d", {
+        "s1-a": (f"seedkit-render-wav {t / 'none.spec'} s1-a |", "s1")}) or t / "d"],
+        "render spec not found"),
 }.items():
     CASES.append(Case(f"render-wav:{_cid}", "render_wav", _prep, [], _words))
 

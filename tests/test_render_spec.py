@@ -339,3 +339,17 @@ def test_a_job_parses_only_its_share_of_the_spec(inputs, tmp_path):  # noqa: F81
     third = lines[2].split()[0]
     grown = load_spec(spec, {third})
     assert set(grown.entries) == {first, third}
+
+
+def test_shell_extraction_of_a_bad_spec_is_one_error(inputs, tmp_path):  # noqa: F811
+    spec, line = _corrupt(inputs, tmp_path, BAD_SPECS["missing-rir"][0])
+    env = dict(os.environ, PATH=f"{VENV_BIN}:{REPO / 'utils'}:{os.environ['PATH']}")
+    proc = subprocess.run(
+        ["bash", str(REPO / "utils" / "extract_embeddings.sh"), "--nj", "2", "--config",
+         str(GE2E_CONF), "--device", "cpu", str(tmp_path / "aug"), str(tmp_path / "xv")],
+        env=env, capture_output=True, text=True, timeout=600)
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("ERROR")]
+    assert proc.returncode == 1 and len(errors) == 1, proc.stderr
+    assert f"{spec}:{line}:" in errors[0] and "not in the RIR data dir" in errors[0]
+    assert not list((tmp_path / "xv").glob("xvector*.ark"))
+    assert not (tmp_path / "xv" / "xvector.scp").exists()

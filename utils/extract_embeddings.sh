@@ -83,6 +83,16 @@ case $allow_random_weights in
 esac
 opts+=(--seed "$seed")
 
+# A spec-mode augmentation dir: check the whole spec before any job writes anything.
+if head -n 1 "$data/wav.scp" | grep -q ' seedkit-render-wav '; then
+  command -v seedkit-render-wav >/dev/null 2>&1 || \
+    die "$0" "seedkit-render-wav not on PATH; source path.sh or run tools/install.sh"
+  if ! check_log=$(seedkit-render-wav --check-dir "$data" 2>&1); then
+    printf '%s\n' "$check_log" | grep -a -m1 '^ERROR' >&2 || printf '%s\n' "$check_log" >&2
+    exit 1
+  fi
+fi
+
 mkdir -p "$dir/log"
 
 # What the outputs depend on; when it changes, the old per-job outputs are not reused.
