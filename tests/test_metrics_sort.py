@@ -41,9 +41,14 @@ def _sklearn_roc(scores, labels):
     return fps / fps[-1], tps / tps[-1], thr
 
 
-@pytest.mark.parametrize("ties", ["none", "within_class", "across_classes"])
-def test_one_sort_gives_the_stable_sort_and_sklearns_roc(ties):
+@pytest.mark.parametrize("ties", ["none", "within_class", "across_classes", "few_across",
+                                  "few_across_float32", "signed_zeros"])
+def test_one_sort_gives_the_stable_sort_and_sklearns_roc(ties, monkeypatch):
+    import seedkit.scoring.metrics as metrics
     from seedkit.scoring.metrics import SortedTrials, roc_points
+
+    if ties.startswith("few_across"):  # must not need the index sort
+        monkeypatch.setattr(metrics, "stable_argsort", lambda s: pytest.fail("index sort"))
 
     r = np.random.default_rng(3)
     n = 20_000
@@ -54,9 +59,22 @@ def test_one_sort_gives_the_stable_sort_and_sklearns_roc(ties):
         s[~lab & (r.random(n) < 0.3)] = -0.5
     elif ties == "across_classes":
         s = np.round(s, 2)
+    elif ties in ("few_across", "few_across_float32"):
+        # a few runs of equal scores holding both classes, the rest distinct: only those runs
+        # are reordered (the others come from the two value sorts)
+        tar, non = np.flatnonzero(lab), np.flatnonzero(~lab)
+        for k in range(40):
+            group = np.r_[r.choice(tar, 1 + k % 3), r.choice(non, 1 + k % 4)]
+            s[group] = s[group[0]]
+        if ties == "few_across_float32":
+            s = s.astype(np.float32)
+    elif ties == "signed_zeros":
+        s[r.random(n) < 0.05] = 0.0
+        s[r.random(n) < 0.05] = -0.0
     st = SortedTrials.of(s, lab)
     order = np.argsort(s, kind="stable")
     np.testing.assert_array_equal(st.scores, s[order])
     np.testing.assert_array_equal(st.labels, lab[order].astype(np.int64))
+    s = s.astype(np.float64)
     for got, want in zip(roc_points(s, lab), _sklearn_roc(s, lab)):
         np.testing.assert_array_equal(got, want)
