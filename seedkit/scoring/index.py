@@ -9,7 +9,9 @@ million trials cost two gathers of ``chunk x D`` floats at a time, never a ``tri
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
@@ -25,7 +27,7 @@ DEFAULT_CHUNK = 1 << 15  # trials per chunk: 2 x 32768 x D float32 = 64 MiB at D
 PAIR_CHUNK = 1 << 10
 
 __all__ = ["DEFAULT_CHUNK", "PAIR_CHUNK", "EmbeddingSet", "l2_normalize", "lookup", "pair_dot",
-           "used_only", "used_rows"]
+           "scoring_threads", "used_only", "used_rows"]
 
 
 def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarray:
@@ -197,17 +199,43 @@ def used_only(enroll: "EmbeddingSet", test: "EmbeddingSet", ei: np.ndarray, ti: 
     return e, t, ei, ti
 
 
+def scoring_threads() -> int:
+    """Threads for :func:`pair_dot`: the CPUs this process may use, at most 4, and no more than
+    ``OMP_NUM_THREADS`` when that is set (the recipes' per-job thread share)."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    limit = int(env) if env.isdigit() and int(env) > 0 else 4
+    return max(1, min(n or 1, 4, limit))
+
+
 def pair_dot(a: np.ndarray, ia: np.ndarray, b: np.ndarray, ib: np.ndarray,
-             chunk: int = DEFAULT_CHUNK) -> np.ndarray:
+             chunk: int = DEFAULT_CHUNK, threads: Optional[int] = None) -> np.ndarray:
     """``out[k] = a[ia[k]] . b[ib[k]]``, computed at most ``min(chunk, PAIR_CHUNK)`` pairs at a
-    time (float32 in, float32 out for float32 input)."""
+    time (float32 in, float32 out for float32 input). Large lists are split between
+    ``threads`` threads (default :func:`scoring_threads`; numpy's gather and dot release the
+    GIL); every pair is computed the same way whatever the split, so the result is too."""
     out = np.empty(ia.shape[0], dtype=np.result_type(a.dtype, b.dtype))
     step = max(1, min(chunk, PAIR_CHUNK))
-    for s in range(0, ia.shape[0], step):
-        e = min(s + step, ia.shape[0])
-        np.einsum("ij,ij->i", np.take(a, ia[s:e], axis=0), np.take(b, ib[s:e], axis=0),
-                  out=out[s:e])
+    n = ia.shape[0]
+
+    def run(lo: int, hi: int) -> None:
+        for s in range(lo, hi, step):
+            e = min(s + step, hi)
+            np.einsum("ij,ij->i", np.take(a, ia[s:e], axis=0), np.take(b, ib[s:e], axis=0),
+                      out=out[s:e])
+
+    threads = scoring_threads() if threads is None else max(1, threads)
+    parts = min(threads, n // _PAIRS_PER_THREAD)
+    if parts <= 1:
+        run(0, n)
+        return out
+    cuts = [n * i // parts // step * step for i in range(parts)] + [n]
+    with ThreadPoolExecutor(parts) as pool:
+        list(pool.map(run, cuts[:-1], cuts[1:]))
     return out
+
+
+_PAIRS_PER_THREAD = 1 << 17  # below this a thread costs more than it saves
 
 
 Table = Union[Mapping[str, np.ndarray], EmbeddingSet]

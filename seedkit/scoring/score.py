@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import time
+from operator import itemgetter
 from typing import Optional
 
 import numpy as np
 
-from seedkit.embio import iter_embeddings
+from seedkit.embio import iter_embeddings, read_vector_scp
 from seedkit.errors import SeedkitError
 from seedkit.scoring.cosine import cosine_pairs, normalized_vectors
 from seedkit.scoring.index import (
@@ -31,17 +32,22 @@ from seedkit.scoring.plda import load_plda
 from seedkit.scoring.scorefile import write_scores
 from seedkit.scoring.snorm import MODES as NORM_MODES
 from seedkit.scoring.snorm import normalize_scores
-from seedkit.scoring.trialio import TrialList, read_trial_list
+from seedkit.scoring.textcols import key_column
+from seedkit.scoring.trialio import TrialList, read_trial_list, read_trial_tokens
 
 log = logging.getLogger(__name__)
 
 METHODS = ("cosine", "seed", "seed-cosine", "asnorm", "znorm", "tnorm", "snorm", "plda")
 
-__all__ = ["METHODS", "load_embedding_set", "score_sets", "score_trials_file"]
+__all__ = ["METHODS", "load_embedding_set", "score_rows", "score_sets", "score_trials_file"]
 
 
 def load_embedding_set(rspecifier: str) -> EmbeddingSet:
-    """Read an rspecifier into an :class:`EmbeddingSet` (vectors or multi-crop matrices)."""
+    """Read an rspecifier into an :class:`EmbeddingSet` (vectors or multi-crop matrices); an
+    scp of plain float32 vectors is read in bulk (:func:`seedkit.embio.read_vector_scp`)."""
+    bulk = read_vector_scp(rspecifier)
+    if bulk is not None:
+        return EmbeddingSet(bulk[0], vectors=bulk[1], name=rspecifier)
     return EmbeddingSet.from_dict(dict(iter_embeddings(rspecifier)), rspecifier)
 
 
@@ -65,21 +71,22 @@ def _check_options(method: str, mean, cohort, top_n, plda) -> None:
                            "subtracts its own training mean")
 
 
-def score_sets(trials: TrialList, enroll: EmbeddingSet, test: EmbeddingSet,
-               method: str = "cosine", mean: Optional[np.ndarray] = None,
-               cohort: Optional[EmbeddingSet] = None, top_n: Optional[int] = None,
-               plda=None, skip_missing: bool = False, chunk: int = DEFAULT_CHUNK
-               ) -> tuple[TrialList, np.ndarray]:
-    """Score ``trials``; returns ``(scored trials, scores)`` (fewer trials only with
-    ``skip_missing``). ``plda`` is a :class:`~seedkit.scoring.plda.PLDABackend`."""
+def _check_inputs(method: str, mean, cohort, top_n, plda, enroll: EmbeddingSet,
+                  test: EmbeddingSet) -> None:
     _check_options(method, mean, cohort, top_n, plda)
     if mean is not None and mean.shape[0] != enroll.dim:
         raise SeedkitError(f"the --mean-from embeddings have dimension {mean.shape[0]} but the "
                            f"trial embeddings have {enroll.dim}")
     check_same_dim(enroll, test)
-    ei, ti, keep = resolve_trials(trials.enroll, trials.test, enroll, test, skip_missing,
-                                  trials.path)
-    scored = trials if keep.all() else trials.subset(keep)
+
+
+def score_rows(enroll: EmbeddingSet, test: EmbeddingSet, ei: np.ndarray, ti: np.ndarray,
+               method: str = "cosine", mean: Optional[np.ndarray] = None,
+               cohort: Optional[EmbeddingSet] = None, top_n: Optional[int] = None,
+               plda=None, chunk: int = DEFAULT_CHUNK, where=None) -> np.ndarray:
+    """Scores of resolved row pairs ``(ei, ti)``; a non-finite score raises, naming its trial
+    (``where``: the trials file)."""
+    _check_inputs(method, mean, cohort, top_n, plda, enroll, test)
     if method == "cosine":
         scores = cosine_pairs(enroll, test, ei, ti, mean, chunk)
     elif method == "seed":
@@ -98,9 +105,40 @@ def score_sets(trials: TrialList, enroll: EmbeddingSet, test: EmbeddingSet,
         scores = plda.score_pairs(a, ei, b, ti, chunk, (enroll.name, test.name))
     if not np.all(np.isfinite(scores)):
         bad = int(np.flatnonzero(~np.isfinite(scores))[0])
-        raise SeedkitError(f"score of trial '{scored.enroll[bad]} {scored.test[bad]}' is not "
-                           "finite; check its embeddings (all-zero vectors?)", trials.path)
-    return scored, scores
+        raise SeedkitError(f"score of trial '{enroll.keys[ei[bad]]} {test.keys[ti[bad]]}' is "
+                           "not finite; check its embeddings (all-zero vectors?)", where)
+    return scores
+
+
+def score_sets(trials: TrialList, enroll: EmbeddingSet, test: EmbeddingSet,
+               method: str = "cosine", mean: Optional[np.ndarray] = None,
+               cohort: Optional[EmbeddingSet] = None, top_n: Optional[int] = None,
+               plda=None, skip_missing: bool = False, chunk: int = DEFAULT_CHUNK
+               ) -> tuple[TrialList, np.ndarray]:
+    """Score ``trials``; returns ``(scored trials, scores)`` (fewer trials only with
+    ``skip_missing``). ``plda`` is a :class:`~seedkit.scoring.plda.PLDABackend`."""
+    _check_inputs(method, mean, cohort, top_n, plda, enroll, test)
+    ei, ti, keep = resolve_trials(trials.enroll, trials.test, enroll, test, skip_missing,
+                                  trials.path)
+    scored = trials if keep.all() else trials.subset(keep)
+    return scored, score_rows(enroll, test, ei, ti, method, mean, cohort, top_n, plda, chunk,
+                              trials.path)
+
+
+def _token_rows(tokens: list[bytes], emb: EmbeddingSet) -> Optional[np.ndarray]:
+    """Rows of byte-string keys in ``emb`` (one C-level dict pass); None if one is absent, or
+    if ``emb`` has a key named like a label (then a label token could pass for a key:
+    :func:`~seedkit.scoring.trialio.read_trial_tokens`)."""
+    table = {k.encode("utf-8"): i for i, k in enumerate(emb.keys)}
+    if b"target" in table or b"nontarget" in table:
+        return None
+    try:
+        rows = itemgetter(*tokens)(table) if tokens else ()
+    except KeyError:
+        return None
+    if len(tokens) == 1:
+        rows = (rows,)
+    return np.fromiter(rows, dtype=np.int64, count=len(tokens))
 
 
 def score_trials_file(trials_path: str, enroll_rspec: str, test_rspec: str, out_path: str,
@@ -108,21 +146,42 @@ def score_trials_file(trials_path: str, enroll_rspec: str, test_rspec: str, out_
                       cohort: Optional[str] = None, top_n: Optional[int] = None,
                       plda_path: Optional[str] = None, skip_missing: bool = False,
                       chunk: int = DEFAULT_CHUNK) -> dict:
-    """Read everything, score, write ``out_path`` atomically; returns a small summary dict."""
+    """Read everything, score, write ``out_path`` atomically; returns a small summary dict.
+
+    A Kaldi-form trial list whose keys all have embeddings takes the fast path: key columns
+    split as bytes, mapped to rows in one dict pass, lines written from the embeddings' key
+    table by numpy (:mod:`seedkit.scoring.textcols`). Anything else (VoxCeleb form, absent
+    keys, odd lines) goes through the checking reader; the output bytes are the same.
+    """
     _check_options(method, mean_from, cohort, top_n, plda_path)
     t0 = time.perf_counter()
-    trials = read_trial_list(trials_path)
+    tokens = read_trial_tokens(trials_path)
     enroll = load_embedding_set(enroll_rspec)
     test = enroll if test_rspec == enroll_rspec else load_embedding_set(test_rspec)
     mean = load_embedding_set(mean_from).mean_vector() if mean_from else None
     coh = load_embedding_set(cohort) if cohort else None
     plda = load_plda(plda_path) if plda_path else None
     t1 = time.perf_counter()
-    scored, scores = score_sets(trials, enroll, test, method, mean, coh, top_n, plda,
-                                skip_missing, chunk)
-    t2 = time.perf_counter()
-    write_scores(out_path, scored.enroll, scored.test, scores)
+    ei = ti = None
+    if tokens is not None:
+        ei = _token_rows(tokens.enroll, enroll)
+        ti = None if ei is None else _token_rows(tokens.test, test)
+        ek = key_column(enroll.keys)
+        tk = ek if test is enroll else key_column(test.keys)
+    if ei is not None and ti is not None and ek is not None and tk is not None:
+        n_trials = n_scored = len(tokens)
+        scores = score_rows(enroll, test, ei, ti, method, mean, coh, top_n, plda, chunk,
+                            trials_path)
+        t2 = time.perf_counter()
+        write_scores(out_path, ek[ei], tk[ti], scores)
+    else:
+        trials = read_trial_list(trials_path)
+        scored, scores = score_sets(trials, enroll, test, method, mean, coh, top_n, plda,
+                                    skip_missing, chunk)
+        n_trials, n_scored = len(trials), len(scored)
+        t2 = time.perf_counter()
+        write_scores(out_path, scored.enroll, scored.test, scores)
     t3 = time.perf_counter()
     log.info("%s: %d trials scored with %s (read %.2fs, score %.2fs, write %.2fs)", out_path,
-             len(scored), method, t1 - t0, t2 - t1, t3 - t2)
-    return {"trials": len(trials), "scored": len(scored), "method": method}
+             n_scored, method, t1 - t0, t2 - t1, t3 - t2)
+    return {"trials": n_trials, "scored": n_scored, "method": method}

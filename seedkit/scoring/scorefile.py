@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Union
 
 import numpy as np
 
 from seedkit.errors import PathLike, SeedkitError
-from seedkit.fileio import atomic_text_writer, read_text
+from seedkit.fileio import atomic_output, atomic_text_writer, read_text
+from seedkit.scoring.textcols import format_g9, join_lines, key_column
 from seedkit.scoring.trialio import TrialList
 
 log = logging.getLogger(__name__)
@@ -28,11 +30,27 @@ class ScoreList:
         return len(self.enroll)
 
 
-def write_scores(path: PathLike, enroll: list[str], test: list[str], scores: np.ndarray) -> None:
-    """Write atomically; ``%.9g`` keeps float32 scores exact and float64 to ~1e-9."""
+def write_scores(path: PathLike, enroll: Union[list[str], np.ndarray],
+                 test: Union[list[str], np.ndarray], scores: np.ndarray) -> None:
+    """Write atomically; ``%.9g`` keeps float32 scores exact and float64 to ~1e-9.
+
+    ``enroll`` / ``test``: key lists, or NUL-padded bytes arrays (``S``, from
+    :func:`seedkit.scoring.textcols.key_column`), which skip the conversion. Lines are built by
+    numpy (:mod:`seedkit.scoring.textcols`) when the keys are plain ASCII, else in Python; the
+    bytes are the same."""
     scores = np.asarray(scores)
     if not (len(enroll) == len(test) == scores.shape[0]):
         raise ValueError("enroll, test and scores must have one length")
+    ek = enroll if isinstance(enroll, np.ndarray) else key_column(enroll)
+    tk = test if isinstance(test, np.ndarray) else key_column(test)
+    if ek is not None and tk is not None:
+        with atomic_output(path) as tmp, open(tmp, "wb") as f:
+            for s in range(0, len(ek), _LINES_PER_WRITE):
+                e = s + _LINES_PER_WRITE
+                f.write(join_lines([ek[s:e], tk[s:e], format_g9(scores[s:e])]))
+        return
+    enroll = [k.decode() if isinstance(k, bytes) else k for k in enroll]
+    test = [k.decode() if isinstance(k, bytes) else k for k in test]
     with atomic_text_writer(path) as f:
         for s in range(0, len(enroll), _LINES_PER_WRITE):
             e = s + _LINES_PER_WRITE

@@ -1,0 +1,188 @@
+"""The fast scoring path writes the same bytes as the checking path: numpy '%.9g' formatting,
+lines joined by numpy, the bytes trial reader, the bulk scp reader, threaded pair_dot."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+from seedkit.embio import iter_embeddings, read_vector_scp, write_embeddings
+from seedkit.errors import SeedkitError
+from seedkit.scoring.index import pair_dot
+from seedkit.scoring.score import load_embedding_set, score_sets, score_trials_file
+from seedkit.scoring.scorefile import write_scores
+from seedkit.scoring.textcols import format_g9, join_lines, key_column
+from seedkit.scoring.trialio import read_trial_list, read_trial_tokens
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 10.0, 100.0, 1e8, 1e9, 123456789.5, 0.5, 9.9999999996,
+           99999999.95, 999999999.5, 1e-4, 1e-5, 0.00012345, 1.5e-14, 1e-15, 1e22, 1e23,
+           np.inf, -np.inf, np.nan, 5e-324, 1.7976931348623157e308, 0.1, 0.30000000000000004,
+           1.00000012, 1 / 3, 2 / 3, 1e21, 123456789012.0, 0.000099999999995, 1.0000000005,
+           float(np.float32(0.1)), float(np.nextafter(1.0, 0)), 2.5e-5, 1e-300]
+
+
+def _python(values) -> bytes:
+    return "".join("%.9g\n" % v for v in np.asarray(values, np.float64).tolist()).encode()
+
+
+@pytest.mark.parametrize("kind", ["special", "float32_cosines", "float32_small", "wide"])
+def test_format_g9_is_pythons_percent_9g(kind):
+    r = np.random.default_rng(5)
+    values = {
+        "special": np.array(SPECIAL),
+        "float32_cosines": r.uniform(-1, 1, 100_000).astype(np.float32),
+        "float32_small": (r.normal(size=50_000) * 1e-5).astype(np.float32),
+        "wide": r.normal(size=50_000) * 10.0 ** r.integers(-25, 26, 50_000),
+    }[kind]
+    assert join_lines([format_g9(values)]) == _python(values)
+
+
+def test_format_g9_leaves_rounding_ties_to_python():
+    # exact decimal ties at the 10th digit: round-half-even decides, as Python does
+    values = np.array([0.5 + k * 2.0 ** -20 for k in range(2000)] + [1.25, 2.5e-9, 12.5])
+    assert join_lines([format_g9(values)]) == _python(values)
+
+
+def test_join_lines_and_key_columns():
+    keys = key_column(["a", "bb-1", "c/x"])
+    assert join_lines([keys, keys[::-1], format_g9(np.array([1.5, -2.0, 0.25]))]) == \
+        b"a c/x 1.5\nbb-1 bb-1 -2\nc/x a 0.25\n"
+    assert key_column(["caf\u00e9"]) is None  # not ASCII: Python writes it
+    assert key_column(["a\0b"]) is None
+
+
+@pytest.mark.parametrize("keys", [["u1", "spk-2", "u3"], ["u1", "sp\u00e9k", "u3"]])
+def test_write_scores_bytes_do_not_depend_on_the_path(tmp_path, keys):
+    r = np.random.default_rng(1)
+    enroll = [keys[i] for i in r.integers(0, 3, 300)]
+    test = [keys[i] for i in r.integers(0, 3, 300)]
+    scores = r.normal(size=300).astype(np.float32)
+    write_scores(tmp_path / "s", enroll, test, scores)
+    want = "".join(f"{a} {b} {'%.9g' % v}\n" for a, b, v in zip(enroll, test, scores.tolist()))
+    assert (tmp_path / "s").read_bytes() == want.encode("utf-8")
+
+
+def test_trial_tokens_only_for_plain_kaldi_lists(tmp_path):
+    def tokens(text: bytes, name="t"):
+        p = tmp_path / name
+        p.write_bytes(text)
+        return read_trial_tokens(p)
+
+    got = tokens(b"a b target\nc  d nontarget\n e f target")  # no final newline, extra spaces
+    assert got.enroll == [b"a", b"c", b"e"] and got.test == [b"b", b"d", b"f"]
+    assert tokens(b"1 a.wav b.wav\n") is None  # VoxCeleb form
+    assert tokens(b"a b target\r\nc d target\r\n") is None
+    assert tokens(b"a b target\n\nc d target\n") is None
+    assert tokens(b"a b\nc d\n") is None  # unlabelled
+    # 4 + 2 tokens: a label lands in a key column, where no embedding can match it (the
+    # scorer then reads the file with the checking reader)
+    assert b"target" in tokens(b"a b c target\nd target\n").enroll
+    assert tokens(b"a\tb\ttarget\n") is None
+    assert tokens(gzip.compress(b"a b target\n"), "t.gz") is None
+    assert tokens(b"") is None
+
+
+def _setup(tmp_path, n_keys=50, n_trials=2000, extra_keys=()):
+    r = np.random.default_rng(2)
+    keys = [f"spk{i % 7}-utt{i:03d}" for i in range(n_keys)] + list(extra_keys)
+    emb = r.normal(size=(len(keys), 16)).astype(np.float32)
+    write_embeddings(f"ark,scp:{tmp_path / 'e.ark'},{tmp_path / 'e.scp'}", zip(keys, emb))
+    a, b = r.integers(0, n_keys, n_trials), r.integers(0, n_keys, n_trials)
+    lines = [f"{keys[i]} {keys[j]} {'target' if i % 7 == j % 7 else 'nontarget'}"
+             for i, j in zip(a, b)]
+    (tmp_path / "trials").write_text("\n".join(lines) + "\n")
+    return f"scp:{tmp_path / 'e.scp'}", tmp_path / "trials"
+
+
+def _checking_path(trials, spec, out):
+    """The scores as the checking reader + Python writer produce them."""
+    tl = read_trial_list(trials)
+    emb = load_embedding_set(spec)
+    scored, scores = score_sets(tl, emb, emb)
+    want = "".join(f"{a} {b} {'%.9g' % v}\n" for a, b, v in
+                   zip(scored.enroll, scored.test, scores.tolist()))
+    return want.encode()
+
+
+@pytest.mark.parametrize("extra", [(), ("target",)])
+def test_fast_path_scores_equal_the_checking_path(tmp_path, extra):
+    # an embedding named 'target' sends the list through the checking reader (a label token
+    # could otherwise pass for a key); the bytes are the same either way
+    spec, trials = _setup(tmp_path, extra_keys=extra)
+    score_trials_file(str(trials), spec, spec, str(tmp_path / "scores"))
+    assert (tmp_path / "scores").read_bytes() == _checking_path(trials, spec, tmp_path)
+
+
+def test_misshapen_lines_get_the_checking_readers_error(tmp_path):
+    spec, trials = _setup(tmp_path)
+    with open(trials, "a") as f:
+        f.write("spk0-utt000 spk1-utt001 spk2-utt002 target\nspk3-utt003 target\n")
+    with pytest.raises(SeedkitError) as err:
+        score_trials_file(str(trials), spec, spec, str(tmp_path / "scores"))
+    assert err.value.line == 2001
+    assert not (tmp_path / "scores").exists()
+
+
+def test_fast_path_missing_key_is_the_checking_paths_error(tmp_path):
+    spec, trials = _setup(tmp_path)
+    with open(trials, "a") as f:
+        f.write("spk0-utt000 nobody target\n")
+    with pytest.raises(SeedkitError, match="1 test key.*absent.*nobody"):
+        score_trials_file(str(trials), spec, spec, str(tmp_path / "scores"))
+    assert not (tmp_path / "scores").exists()
+    score_trials_file(str(trials), spec, spec, str(tmp_path / "scores"), skip_missing=True)
+    assert len((tmp_path / "scores").read_text().splitlines()) == 2000
+
+
+def test_bulk_scp_reader_equals_entry_reader(tmp_path):
+    r = np.random.default_rng(3)
+    items = [(f"k{i}", r.normal(size=8).astype(np.float32)) for i in range(30)]
+    write_embeddings(f"ark,scp:{tmp_path / 'a.ark'},{tmp_path / 'a.scp'}", items[:20])
+    write_embeddings(f"ark,scp:{tmp_path / 'b.ark'},{tmp_path / 'b.scp'}", items[20:])
+    # two archives, entries interleaved
+    lines_a = (tmp_path / "a.scp").read_text().splitlines()
+    lines_b = (tmp_path / "b.scp").read_text().splitlines()
+    mixed = [x for pair in zip(lines_a, lines_b) for x in pair] + lines_a[10:]
+    (tmp_path / "m.scp").write_text("\n".join(mixed) + "\n")
+    for scp in ("a.scp", "m.scp"):
+        spec = f"scp:{tmp_path / scp}"
+        keys, mat = read_vector_scp(spec)
+        want = list(iter_embeddings(spec))
+        assert keys == [k for k, _ in want]
+        np.testing.assert_array_equal(mat, np.stack([v for _, v in want]))
+        assert mat.flags.writeable
+
+
+def test_bulk_scp_reader_declines_what_the_entry_reader_checks(tmp_path):
+    r = np.random.default_rng(4)
+    vec = [(f"k{i}", r.normal(size=8).astype(np.float32)) for i in range(5)]
+    write_embeddings(f"ark,scp:{tmp_path / 'v.ark'},{tmp_path / 'v.scp'}", vec)
+    write_embeddings(f"ark,scp:{tmp_path / 'm.ark'},{tmp_path / 'm.scp'}",
+                     [("m", np.ones((2, 8), np.float32))])
+    assert read_vector_scp(f"scp:{tmp_path / 'm.scp'}") is None  # matrices
+    assert read_vector_scp(f"ark:{tmp_path / 'v.ark'}") is None
+    lines = (tmp_path / "v.scp").read_text().splitlines()
+    (tmp_path / "dup.scp").write_text("\n".join(lines + lines[:1]) + "\n")
+    assert read_vector_scp(f"scp:{tmp_path / 'dup.scp'}") is None
+    ark = (tmp_path / "v.ark").read_bytes()
+    (tmp_path / "v.ark").write_bytes(ark[:-3])  # truncated last vector
+    assert read_vector_scp(f"scp:{tmp_path / 'v.scp'}") is None
+    with pytest.raises(SeedkitError, match="truncated"):
+        load_embedding_set(f"scp:{tmp_path / 'v.scp'}")
+    bad = bytearray(ark)
+    bad[-4:] = np.array([np.nan], np.float32).tobytes()
+    (tmp_path / "v.ark").write_bytes(bytes(bad))
+    assert read_vector_scp(f"scp:{tmp_path / 'v.scp'}") is None
+    with pytest.raises(SeedkitError, match="NaN"):
+        load_embedding_set(f"scp:{tmp_path / 'v.scp'}")
+
+
+def test_threaded_pair_dot_is_bit_identical():
+    r = np.random.default_rng(6)
+    a = r.normal(size=(300, 8)).astype(np.float32)
+    ia, ib = r.integers(0, 300, 300_000), r.integers(0, 300, 300_000)
+    one = pair_dot(a, ia, a, ib, threads=1)
+    np.testing.assert_array_equal(pair_dot(a, ia, a, ib, threads=3), one)
+    np.testing.assert_allclose(one[:5], np.einsum("ij,ij->i", a[ia[:5]], a[ib[:5]]), rtol=1e-6)
