@@ -78,3 +78,22 @@ def test_one_sort_gives_the_stable_sort_and_sklearns_roc(ties, monkeypatch):
     s = s.astype(np.float64)
     for got, want in zip(roc_points(s, lab), _sklearn_roc(s, lab)):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_min_dcf_candidates_give_the_full_scan(seed):
+    """minDCF read at the candidate positions only equals the scan of every position (value and
+    threshold), whatever the ties, priors and costs."""
+    from seedkit.scoring.metrics import SortedTrials, _error_rates, _min_dcf_from_rates
+
+    r = np.random.default_rng(seed)
+    n = 3000
+    lab = r.random(n) < [0.5, 0.05, 0.01, 0.3, 0.9, 0.002][seed]
+    lab[:2] = [True, False]
+    s = np.round(r.normal(size=n) + lab, [6, 1, 3, 0, 2, 4][seed])
+    st = SortedTrials.of(s, lab)
+    for p in (0.001, 0.01, 0.05, 0.5, 0.99):
+        for c_miss, c_fa in ((1.0, 1.0), (10.0, 1.0), (1.0, 0.1)):
+            fast = _min_dcf_from_rates(*_error_rates(st), p, c_miss, c_fa)
+            full = _min_dcf_from_rates(*_error_rates(st, candidates=False), p, c_miss, c_fa)
+            assert fast == full

@@ -243,15 +243,26 @@ def compute_eer(scores, labels) -> float:
     return float(eer_point(scores, labels)[0])
 
 
-def _error_rates(st: SortedTrials) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _error_rates(st: SortedTrials, candidates: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(fnr, fpr, threshold)`` at every position of the sort, or with ``candidates`` only
+    where the minimum cost can be (for positive costs): the first position, the last, and each
+    last non-target before a target. Along a run of non-targets the cost strictly falls (fpr
+    drops, fnr stays), along a run of targets it strictly rises, so every other position costs
+    more than one of these; the values at these positions are computed exactly as at all."""
     y = st.labels
-    tar = st.cum_targets
-    n_tar = int(tar[-1])
+    cum = st.cum_targets
+    n_tar = int(cum[-1])
     n_non = y.size - n_tar
+    if candidates:
+        pos = np.r_[0, np.flatnonzero((y[:-1] == 0) & (y[1:] == 1)), y.size - 1]
+    else:
+        pos = np.arange(y.size)
+    tar = cum[pos]
     fnrs = tar / float(n_tar)
     # non-targets among the first i+1 = (i+1) - targets among them (exact integers)
-    fprs = 1 - (np.arange(1, y.size + 1) - tar) / float(n_non)
-    return fnrs, fprs, st.scores
+    fprs = 1 - ((pos + 1) - tar) / float(n_non)
+    return fnrs, fprs, st.scores[pos]
 
 
 def _min_dcf_from_rates(fnrs: np.ndarray, fprs: np.ndarray, thr: np.ndarray, p_target: float,
@@ -269,8 +280,8 @@ def min_dcf_point(scores, labels, p_target: float, c_miss: float = 1.0, c_fa: fl
     """``(minDCF, threshold)``; the threshold is the score at the minimising position."""
     if not 0.0 < p_target < 1.0:
         raise SeedkitError(f"p_target must be in (0, 1), got {p_target}")
-    return _min_dcf_from_rates(*_error_rates(SortedTrials.of(scores, labels)), p_target, c_miss,
-                               c_fa)
+    rates = _error_rates(SortedTrials.of(scores, labels), candidates=c_miss > 0 and c_fa > 0)
+    return _min_dcf_from_rates(*rates, p_target, c_miss, c_fa)
 
 
 def compute_min_dcf(scores, labels, p_target: float, c_miss: float = 1.0,
