@@ -303,10 +303,14 @@ def test_tiny_recipe_end_to_end(tiny_recipe, monkeypatch):
             n_trials = len((d / "trials").read_text().splitlines())
             assert len((out / "scores").read_text().splitlines()) == n_trials
         assert (work / "exp/ge2e/scores/det" / f"{x}.png").stat().st_size > 0
-    # training pairs: K=2 rounds x 3 copies + the identity pair per clean crop
+    # training pairs: per round a fresh clean crop (its identity pair) and 3 copies of it,
+    # rendered by stage 4 from data/train_aug/render.spec: no audio written for them
     crops = (work / "data/train_crops/utt2spk").read_text().splitlines()
     pairs = (work / "data/train_aug/utt2clean").read_text().splitlines()
-    assert len(pairs) == 7 * len(crops)
+    train = (work / "data/train/utt2spk").read_text().splitlines()
+    assert len(crops) % len(train) == 0 and len(crops) >= len(train)
+    assert len(pairs) == 4 * len(crops)
+    assert not list((work / "data/train_aug").rglob("*.wav"))
     for name in ("seed_rdm_mlp3", "seed_regression"):
         exp = work / "exp/ge2e" / name
         assert (exp / "final.pt").is_file() and (exp / "config.yaml").is_file()

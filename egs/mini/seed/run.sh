@@ -23,6 +23,8 @@ nj=2                            # parallel jobs (resampling, augmentation, extra
 nproc=2                         # torchrun processes for SEED training (CPU, gloo)
 device=cpu                      # extraction, training and enhancement device (cpu | cuda)
 aug_rounds=2                    # K: rounds of {music, noise, reverb} copies per clean crop
+fresh_crops=true                # true: a fresh crop per round; false: every round corrupts one crop
+materialise=false               # false: stage 3 writes pair specs, stage 4 renders them; true: wavs
 crop_sec=2.015                  # training crop length (SEED: 200 frames + 240 samples)
 backbone_conf=conf/ge2e.yaml    # frozen speaker model; conf/ecapa_tdnn.yaml swaps it
 allow_random_backbone=false     # true: a backbone without its checkpoint runs on random weights
@@ -40,8 +42,8 @@ The mini SEED recipe (docs/mini_recipe.md). Stages (--stage N --stop-stage M; de
   0 synthesise the corpus (seedkit-make-mini-corpus)      -> \$corpus/
   1 lhotse manifests -> Kaldi data dirs                    -> data/manifests/, data/local/<set>/
   2 16 kHz mono wav (ffmpeg; --nj jobs via cmd.sh)        -> data/<set>/ (audio in exp/resample/)
-  3 augmentation: one crop per clean utterance + K x {music, noise, reverb}
-                                                           -> data/train_crops/, data/train_aug/
+  3 training pairs: K rounds of a clean crop + {music, noise, reverb} copies of it, as
+    specs rendered by stage 4 (--materialise true: as wav files) -> data/train_crops/, data/train_aug/
   4 backbone embeddings                                    -> exp/<backbone>/xvectors/<set>/
   5 SEED and regression-baseline training (torchrun)       -> exp/<backbone>/<conf-name>/
   6 enhancement of the eval sets                           -> exp/<backbone>/<conf-name>/xvectors/
@@ -69,8 +71,10 @@ check_probs p_target
 [ -z "$t_star" ] || check_int t_star 0 100000
 case $device in cpu|cuda|cuda:[0-9]*) ;;
   *) _opt_die "--device must be cpu, cuda or cuda:N, got '$device'" ;; esac
-case $allow_random_backbone in true|false) ;;
-  *) _opt_die "--allow-random-backbone must be true or false, got '$allow_random_backbone'" ;; esac
+for b in allow_random_backbone fresh_crops materialise; do
+  case ${!b} in true|false) ;;
+    *) _opt_die "--${b//_/-} must be true or false, got '${!b}'" ;; esac
+done
 case $mini_size in
   default) corpus_opts=(); size_train_opts="" ;;
   tiny) corpus_opts=(--num-train-speakers 12 --train-utts-per-speaker 6 --num-eval-speakers 12
@@ -165,15 +169,16 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-  stage_begin 3 "augmentation: $aug_rounds x {music, noise, reverb} per clean crop"
-  sig=$(signature augment "$aug_rounds" "$crop_sec" "$seed" data/train/.done data/musan/.done \
-    data/rirs/.done)
+  stage_begin 3 "training pairs: $aug_rounds x {clean crop, music, noise, reverb}"
+  sig=$(signature augment "$aug_rounds" "$crop_sec" "$seed" "$fresh_crops" "$materialise" \
+    data/train/.done data/musan/.done data/rirs/.done)
   if up_to_date data/train_aug/.done "$sig" data/train_aug/utt2clean data/train_crops/wav.scp; then
     log "data/train_crops and data/train_aug are up to date; skipping"
   else
     rm -rf data/train_crops data/train_aug
     utils/augment_data_dir.sh --cmd "$cmd" --nj "$nj" --rounds "$aug_rounds" \
       --crop-sec "$crop_sec" --seed "$seed" --musan data/musan --rirs data/rirs \
+      --fresh-crops "$fresh_crops" --materialise "$materialise" \
       data/train data/train_crops data/train_aug
     mark_done data/train_aug/.done "$sig"
   fi
