@@ -151,7 +151,7 @@ def _sort_by_class(s: np.ndarray, lab: np.ndarray, s32: np.ndarray | None = None
     scores[labels == 0] = non
     # a target equal to a non-target sits beside it (after it: searchsorted's left side)
     mixed = (scores[1:] == scores[:-1]) & (labels[1:] != labels[:-1])
-    if mixed.any() and not _order_mixed_ties(s, lab, scores, labels, mixed):
+    if mixed.any() and not _order_mixed_ties(s, key, lab, scores, labels, mixed):
         order = stable_argsort(s)
         return s[order], lab[order].astype(np.int64)
     return scores, labels
@@ -161,22 +161,27 @@ _TIE_HASH_BITS = 16
 
 
 def _value_hash(v: np.ndarray) -> np.ndarray:
-    """A 16-bit hash of float64 values (equal values, -0.0 and 0.0 included, hash alike)."""
-    bits = (v + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into +0.0
+    """A 16-bit hash of float32 or float64 values (equal values, -0.0 and 0.0 included, hash
+    alike)."""
+    if v.dtype == np.float32:
+        bits32 = (v + np.float32(0.0)).view(np.uint32)  # + 0.0 turns -0.0 into +0.0
+        return (bits32 ^ (bits32 >> np.uint32(16))) & np.uint32((1 << _TIE_HASH_BITS) - 1)
+    bits = (v + 0.0).view(np.uint64)
     return ((bits >> np.uint64(29)) ^ (bits >> np.uint64(45)) ^ bits) & np.uint64(
         (1 << _TIE_HASH_BITS) - 1)
 
 
-def _order_mixed_ties(s: np.ndarray, lab: np.ndarray, scores: np.ndarray, labels: np.ndarray,
-                      mixed: np.ndarray) -> bool:
+def _order_mixed_ties(s: np.ndarray, key: np.ndarray, lab: np.ndarray, scores: np.ndarray,
+                      labels: np.ndarray, mixed: np.ndarray) -> bool:
     """Relabel, in place, the runs of equal ``scores`` that hold both classes so that their
     labels follow trial order (as in a stable sort). The members of those runs are found by a
-    hash of their value (a 64 KiB table look-up per trial) and an exact check of the few
-    candidates. False (nothing changed) when they are more than an eighth of the trials."""
+    hash of their value (``key``: the scores as sorted, float32 or float64; a 64 KiB table
+    look-up per trial) and an exact check of the few candidates. False (nothing changed) when
+    they are more than an eighth of the trials."""
     values = np.unique(scores[1:][mixed])
     table = np.zeros(1 << _TIE_HASH_BITS, dtype=bool)
-    table[_value_hash(values)] = True
-    cand = np.flatnonzero(table[_value_hash(s)])
+    table[_value_hash(values.astype(key.dtype))] = True
+    cand = np.flatnonzero(table[_value_hash(key)])
     if cand.size > s.size // 8:
         return False
     members = cand[np.isin(s[cand], values)]
