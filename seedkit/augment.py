@@ -95,12 +95,6 @@ def crop_samples(crop_sec: float, rate: int) -> int:
     return n
 
 
-def utt_rng(seed: int, key: str) -> np.random.Generator:
-    """The generator of one utterance: the same for the same ``(seed, key)`` in any job."""
-    digest = hashlib.sha256(f"seedkit-augment\0{seed}\0{key}".encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
-
-
 def crop_start(n: int, length: int, u: float) -> int:
     """SEED's crop start for an ``n``-sample signal (0 when it is wrap-padded)."""
     return 0 if n <= length else int(u * (n - length))
@@ -216,14 +210,6 @@ class AudioTable:
             raise SeedkitError(f"{key!r}: cannot read {src.entry} ({err}); the file is corrupt",
                                src.where, src.line) from None
         return x[:, 0]
-
-    def crop(self, key: str, length: int, u: float) -> tuple[np.ndarray, int]:
-        """SEED's random ``length``-sample crop of ``key`` at draw ``u``: ``(samples, start)``."""
-        n = self.length(key)
-        start = crop_start(n, length, u)
-        if n <= length:
-            return wrap_crop(self.read(key), length, 0), 0
-        return self.read(key, start, length), start
 
 
 # ----------------------------------------------------------------------------- the plan
@@ -873,7 +859,6 @@ __all__ = [
     "reverberate",
     "round_rng",
     "snr_mix",
-    "utt_rng",
     "wrap_crop",
     "write_rendered_wav",
 ]
