@@ -139,19 +139,52 @@ def test_stage2_resampled_16k_sets(recipe_run):
 
 @pytest.mark.slow
 def test_stage3_augmented_pairs(recipe_run):
+    """Default mode: render specs, a fresh crop per round, no audio written."""
     data = recipe_run["work"] / "data"
     crops = validate_data_dir(data / "train_crops")
     aug = validate_data_dir(data / "train_aug")
-    assert set(crops.utt2spk) == set(load_data_dir(data / "train").utt2spk)
-    # every clean crop (the identity pair) and 3 K copies of it
-    assert len(aug) == (3 * K_ROUNDS + 1) * len(crops)
+    utts = set(load_data_dir(data / "train").utt2spk)
+    # K clean crops per utterance (one per round), and 3 K copies
+    assert set(crops.utt2spk) == {f"{u}-clean{k}" for u in utts for k in range(1, K_ROUNDS + 1)}
+    assert len(aug) == 4 * K_ROUNDS * len(utts)
     assert set(crops.utt2spk) <= set(aug.utt2spk)
     pairs = dict(line.split() for line in (data / "train_aug" / "utt2clean").read_text()
                  .splitlines())
     assert set(pairs.values()) == set(crops.utt2spk)
     assert set(pairs) == set(aug.utt2spk)
-    crop_len = sf.info(next(iter(crops.wav_scp.values()))).frames
-    assert crop_len == 32240  # 2.015 s at 16 kHz
+    # a copy is paired with the clean crop of its own round
+    assert all(v.rsplit("-clean", 1)[1] == re.search(r"(\d+)$", k).group(1)
+               for k, v in pairs.items())
+    assert not list((data / "train_aug").rglob("*.wav"))
+    assert all(e.startswith("seedkit-render-wav ") for e in aug.wav_scp.values())
+    spec = (data / "train_aug" / "render.spec").read_text().splitlines()
+    assert len(spec) == len(aug)
+    size = sum(f.stat().st_size for d in ("train_aug", "train_crops")
+               for f in (data / d).rglob("*") if f.is_file() and "log" not in f.parts)
+    assert size / len(aug) < 1024  # <= 1 KB per pair
+    assert "backbone passes" in recipe_run["first"].stderr
+
+
+@pytest.mark.slow
+def test_stage3_4_materialised_one_crop_mode(recipe_run, tmp_path):
+    """--materialise true --fresh-crops false: wav files of one crop per utterance, embedded."""
+    work = recipe_run["work"]
+    data, exp = tmp_path / "data", tmp_path / "exp"
+    shutil.copytree(work / "data", data, symlinks=True)
+    args = list(recipe_run["args"])
+    args[args.index("--data") + 1] = str(data)
+    args[args.index("--exp") + 1] = str(exp)
+    run_recipe(*args, "--stage", "3", "--stop-stage", "4", "--materialise", "true",
+               "--fresh-crops", "false")
+    crops = validate_data_dir(data / "train_crops")
+    aug = validate_data_dir(data / "train_aug")
+    assert set(crops.utt2spk) == set(load_data_dir(data / "train").utt2spk)
+    assert len(aug) == (3 * K_ROUNDS + 1) * len(crops)
+    assert {sf.info(w).frames for w in aug.wav_scp.values()} == {32240}
+    emb = read_embeddings(f"scp:{exp / BACKBONE / 'xvectors' / 'train_aug' / 'xvector.scp'}")
+    assert set(emb) == set(aug.utt2spk)
+    # the crops differ from the default mode's (one crop, other keys): nothing was reused
+    assert not set(emb) & {f"{u}-clean1" for u in crops.utt2spk}
 
 
 @pytest.mark.slow

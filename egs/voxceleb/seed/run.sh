@@ -42,7 +42,9 @@ train_corpora="librittsr librilight"  # clean speech SEED trains on (librittsr a
 librilight_segments=false        # true: one Libri-Light utterance per voice-activity segment
 test_sets="vox1_o vcmix"         # evaluation trial lists: vox1_o (VoxCeleb1-O cleaned) and/or vcmix
 nj=8                             # parallel jobs for preparation, resampling and augmentation
-aug_rounds=1                     # K: rounds of {music, noise, reverb} copies of each clean crop
+aug_rounds=1                     # K: rounds of a clean crop + {music, noise, reverb} copies of it per utterance
+fresh_crops=true                 # true: every round draws its own crop; false: all rounds corrupt one crop
+materialise=false                # false: stage 3 writes pair specs (KB), stage 4 renders them; true: wav files
 crop_sec=2.015                   # training crop length (SEED: 200 frames + 240 samples = 32,240)
 seed=0                           # seed of every stochastic step (crops, augmentation, training, enhancement)
 # stage 4: backbone embeddings
@@ -79,8 +81,9 @@ SEED on VoxCeleb (docs/voxceleb_recipe.md). Stages (--stage N --stop-stage M; de
     VC-Mix                                   -> \$data/local/<set>/, \$data/manifests/, \$data/trials/
   2 resampling to 16 kHz mono wav (ffmpeg, --nj jobs through cmd.sh); train and eval sets
                                              -> \$data/<set>/, \$data/audio/, \$data/train, \$data/eval
-  3 augmentation in SEED's shape: one --crop-sec crop per clean utterance, --aug-rounds x {music
-    5-15 dB, noise 0-15 dB, simulated-RIR reverb}      -> \$data/train_crops/, \$data/train_aug/
+  3 training pairs in SEED's shape: --aug-rounds x {a --crop-sec clean crop, music 5-15 dB,
+    noise 0-15 dB, simulated-RIR reverb}, written as specs that stage 4 renders in memory
+    (--materialise true: as wav files)            -> \$data/train_crops/, \$data/train_aug/
   4 backbone embeddings: training pairs (whole crops), evaluation 10 x 4.015 s crops and full
     utterances
                                              -> \$exp/<backbone>/xvectors/<set>/xvector.scp
@@ -116,7 +119,9 @@ Options (--name value; the default follows each; conf files document their own k
   --librilight-segments BOOL     Libri-Light: one utterance per voice-activity segment [false]
   --test-sets 'S ...'            vox1_o and/or vcmix [vox1_o vcmix]
   --nj N                         CPU jobs for preparation/resampling/augmentation [8]
-  --aug-rounds K                 augmentation rounds per clean crop [1]
+  --aug-rounds K                 rounds of {clean crop, music, noise, reverb} per utterance [1]
+  --fresh-crops BOOL             a fresh crop per round (false: one crop per utterance) [true]
+  --materialise BOOL             write the augmented wavs (for other extractors) [false]
   --crop-sec SEC                 training crop length [2.015]
   --seed S                       seed of every stochastic step [0]; with a release SEED
                                  checkpoint (*_evalseed_N.model) the enhancement seed is N
@@ -176,8 +181,10 @@ check_number crop_sec
 check_number eval_crop_sec
 check_probs p_target_seed
 check_probs p_target_wespeaker
-case $librilight_segments in true|false) ;;
-  *) die "$0" "--librilight-segments must be true or false, got '$librilight_segments'" ;; esac
+for b in librilight_segments fresh_crops materialise; do
+  case ${!b} in true|false) ;;
+    *) die "$0" "--${b//_/-} must be true or false, got '${!b}'" ;; esac
+done
 
 # ---- checks and derived names ----------------------------------------------------------------
 for t in $test_sets; do
@@ -467,16 +474,20 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && $eval_only; then
   log "=== stage 3: evaluation only: no training pairs to augment; skipping"
 elif [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   stage_begin 3 "augmentation: $aug_rounds x {music, noise, reverb} per $crop_sec s crop"
-  key=$(key_of augment "$aug_rounds" "$crop_sec" "$seed" "$data/train/.done" "$data/musan/.done" \
-    "$data/rirs/.done")
+  key=$(key_of augment "$aug_rounds" "$crop_sec" "$seed" "$fresh_crops" "$materialise" \
+    "$data/train/.done" "$data/musan/.done" "$data/rirs/.done")
   if done_with "$data/train_aug" "$key" "$data/train_aug/utt2clean" "$data/train_crops/wav.scp"; then
     skip "$data/train_aug"
   else
     rm -rf "$data/train_crops" "$data/train_aug"  # seeded content: never mix two settings
+    local/pair_plan.py --rounds "$aug_rounds" --fresh-crops "$fresh_crops" \
+      --materialise "$materialise" --crop-sec "$crop_sec" --backbone-conf "$backbone_conf" \
+      "$data/train"
     threads=$(job_threads "$nj")
     OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads \
     utils/augment_data_dir.sh --cmd "$train_cmd" --nj "$nj" --rounds "$aug_rounds" \
       --crop-sec "$crop_sec" --seed "$seed" --musan "$data/musan" --rirs "$data/rirs" \
+      --fresh-crops "$fresh_crops" --materialise "$materialise" \
       "$data/train" "$data/train_crops" "$data/train_aug"
     mark_done "$data/train_aug" "$key"
   fi
