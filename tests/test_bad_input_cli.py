@@ -803,6 +803,62 @@ CASES += [
 ]
 
 
+# train-seed --on-the-fly: the clean/MUSAN/RIR data dirs and the backbone conf are its inputs
+def _otf(**over) -> Callable:
+    def args(w: Path, t: Path) -> list:
+        opts = {"--train-data": w / "data", "--musan": w / "musan", "--rirs": w / "rirs",
+                "--backbone-config": REPO / "egs/mini/seed/conf/test_tiny_ecapa.yaml"}
+        for k, v in over.items():
+            opts["--" + k.replace("_", "-")] = v(w, t) if callable(v) else v
+        flat = [x for k, v in opts.items() if v is not None for x in (k, v)]
+        return ["--on-the-fly", *flat, "--allow-random-backbone", "--crop-sec", "0.25",
+                "--batch-size", "8", *_TS, t / "exp"]
+    return args
+
+
+def _empty_dir(w: Path, t: Path) -> Path:
+    (t / "empty").mkdir(exist_ok=True)
+    return t / "empty"
+
+
+def _bad_utt2spk(w: Path, t: Path) -> Path:
+    d = t / "bad_data"
+    d.mkdir(exist_ok=True)
+    (d / "wav.scp").write_bytes((w / "data/wav.scp").read_bytes())
+    (d / "utt2spk").write_bytes(BINARY)
+    return d
+
+
+def _musan_without_music(w: Path, t: Path) -> Path:
+    d = t / "musan_noise_only"
+    _datadir(d, {"noise-b": (str(w / "wav" / "noise-b.wav"), "noise")})
+    return d
+
+
+for _cid, _over in {
+        "otf-with-clean": ("cannot go with it", {"clean": lambda w, t: f"scp:{w}/emb.scp"}),
+        "otf-no-musan": ("missing: --musan", {"musan": None}),
+        "otf-train-data-missing": ("clean data dir not found",
+                                   {"train_data": lambda w, t: t / "nowhere"}),
+        "otf-train-data-empty-dir": ("no wav.scp", {"train_data": _empty_dir}),
+        "otf-train-data-binary-utt2spk": ("binary", {"train_data": _bad_utt2spk}),
+        "otf-musan-no-music": ("no music recordings", {"musan": _musan_without_music}),
+        "otf-backbone-conf-png": ("PNG", {"backbone_config":
+                                          lambda w, t: _write(t, "b.yaml", PNG)}),
+        "otf-steps-per-epoch-0": ("--steps-per-epoch", {"steps_per_epoch": "0"}),
+        "otf-render-threads-negative": ("--render-threads", {"render_threads": "-1"}),
+        }.items():
+    CASES.append(Case(f"train-seed:{_cid}", "train_seed", _otf(**_over[1]), ["exp/final.pt"],
+                      _over[0]))
+CASES += [
+    Case("train-seed:otf-option-without-otf", "train_seed", lambda w, t: [
+        "--clean", f"scp:{w}/emb.scp", "--noisy", f"scp:{w}/emb.scp", "--pairs", w / "utt2clean",
+        "--musan", w / "musan", *_TS, t / "exp"], ["exp/final.pt"], "only go"),
+    Case("train-seed:otf-batch-not-multiple-of-4", "train_seed", lambda w, t: [
+        *_otf()(w, t)[:-1], "--batch-size", "6", t / "exp"], ["exp/final.pt"], "not a multiple"),
+]
+
+
 def _copy_model(w: Path, t: Path) -> Path:
     return _write(t, "m.pt", (w / "final.pt").read_bytes())
 
