@@ -1,5 +1,6 @@
 """The fast scoring path writes the same bytes as the checking path: numpy '%.9g' formatting,
-lines joined by numpy, the bytes trial reader, the bulk scp reader, threaded pair_dot."""
+lines joined by numpy, trial keys mapped to rows by numpy, the bulk scp reader, threaded
+pair_dot."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import pytest
 from seedkit.embio import iter_embeddings, read_vector_scp, write_embeddings
 from seedkit.errors import SeedkitError
 from seedkit.scoring.index import pair_dot
+from seedkit.scoring.keyrows import kaldi_trial_rows
 from seedkit.scoring.score import load_embedding_set, score_sets, score_trials_file
 from seedkit.scoring.scorefile import write_scores
 from seedkit.scoring.textcols import format_g9, join_lines, key_column
-from seedkit.scoring.trialio import read_trial_list, read_trial_tokens
+from seedkit.scoring.trialio import read_trial_list
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 10.0, 100.0, 1e8, 1e9, 123456789.5, 0.5, 9.9999999996,
            99999999.95, 999999999.5, 1e-4, 1e-5, 0.00012345, 1.5e-14, 1e-15, 1e22, 1e23,
@@ -64,24 +66,43 @@ def test_write_scores_bytes_do_not_depend_on_the_path(tmp_path, keys):
     assert (tmp_path / "s").read_bytes() == want.encode("utf-8")
 
 
-def test_trial_tokens_only_for_plain_kaldi_lists(tmp_path):
-    def tokens(text: bytes, name="t"):
-        p = tmp_path / name
-        p.write_bytes(text)
-        return read_trial_tokens(p)
+def test_key_rows_only_for_single_space_kaldi_lists():
+    keys = ["a", "bb", "c-1", "target-x", "k" * 20, "k" * 19 + "j"]
 
-    got = tokens(b"a b target\nc  d nontarget\n e f target")  # no final newline, extra spaces
-    assert got.enroll == [b"a", b"c", b"e"] and got.test == [b"b", b"d", b"f"]
-    assert tokens(b"1 a.wav b.wav\n") is None  # VoxCeleb form
-    assert tokens(b"a b target\r\nc d target\r\n") is None
-    assert tokens(b"a b target\n\nc d target\n") is None
-    assert tokens(b"a b\nc d\n") is None  # unlabelled
-    # 4 + 2 tokens: a label lands in a key column, where no embedding can match it (the
-    # scorer then reads the file with the checking reader)
-    assert b"target" in tokens(b"a b c target\nd target\n").enroll
-    assert tokens(b"a\tb\ttarget\n") is None
-    assert tokens(gzip.compress(b"a b target\n"), "t.gz") is None
-    assert tokens(b"") is None
+    def rows(text: bytes, test_keys=None):
+        got = kaldi_trial_rows(text, keys, test_keys)
+        return None if got is None else (got[0].tolist(), got[1].tolist())
+
+    assert rows(b"a bb target\nc-1 a nontarget\n" + b"k" * 20 + b" target-x target") == \
+        ([0, 2, 4], [1, 0, 3])  # no final newline; keys longer than one word
+    assert rows(b"a " + b"k" * 19 + b"j nontarget\n") == ([0], [5])  # differs in the last byte
+    assert rows(b"a bb target\n", ["x", "a", "bb"]) == ([0], [2])  # test side: its own keys
+    assert rows(b"a bb target\n", ["x", "a"]) is None  # absent on the test side
+    assert rows(b"a zz target\n") is None  # absent key
+    assert rows(b"a " + b"k" * 21 + b" target\n") is None  # longer than every key
+    assert rows(b"1 a.wav bb.wav\n") is None  # VoxCeleb form
+    assert rows(b"a bb target\r\n") is None
+    assert rows(b"a bb target\n\nbb a target\n") is None
+    assert rows(b"a  bb target\n") is None  # two spaces: the checking reader takes it
+    assert rows(b"a\tbb target\n") is None
+    assert rows(b"a bb\nbb a\n") is None  # unlabelled
+    assert rows(b"a bb c-1 target\nbb target\n") is None  # 4 + 2 fields
+    assert rows(b"a bb xtarget\n") is None
+    assert rows(b"a bb nontarge\n") is None
+    assert rows(b"a bb targe\n") is None
+    assert rows(gzip.compress(b"a bb target\n")) is None
+    assert rows(b"") is None
+
+
+def test_key_rows_with_many_keys_and_colliding_slots():
+    r = np.random.default_rng(8)
+    keys = [f"id{i:05d}-{r.integers(0, 1 << 30):x}-utt" for i in range(5000)]
+    a, b = r.integers(0, 5000, 20_000), r.integers(0, 5000, 20_000)
+    text = "".join(f"{keys[i]} {keys[j]} {'target' if i == j else 'nontarget'}\n"
+                   for i, j in zip(a, b)).encode()
+    ei, ti = kaldi_trial_rows(text, keys, None)
+    np.testing.assert_array_equal(ei, a)
+    np.testing.assert_array_equal(ti, b)
 
 
 def _setup(tmp_path, n_keys=50, n_trials=2000, extra_keys=()):
@@ -106,10 +127,10 @@ def _checking_path(trials, spec, out):
     return want.encode()
 
 
-@pytest.mark.parametrize("extra", [(), ("target",)])
+@pytest.mark.parametrize("extra", [(), ("target", "caf\u00e9")])
 def test_fast_path_scores_equal_the_checking_path(tmp_path, extra):
-    # an embedding named 'target' sends the list through the checking reader (a label token
-    # could otherwise pass for a key); the bytes are the same either way
+    # keys named like a label, or not ASCII (their key column is written by Python): the
+    # bytes are the same either way
     spec, trials = _setup(tmp_path, extra_keys=extra)
     score_trials_file(str(trials), spec, spec, str(tmp_path / "scores"))
     assert (tmp_path / "scores").read_bytes() == _checking_path(trials, spec, tmp_path)

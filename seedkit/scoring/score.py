@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from operator import itemgetter
 from typing import Optional
 
 import numpy as np
@@ -27,13 +26,14 @@ from seedkit.scoring.index import (
     pair_dot,
     resolve_trials,
 )
+from seedkit.scoring.keyrows import KaldiLines
 from seedkit.scoring.multicrop import mean_cosine_pairs, seed_pairs
 from seedkit.scoring.plda import load_plda
 from seedkit.scoring.scorefile import write_scores
 from seedkit.scoring.snorm import MODES as NORM_MODES
 from seedkit.scoring.snorm import normalize_scores
 from seedkit.scoring.textcols import key_column
-from seedkit.scoring.trialio import TrialList, read_trial_list, read_trial_tokens
+from seedkit.scoring.trialio import TrialList, read_trial_list
 
 log = logging.getLogger(__name__)
 
@@ -125,20 +125,12 @@ def score_sets(trials: TrialList, enroll: EmbeddingSet, test: EmbeddingSet,
                               trials.path)
 
 
-def _token_rows(tokens: list[bytes], emb: EmbeddingSet) -> Optional[np.ndarray]:
-    """Rows of byte-string keys in ``emb`` (one C-level dict pass); None if one is absent, or
-    if ``emb`` has a key named like a label (then a label token could pass for a key:
-    :func:`~seedkit.scoring.trialio.read_trial_tokens`)."""
-    table = {k.encode("utf-8"): i for i, k in enumerate(emb.keys)}
-    if b"target" in table or b"nontarget" in table:
-        return None
+def _kaldi_lines(path: str) -> Optional[KaldiLines]:
     try:
-        rows = itemgetter(*tokens)(table) if tokens else ()
-    except KeyError:
+        with open(path, "rb") as f:
+            return KaldiLines.parse(f.read())
+    except OSError:
         return None
-    if len(tokens) == 1:
-        rows = (rows,)
-    return np.fromiter(rows, dtype=np.int64, count=len(tokens))
 
 
 def score_trials_file(trials_path: str, enroll_rspec: str, test_rspec: str, out_path: str,
@@ -148,34 +140,38 @@ def score_trials_file(trials_path: str, enroll_rspec: str, test_rspec: str, out_
                       chunk: int = DEFAULT_CHUNK) -> dict:
     """Read everything, score, write ``out_path`` atomically; returns a small summary dict.
 
-    A Kaldi-form trial list whose keys all have embeddings takes the fast path: key columns
-    split as bytes, mapped to rows in one dict pass, lines written from the embeddings' key
-    table by numpy (:mod:`seedkit.scoring.textcols`). Anything else (VoxCeleb form, absent
-    keys, odd lines) goes through the checking reader; the output bytes are the same.
+    A single-space Kaldi trial list whose keys all have embeddings takes the fast path: keys
+    mapped to rows by numpy (:mod:`seedkit.scoring.keyrows`), lines written from the
+    embeddings' key table by numpy (:mod:`seedkit.scoring.textcols`). Anything else (VoxCeleb
+    form, absent keys, other spacing) goes through the checking reader; the output bytes are
+    the same.
     """
     _check_options(method, mean_from, cohort, top_n, plda_path)
     t0 = time.perf_counter()
-    tokens = read_trial_tokens(trials_path)
+    lines = _kaldi_lines(trials_path)
+    trials = read_trial_list(trials_path) if lines is None else None  # its errors come first
     enroll = load_embedding_set(enroll_rspec)
     test = enroll if test_rspec == enroll_rspec else load_embedding_set(test_rspec)
     mean = load_embedding_set(mean_from).mean_vector() if mean_from else None
     coh = load_embedding_set(cohort) if cohort else None
     plda = load_plda(plda_path) if plda_path else None
     t1 = time.perf_counter()
-    ei = ti = None
-    if tokens is not None:
-        ei = _token_rows(tokens.enroll, enroll)
-        ti = None if ei is None else _token_rows(tokens.test, test)
+    rows = ek = tk = None
+    if lines is not None:
         ek = key_column(enroll.keys)
         tk = ek if test is enroll else key_column(test.keys)
-    if ei is not None and ti is not None and ek is not None and tk is not None:
-        n_trials = n_scored = len(tokens)
+        if ek is not None and tk is not None:
+            rows = lines.rows(enroll.keys, None if test is enroll else test.keys)
+    if rows is not None:
+        n_trials = n_scored = len(lines)
+        ei, ti = rows
         scores = score_rows(enroll, test, ei, ti, method, mean, coh, top_n, plda, chunk,
                             trials_path)
         t2 = time.perf_counter()
         write_scores(out_path, ek[ei], tk[ti], scores)
     else:
-        trials = read_trial_list(trials_path)
+        if trials is None:
+            trials = read_trial_list(trials_path)
         scored, scores = score_sets(trials, enroll, test, method, mean, coh, top_n, plda,
                                     skip_missing, chunk)
         n_trials, n_scored = len(trials), len(scored)

@@ -15,9 +15,9 @@ import numpy as np
 
 from seedkit.data.trials import LABELS, read_trials, voxceleb_path_to_key
 from seedkit.errors import PathLike, SeedkitError
-from seedkit.fileio import describe_binary, read_text
+from seedkit.fileio import read_text
 
-__all__ = ["TrialList", "TrialTokens", "as_trial_list", "read_trial_list", "read_trial_tokens"]
+__all__ = ["TrialList", "as_trial_list", "read_trial_list"]
 
 
 @dataclass
@@ -116,53 +116,6 @@ def _slow(text: str, path: str) -> TrialList:
         enroll.append(f[0])
         test.append(f[1])
     return TrialList(enroll, test, None, path)
-
-
-@dataclass
-class TrialTokens:
-    """The key columns of a Kaldi-form trial list as raw bytes (no decoding, no per-line
-    parsing): what scoring needs from a million-line list."""
-
-    enroll: list[bytes]
-    test: list[bytes]
-    path: str
-
-    def __len__(self) -> int:
-        return len(self.enroll)
-
-
-def read_trial_tokens(path: PathLike) -> Optional[TrialTokens]:
-    """The key columns of a Kaldi-form ``<enroll> <test> target|nontarget`` list (a space
-    before each label), split once as bytes, about twice as fast as decoding and splitting
-    text; None when the file cannot be one (gzip or other binary data, a line that does not
-    end in `` target`` / `` nontarget``, a token count other than 3 per line): then
-    :func:`read_trial_list` reads and checks it.
-
-    The columns are only proven right once every key token has been found among embeddings
-    that have no key named ``target`` or ``nontarget`` (what :func:`seedkit.scoring.score`
-    checks; it falls back to :func:`read_trial_list` otherwise): every line then ends in its
-    label, no other token is a label, so with 3 tokens per line on average each line is
-    exactly ``<enroll> <test> <label>``. Bytes that are not UTF-8 can match no key either.
-    """
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError:
-        return None
-    if data[:2] == b"\x1f\x8b" or describe_binary(data[:512]) is not None:
-        return None
-    if not data.endswith(b"\n"):
-        data += b"\n"
-    n_lines = data.count(b"\n")
-    if data.count(b" target\n") + data.count(b" nontarget\n") != n_lines:
-        return None  # a line does not end in a label (CR, blank line, other form...)
-    tok = data.split()
-    if len(tok) != 3 * n_lines:
-        return None
-    return TrialTokens(tok[0::3], tok[1::3], str(p))
-
-
-_LABEL_TOKENS = {k.encode() for k in LABELS}
 
 
 def read_trial_list(path: PathLike, require_labels: bool = False) -> TrialList:
