@@ -46,11 +46,12 @@ def format_g9(values: np.ndarray) -> np.ndarray:
     e = np.where(ok, e, 0)
     y = _scaled(a, e)
     # log10 can be off by one next to powers of ten: bring y into [1e8, 1e9)
-    hi, lo = y >= 1e9, y < 1e8
-    e = e + hi - lo
-    ok &= (e >= _MIN_EXP) & (e <= _MAX_EXP)
-    e = np.where(ok, e, 0)
-    y = np.where(hi | lo, _scaled(a, e), y)
+    fix = np.flatnonzero((y >= 1e9) | (y < 1e8))
+    if fix.size:
+        e[fix] += np.where(y[fix] >= 1e9, 1, -1)
+        ok[fix] &= (e[fix] >= _MIN_EXP) & (e[fix] <= _MAX_EXP)
+        e[fix] = np.where(ok[fix], e[fix], 0)
+        y[fix] = _scaled(a[fix], e[fix])
     with np.errstate(invalid="ignore"):
         frac = y - np.floor(y)
         ok &= np.abs(frac - 0.5) > _TIE
@@ -81,11 +82,19 @@ def format_g9(values: np.ndarray) -> np.ndarray:
     return out
 
 
+_POW10 = 10.0 ** np.arange(_MAX_EXP + 1)  # exact
+
+
 def _scaled(a: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """``a * 10**(8 - e)`` with one rounding (exact powers of ten multiply or divide)."""
-    k = _DIGITS - 1 - e
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.where(k >= 0, a * 10.0 ** np.maximum(k, 0), a / 10.0 ** np.maximum(-k, 0))
+    """``a * 10**(8 - e)`` with one rounding (exact powers of ten multiply or divide);
+    ``e`` in [_MIN_EXP, _MAX_EXP]."""
+    k = _DIGITS - 1 - e  # in [-14, 22]
+    with np.errstate(over="ignore"):  # values Python formats (not ok) may overflow here
+        y = a * _POW10[np.maximum(k, 0)]
+    big = np.flatnonzero(k < 0)
+    if big.size:
+        y[big] = a[big] / _POW10[-k[big]]
+    return y
 
 
 def _layout(digits: np.ndarray, last: np.ndarray, neg: np.ndarray, ex: int, width: int
