@@ -207,3 +207,14 @@ def test_threaded_pair_dot_is_bit_identical():
     one = pair_dot(a, ia, a, ib, threads=1)
     np.testing.assert_array_equal(pair_dot(a, ia, a, ib, threads=3), one)
     np.testing.assert_allclose(one[:5], np.einsum("ij,ij->i", a[ia[:5]], a[ib[:5]]), rtol=1e-6)
+
+
+def test_scoring_threads_follow_omp_num_threads(monkeypatch):
+    from seedkit.scoring.index import scoring_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert scoring_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "64")
+    assert 1 <= scoring_threads() <= 4
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert 1 <= scoring_threads() <= 4
