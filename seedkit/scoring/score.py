@@ -28,7 +28,6 @@ from seedkit.scoring.index import (
 )
 from seedkit.scoring.keyrows import KaldiLines
 from seedkit.scoring.multicrop import mean_cosine_pairs, seed_pairs
-from seedkit.scoring.plda import load_plda
 from seedkit.scoring.scorefile import write_scores
 from seedkit.scoring.snorm import MODES as NORM_MODES
 from seedkit.scoring.snorm import normalize_scores
@@ -154,7 +153,11 @@ def score_trials_file(trials_path: str, enroll_rspec: str, test_rspec: str, out_
     test = enroll if test_rspec == enroll_rspec else load_embedding_set(test_rspec)
     mean = load_embedding_set(mean_from).mean_vector() if mean_from else None
     coh = load_embedding_set(cohort) if cohort else None
-    plda = load_plda(plda_path) if plda_path else None
+    plda = None
+    if plda_path:
+        from seedkit.scoring.plda import load_plda  # scipy: imported only when used
+
+        plda = load_plda(plda_path)
     t1 = time.perf_counter()
     rows = ek = tk = None
     if lines is not None:
