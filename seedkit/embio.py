@@ -373,7 +373,7 @@ def read_vector_scp(rspecifier: str) -> Optional[tuple[list[str], np.ndarray]]:
     if n == 0 or len(tok) != 2 * n or lines != n or len(set(keys)) != n:
         return None  # blank or odd lines, duplicates: the checking reader says where
     parts = [loc.rpartition(":") for loc in locs]
-    if not all(sep and off.isdigit() for _, sep, off in parts):
+    if not all(sep and off.isascii() and off.isdigit() for _, sep, off in parts):
         return None
     by_ark: dict[str, tuple[list[int], list[int]]] = {}
     for i, (ark, _, off) in enumerate(parts):
