@@ -32,6 +32,7 @@ from typing import Any, Optional
 import numpy as np
 
 from seedkit.audio import read_audio
+from seedkit.device import default_device, parse_device
 from seedkit.errors import PathLike, SeedkitError
 
 log = logging.getLogger(__name__)
@@ -124,12 +125,6 @@ def make_crops(x: np.ndarray, mode: CropMode, rate: int, seed: int, key: str,
 
 
 # --------------------------------------------------------------------------------------- model
-def default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def device_for_job(device: Optional[str], job_index: Optional[int]) -> Optional[str]:
     """The device of parallel job ``job_index`` (1-based): an unindexed ``cuda`` (or the default
     on a GPU machine) becomes ``cuda:<(job_index - 1) mod visible GPUs>``, so local jobs spread
@@ -141,7 +136,7 @@ def device_for_job(device: Optional[str], job_index: Optional[int]) -> Optional[
         raise SeedkitError(f"--job-index must be >= 1, got {job_index}")
     import torch
 
-    name = device or default_device()
+    name = default_device() if device in (None, "auto") else device
     if name != "cuda" or not torch.cuda.is_available():
         return device
     count = torch.cuda.device_count()
@@ -149,18 +144,12 @@ def device_for_job(device: Optional[str], job_index: Optional[int]) -> Optional[
 
 
 def resolve_device(device: Optional[str]):
-    """A torch.device for ``device`` (None: cuda when available); TF32 is switched off on cuda."""
+    """:func:`seedkit.device.parse_device` (None: cuda when available), with TF32 switched off
+    on cuda."""
     import torch
 
-    name = device or default_device()
-    try:
-        dev = torch.device(name)
-    except RuntimeError as err:
-        raise SeedkitError(f"bad --device {name!r} ({err}); use cpu, cuda or cuda:N") from None
+    dev = parse_device(device)
     if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise SeedkitError(f"--device {name}: CUDA is not available on this machine; use "
-                               "--device cpu")
         # The reference fixtures (and exactness across machines) need full fp32 arithmetic.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False

@@ -14,8 +14,8 @@ import argparse
 
 from seedkit.api import Enhancer
 from seedkit.cli import entry, setup_logging
+from seedkit.device import device_name
 from seedkit.embio import check_not_inputs
-from seedkit.errors import SeedkitError
 from seedkit.seed.enhance import enhance_archive
 
 
@@ -44,17 +44,7 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
     setup_logging(args.verbose)
-    import torch  # noqa: PLC0415
-
-    if args.device == "auto":
-        args.device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(args.device)
-    except RuntimeError:
-        raise SeedkitError(f"unknown --device {args.device!r}; use auto, cpu, cuda or cuda:N"
-                           ) from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise SeedkitError(f"--device {args.device} requested but CUDA is not available")
+    args.device = device_name(args.device)
     check_not_inputs([args.wspecifier], [args.model, args.rspecifier, args.noise, args.config])
     over = {}
     if args.feature_ensemble is not None:

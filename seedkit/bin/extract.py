@@ -25,7 +25,7 @@ def get_parser() -> argparse.ArgumentParser:
                    help="full | random:SEC | multi:N:SEC (default: the conf's 'crop', else full)")
     p.add_argument("--seed", type=int, default=0, help="seed of random:SEC crops (default 0)")
     p.add_argument("--device", default=None,
-                   help="cpu, cuda or cuda:N (default: cuda when available)")
+                   help="auto|cpu|cuda|cuda:N (default auto: cuda when available)")
     p.add_argument("--job-index", type=int, default=None,
                    help="1-based index of this parallel job (utils/extract_embeddings.sh passes "
                         "JOB): with --device cuda (or the default) on a machine with several "

@@ -60,6 +60,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from seedkit.device import parse_device
 from seedkit.errors import SeedkitError
 from seedkit.fileio import atomic_text_writer
 from seedkit.seed.checkpoint import FORMAT, read_checkpoint, save_checkpoint
@@ -102,19 +103,9 @@ def setup_distributed(device: str = "auto") -> DistInfo:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SeedkitError(f"--device {device} requested but CUDA is not available; use "
-                           "--device cpu")
-    if device == "cuda":
+    dev = parse_device(device)
+    if dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", local_rank if world > 1 else 0)
-    else:
-        try:
-            dev = torch.device(device)
-        except RuntimeError:
-            raise SeedkitError(f"unknown --device {device!r}; use auto, cpu, cuda or cuda:N"
-                               ) from None
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():
