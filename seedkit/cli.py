@@ -1,4 +1,5 @@
-"""Shared helpers for ``seedkit/bin`` scripts: the argparse prologue and the ERROR wrapper.
+"""Shared helpers for ``seedkit/bin`` scripts: the argparse prologue, the ERROR wrapper and the
+config-key options (``--some-key VALUE`` / ``--set some_key=VALUE``).
 
 A bin script is::
 
@@ -15,12 +16,15 @@ and gets a console script ``seedkit-<name>`` (underscores become dashes) automat
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from seedkit.errors import SeedkitError, run_main
 
-__all__ = ["SeedkitError", "run_main", "setup_logging", "entry"]
+__all__ = ["SeedkitError", "add_config_options", "entry", "run_main", "setup_logging"]
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -35,3 +39,31 @@ def entry(main):
     def _entry() -> None:
         sys.exit(run_main(main))
     return _entry
+
+
+class _ConfigValue(argparse.Action):
+    """Parse one ``key=value`` with the config's parser and add it to ``namespace.<dest>`` (a
+    dict in command-line order: the last value given for a key wins)."""
+
+    def __init__(self, option_strings, dest, key=None, parse=None, **kw):
+        super().__init__(option_strings, dest, **kw)
+        self.key, self.parse = key, parse
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        text = values if self.key is None else f"{self.key}={values}"
+        key, value = self.parse(text)
+        setattr(namespace, self.dest, {**(getattr(namespace, self.dest) or {}), key: value})
+
+
+def add_config_options(parser: argparse.ArgumentParser, keys: Mapping[str, str],
+                       parse: Callable[[str], tuple[str, Any]], title: str,
+                       dest: str = "config_overrides") -> None:
+    """Give ``parser`` one ``--some-key VALUE`` option per config key (``keys``: key -> help)
+    and ``--set some_key=VALUE``; both hand ``key=VALUE`` to ``parse`` (which checks it and
+    returns ``(key, value)``) and collect the results in ``args.<dest>`` (``None`` when none)."""
+    group = parser.add_argument_group(title)
+    for key, text in keys.items():
+        group.add_argument("--" + key.replace("_", "-"), action=_ConfigValue, dest=dest,
+                           key=key, parse=parse, default=None, metavar="VALUE", help=text)
+    group.add_argument("--set", action=_ConfigValue, dest=dest, parse=parse, default=None,
+                       metavar="KEY=VALUE", help="the same as --KEY VALUE (repeatable)")

@@ -17,7 +17,6 @@ from seedkit.seed.config import (
     config_hash,
     dump_config,
     merge_config,
-    overrides_from_args,
     read_config_file,
     resolve_dims,
 )
@@ -69,14 +68,48 @@ def test_unknown_key_and_bad_value_name_file_and_line(tmp_path):
         merge_config({"ema_decay": 1.0})
 
 
-def test_overrides_from_args():
-    over = overrides_from_args(["--lr", "1e-3", "--batch-size=64", "--train-normalize", "true",
-                                "--max-steps", "null"])
-    assert over == {"lr": 1e-3, "batch_size": 64, "train_normalize": True, "max_steps": None}
-    with pytest.raises(SeedkitError, match="needs a value"):
-        overrides_from_args(["--lr"])
+def _overrides(*argv: str):
+    """The overrides seedkit-train-seed's command line gives (its one override path)."""
+    from seedkit.bin.train_seed import get_parser
+
+    return get_parser().parse_args([*argv, "exp"]).config_overrides
+
+
+def test_overrides_from_the_command_line():
+    over = _overrides("--lr", "1e-3", "--batch-size=64", "--train-normalize", "true",
+                      "--max-steps", "null", "--seed", "3")
+    assert over == {"lr": 1e-3, "batch_size": 64, "train_normalize": True, "max_steps": None,
+                    "seed": 3}
+    assert _overrides("--set", "lr=1e-3", "--set", "batch-size=64") == {"lr": 1e-3,
+                                                                        "batch_size": 64}
+    assert _overrides("--epochs", "2", "--set", "epochs=3") == {"epochs": 3}  # last one wins
+    assert _overrides() is None
     with pytest.raises(SeedkitError, match="unknown SEED config key 'bogus'"):
-        overrides_from_args(["--bogus", "1"])
+        _overrides("--set", "bogus=1")
+    with pytest.raises(SeedkitError, match="bad override 'lr'; use key=value"):
+        _overrides("--set", "lr")
+    with pytest.raises(SeedkitError, match="lr must be > 0"):
+        _overrides("--lr", "-1")
+    with pytest.raises(SeedkitError, match="train_normalize must be true or false"):
+        _overrides("--train-normalize", "yes please")
+
+
+def test_a_missing_value_or_unknown_option_is_a_usage_error(capsys):
+    from seedkit.bin import train_seed
+    from seedkit.errors import run_main
+
+    for argv in (["--lr"], ["--bogus", "1"]):
+        assert run_main(train_seed.main, "seedkit-train-seed", ["exp", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("ERROR (seedkit-train-seed)") == 1, err
+
+
+def test_every_key_is_an_option():
+    from seedkit.bin.train_seed import get_parser
+
+    text = get_parser().format_help()
+    for key in DEFAULTS:
+        assert "--" + key.replace("_", "-") + " VALUE" in text, key
 
 
 def test_hash_and_diff_ignore_run_length_keys():

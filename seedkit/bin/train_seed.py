@@ -8,22 +8,16 @@ Runs as one process, or under torchrun for several (gloo on CPU, NCCL on GPU), e
   torchrun --nnodes=2 --node_rank=R --nproc_per_node=8 --rdzv_backend=c10d \\
            --rdzv_endpoint=HOST:29400 --rdzv_id=seed1 $(command -v seedkit-train-seed) ...
 Any config key can be overridden on the command line: --lr 1e-3, --batch-size 256, --epochs 5,
---ema-decay 0.999, ... (or --set key=value). The merged config is saved as <exp-dir>/config.yaml.
+--ema-decay 0.999, --seed 3, ... (or --set key=value; the last value given wins). The merged
+config is saved as <exp-dir>/config.yaml.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
-from seedkit.cli import entry, setup_logging
-from seedkit.seed.config import (
-    DEFAULTS,
-    load_config_file,
-    merge_config,
-    overrides_from_args,
-    parse_override,
-)
+from seedkit.cli import add_config_options, entry, setup_logging
+from seedkit.seed.config import HELP, load_config_file, merge_config, parse_override
 from seedkit.seed.onthefly import check_modes, train_seed_onthefly
 from seedkit.seed.train import lost_peer_error, train_seed
 
@@ -68,52 +62,19 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue from the latest checkpoint in <exp-dir>/checkpoints (starts "
                         "from scratch when there is none)")
-    p.add_argument("--seed", type=int, help="overrides the config's seed")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N (default auto)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key (repeatable)")
     p.add_argument("-v", "--verbose", action="store_true")
     p.add_argument("exp_dir", help="output directory")
+    add_config_options(p, HELP, parse_override,
+                       "config keys (override --config; each checked as in a config file)")
     return p
 
 
-def split_config_options(parser: argparse.ArgumentParser, argv: list[str]
-                         ) -> tuple[list[str], list[str]]:
-    """Separate ``--<config-key> VALUE`` tokens (keys not already parser options) from argv."""
-    own = {s for a in parser._actions for s in a.option_strings}
-    rest, cfg_tokens = [], []
-    i = 0
-    while i < len(argv):
-        tok = argv[i]
-        name = tok.split("=", 1)[0]
-        key = name[2:].replace("-", "_") if name.startswith("--") else None
-        if key in DEFAULTS and name not in own:
-            if "=" in tok:
-                cfg_tokens.append(tok)
-                i += 1
-            else:
-                cfg_tokens.extend(argv[i:i + 2])
-                i += 2
-            continue
-        rest.append(tok)
-        i += 1
-    return rest, cfg_tokens
-
-
 def main(argv=None) -> int:
-    parser = get_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    rest, cfg_tokens = split_config_options(parser, argv)
-    args = parser.parse_args(rest)
+    args = get_parser().parse_args(argv)
     setup_logging(args.verbose)
     file_cfg, comment = load_config_file(args.config) if args.config else ({}, None)
-    over = overrides_from_args(cfg_tokens)
-    for item in args.set:
-        k, v = parse_override(item)
-        over[k] = v
-    if args.seed is not None:
-        over["seed"] = args.seed
-    cfg = merge_config(file_cfg, over)
+    cfg = merge_config(file_cfg, args.config_overrides)
     onthefly = check_modes(
         args.on_the_fly, {"--clean": args.clean, "--noisy": args.noisy, "--pairs": args.pairs},
         {"--train-data": args.train_data, "--musan": args.musan, "--rirs": args.rirs,

@@ -36,6 +36,7 @@ from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import read_text
 from seedkit.models.checkpoint import load_backbone_checkpoint
 from seedkit.models.registry import Backbone, build_backbone, import_model_module
+from seedkit.seed.config import yaml_key_lines
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +89,14 @@ def load_backbone_config(path: Optional[PathLike]) -> BackboneConfig:
     p = Path(path)
     text = read_text(p, "backbone conf file", hint="pass an existing YAML file")
     try:
-        node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise SeedkitError(f"invalid YAML: {getattr(err, 'problem', err)}", p,
                            mark.line + 1 if mark else 0) from None
-    if not isinstance(data, dict) or node is None:
+    if not isinstance(data, dict):
         raise SeedkitError("a backbone conf must be a YAML mapping (model: ..., ...)", p)
-    lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
+    lines = yaml_key_lines(text)
     if release.is_release_config(data):
         return _from_release(data, p, lines)
     cfg = BackboneConfig(path=p, lines=lines)

@@ -11,7 +11,7 @@ import copy
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
 
@@ -153,8 +153,9 @@ _NULLABLE = {"embed_dim", "model_channels", "bottleneck_channels", "time_embed_d
              "clamp_scale", "max_steps"}
 
 
-def _key_lines(text: str) -> dict[str, int]:
-    """1-based line of each top-level key of a YAML mapping (for error messages)."""
+def yaml_key_lines(text: str) -> dict[str, int]:
+    """1-based line of each top-level key of a YAML mapping, for error messages ({} when the
+    text is not YAML or not a mapping). Used by the SEED and the backbone configs."""
     try:
         node = yaml.compose(text)
     except yaml.YAMLError:
@@ -188,7 +189,7 @@ def load_config_file(path: PathLike) -> tuple[dict[str, Any], Optional[str]]:
         data = {}
     if not isinstance(data, dict):
         raise SeedkitError("expected a YAML mapping of 'key: value' lines", p, 1)
-    lines = _key_lines(text)
+    lines = yaml_key_lines(text)
     if release.is_release_config(data):
         m = release.map_seed_config(data, p, lines)
         src = {"embed_dim": "nOut", "num_res_blocks": "diffusion_num_layers",
@@ -257,7 +258,10 @@ def check_value(key: str, value: Any, path: Optional[PathLike] = None, line: int
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``key=value`` (value parsed as YAML) -> (key, value); dashes in the key become _."""
+    """``key=value`` (value parsed as YAML) -> (key, value); dashes in the key become _.
+
+    The one override path of seedkit-train-seed: its ``--some-key VALUE`` and ``--set
+    some_key=VALUE`` options both come here (:func:`seedkit.cli.add_config_options`)."""
     if "=" not in text:
         raise SeedkitError(f"bad override {text!r}; use key=value")
     key, _, raw = text.partition("=")
@@ -267,28 +271,6 @@ def parse_override(text: str) -> tuple[str, Any]:
     except yaml.YAMLError:
         value = raw
     return key, check_value(key, value, "<command line>", 0)
-
-
-def overrides_from_args(tokens: Sequence[str]) -> dict[str, Any]:
-    """Turn leftover ``--some-key VALUE`` / ``--some-key=VALUE`` tokens into overrides."""
-    out: dict[str, Any] = {}
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if not tok.startswith("--"):
-            raise SeedkitError(f"unexpected argument {tok!r}")
-        name = tok[2:]
-        if "=" in name:
-            name, _, raw = name.partition("=")
-            i += 1
-        else:
-            if i + 1 >= len(tokens):
-                raise SeedkitError(f"option {tok} needs a value")
-            raw = tokens[i + 1]
-            i += 2
-        key, value = parse_override(f"{name}={raw}")
-        out[key] = value
-    return out
 
 
 def merge_config(*layers: Optional[Mapping[str, Any]]) -> dict[str, Any]:
