@@ -19,13 +19,18 @@ voxconverse_sv             files of ``trials_wo_overlap.txt``; key = path with `
 vcmix                      VoxConverse-SV non-target + VoxCeleb1-O target trials (the paper's)
 =========================  ==================================================================
 
-lhotse behaviours worked around (lhotse 1.33):
+lhotse behaviours worked around (lhotse 1.33; the recipes have no public option for the first
+three, so seedkit patches the module attribute named for the length of one call, setup.py and
+requirements.txt pin ``lhotse>=1.33,<1.34``, and ``tests/test_lhotse_pins.py`` fails naming the
+attribute if a lhotse release changes under a patch):
 
-- ``prepare_voxceleb`` reads headers in a process pool even for one job; seedkit uses threads then.
+- ``prepare_voxceleb`` reads headers in a process pool even for one job; seedkit uses threads then
+  (``ProcessPoolExecutor``).
 - ``prepare_voxceleb`` downloads ``voxceleb1_test_v2.txt`` (the uncleaned O list) into the current
-  directory and fails offline; seedkit skips that step and converts the cleaned list itself.
+  directory and fails offline; seedkit skips that step (``_prepare_voxceleb_trials``) and converts
+  the cleaned list itself.
 - ``prepare_librilight`` walks small, medium and large and fails (``No recordings left``) when only
-  ``small`` is on disk; seedkit restricts it to the parts present.
+  ``small`` is on disk; seedkit restricts it to the parts present (``LIBRILIGHT``).
 - ``prepare_librilight`` finds each json by replacing every ``flac`` in the path; a corpus path that
   contains ``flac`` elsewhere breaks it, so seedkit refuses such a path with a clear error.
 - Libri-Light recording ids are relative paths (``small/100/<book>/<file>``) that do not start with
@@ -37,7 +42,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -520,11 +524,6 @@ def combine_data_dirs(srcs: list[PathLike], dest: PathLike) -> DataDir:
     write_data_dir(out, dest)
     out.path = Path(dest)
     return out
-
-
-def copy_file_if_exists(src: Path, dest: Path) -> None:
-    if src.is_file():
-        shutil.copyfile(src, dest)
 
 
 __all__ = [
