@@ -23,17 +23,9 @@ from seedkit.errors import PathLike, SeedkitError
 
 
 def _device(device: str):
-    import torch  # noqa: PLC0415
+    from seedkit.device import parse_device  # noqa: PLC0415
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise SeedkitError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise SeedkitError(f"device {device} requested but CUDA is not available")
-    return dev
+    return parse_device(device)
 
 
 def _as_float32(array: Any, what: str) -> np.ndarray:
