@@ -231,9 +231,9 @@ def test_union_data_dirs_merges_repeated_keys(tmp_path):
     c.write_bytes(b"RIFF-c")
     _data_dir(tmp_path / "d1", {"s1-u1": ("s1", a), "s2-u1": ("s2", c)})
     _data_dir(tmp_path / "d2", {"s1-u1": ("s1", b), "s1-u2": ("s1", c)})
-    script = RECIPE / "local" / "union_data_dirs.sh"
+    union = ["bash", str(REPO / "utils" / "combine_data.sh"), "--allow-repeated-keys", "true"]
     env = dict(os.environ, PATH=f"{REPO / 'utils'}:{os.environ['PATH']}")
-    proc = subprocess.run(["bash", str(script), str(tmp_path / "u"), str(tmp_path / "d1"),
+    proc = subprocess.run([*union, str(tmp_path / "u"), str(tmp_path / "d1"),
                            str(tmp_path / "d2")], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "u" / "utt2spk").read_text() == "s1-u1 s1\ns1-u2 s1\ns2-u1 s2\n"
@@ -241,7 +241,7 @@ def test_union_data_dirs_merges_repeated_keys(tmp_path):
     assert (tmp_path / "u" / "spk2utt").read_text() == "s1 s1-u1 s1-u2\ns2 s2-u1\n"
     # the same key naming different audio is refused, and nothing is written
     _data_dir(tmp_path / "d3", {"s1-u1": ("s1", c)})
-    proc = subprocess.run(["bash", str(script), str(tmp_path / "v"), str(tmp_path / "d1"),
+    proc = subprocess.run([*union, str(tmp_path / "v"), str(tmp_path / "d1"),
                            str(tmp_path / "d3")], capture_output=True, text=True, env=env)
     assert proc.returncode != 0 and "differs" in proc.stderr
     assert not (tmp_path / "v").exists()

@@ -429,7 +429,7 @@ def test_cmd_sh_switches_between_run_pl_and_slurm_pl():
 
 
 def test_combine_data_gives_unsegmented_sources_whole_recording_segments(tmp_path):
-    """local/combine_data.sh: LibriTTS-R (no segments) + Libri-Light cut at voice activity."""
+    """utils/combine_data.sh: LibriTTS-R (no segments) + Libri-Light cut at voice activity."""
     from collections import OrderedDict
 
     from seedkit.data.datadir import DataDir, write_data_dir
@@ -443,7 +443,7 @@ def test_combine_data_gives_unsegmented_sources_whole_recording_segments(tmp_pat
                   segments=OrderedDict([("r-0", ("r", 0.5, 1.5)), ("r-1", ("r", 2.0, 4.0))]))
     write_data_dir(whole, tmp_path / "whole")
     write_data_dir(cut, tmp_path / "cut")
-    proc = subprocess.run(["bash", "local/combine_data.sh", str(tmp_path / "out"),
+    proc = subprocess.run(["bash", "utils/combine_data.sh", str(tmp_path / "out"),
                            str(tmp_path / "whole"), str(tmp_path / "cut")],
                           cwd=RECIPE, env=_env(), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -453,7 +453,7 @@ def test_combine_data_gives_unsegmented_sources_whole_recording_segments(tmp_pat
     assert set(out.wav_scp) == {"a1", "a2", "r"}
     assert not list(tmp_path.glob(".out.segmented"))
     # a key in two sources is refused with one ERROR line
-    proc = subprocess.run(["bash", "local/combine_data.sh", str(tmp_path / "out2"),
+    proc = subprocess.run(["bash", "utils/combine_data.sh", str(tmp_path / "out2"),
                            str(tmp_path / "whole"), str(tmp_path / "whole")],
                           cwd=RECIPE, env=_env(), capture_output=True, text=True)
     assert proc.returncode != 0

@@ -45,7 +45,7 @@ utils_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export PATH=$utils_dir:$PATH
 prog=extract_embeddings.sh
 
-die() { echo "ERROR ($prog): $1:${3:-0}: $2" >&2; exit 1; }
+. "$utils_dir/lib/recipe.sh"  # die, log, job_threads
 . "$utils_dir/lib/split_jobs.sh"  # job_error_die
 
 if [ $# -ne 2 ]; then

@@ -34,7 +34,7 @@ export PATH=$utils_dir:$PATH
 prog=resample_data_dir.sh
 . "$utils_dir/lib/split_jobs.sh"
 
-die() { echo "ERROR ($prog): $1:${3:-0}: $2" >&2; exit 1; }
+. "$utils_dir/lib/recipe.sh"  # die, log, job_threads
 
 if [ $# -ne 3 ]; then
   echo "$help_message" >&2

@@ -1,9 +1,17 @@
 # Sourced by the recipes after parse_options.sh: range checks of numeric options, each failure the
 # seedkit one-line error "ERROR (<prog>): <prog>:0: <what is wrong>" and exit status 1.
 
-_opt_die() {
-  echo "ERROR ($(basename "$0")): $(basename "$0"):0: $*" >&2
-  exit 1
+# (utils/lib/recipe.sh's die, sourced here for scripts that have not sourced it)
+declare -F die >/dev/null || . "$(dirname "${BASH_SOURCE[0]}")/recipe.sh"
+_opt_die() { die "$(basename "$0")" "$@"; }
+
+# check_bools NAME...: each option variable NAME is true or false.
+check_bools() {
+  local name
+  for name in "$@"; do
+    case ${!name} in true|false) ;;
+      *) _opt_die "--${name//_/-} must be true or false, got '${!name}'" ;; esac
+  done
 }
 
 # check_stages FIRST LAST: --stage and --stop-stage are integers in FIRST..LAST, stage <= stop.

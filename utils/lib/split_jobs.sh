@@ -1,6 +1,6 @@
 # Shared by utils/augment_data_dir.sh and utils/resample_data_dir.sh (sourced, not executed): run a
 # seedkit tool as a JOB=1:N array through a job runner, then once more without --job to merge.
-# The caller defines die FILE MESSAGE (its one-line seedkit error) before calling.
+# The caller sources utils/lib/recipe.sh (die: the one-line seedkit error) before calling.
 
 # run_split_merge CMD NJ LOG_DIR NAME WHAT TOOL ARG...: runs "TOOL ARG... --job JOB --nj NJ" through
 # CMD (run.pl or "slurm.pl <options>", word-split) with logs LOG_DIR/NAME.JOB.log; if a job fails,

@@ -14,6 +14,6 @@ export PYTHONUNBUFFERED=1        # log lines reach the job logs as they happen
 # One CPU thread per process unless you say otherwise: run.pl runs several jobs at once, and the
 # GPU does the heavy work. Raise it (e.g. OMP_NUM_THREADS=8 ./run.sh) for CPU-only extraction.
 # run.sh gives each of its parallel jobs and torchrun workers at most cores / jobs threads
-# (local/lib.sh job_threads): more threads than cores makes OpenMP spin-wait.
+# (utils/lib/recipe.sh job_threads): more threads than cores makes OpenMP spin-wait.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 export MKL_NUM_THREADS=${MKL_NUM_THREADS:-$OMP_NUM_THREADS}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# local/score.sh [options]: run.sh stage 7. The baseline, regression and SEED embeddings of each
+# eval set scored (seedkit-score, seedkit-metrics: EER/minDCF), a DET plot per set, and the table
+# RESULTS.md (here and in exp/<backbone>/scores/). Each score is skipped when its stamp matches.
+bdir=                           # exp/<backbone>: baseline in xvectors/, models in <conf-name>/
+seed_name=seed_rdm_mlp3         # the SEED model's dir under bdir
+reg_name=seed_regression        # the regression baseline's dir under bdir
+eval_sets="eval_clean eval_mix eval_snr0 eval_snr5 eval_snr10 eval_snr15"  # the sets, in table order
+score_method=cosine             # seedkit-score --method
+p_target=0.01,0.05              # minDCF priors
+title="mini recipe"             # the table's title
+. utils/parse_options.sh || exit 1
+set -euo pipefail
+. utils/lib/recipe.sh
+backbone=$(basename "$bdir")
+sdir=$bdir/scores
+for system in baseline "$reg_name" "$seed_name"; do
+  if [ "$system" = baseline ]; then emb=$bdir/xvectors; else emb=$bdir/$system/xvectors; fi
+  for x in $eval_sets; do
+    out=$sdir/$system/$x
+    sig=$(key_of score "$score_method" "$p_target" "data/$x/trials" "$emb/eval_all/.done")
+    if is_done "$out/.done" "$sig" "$out/metrics.json"; then
+      continue
+    fi
+    mkdir -p "$out"
+    seedkit-score --method "$score_method" "data/$x/trials" "scp:$emb/$x/xvector.scp" \
+      "scp:$emb/$x/xvector.scp" "$out/scores"
+    echo -n "$system $x: " >&2
+    seedkit-metrics --p-target "$p_target" --json "$out/metrics.json" "$out/scores" \
+      "data/$x/trials" >&2
+    mark_done "$out/.done" "$sig"
+  done
+done
+for x in $eval_sets; do
+  sig=$(key_of det $(for s in baseline "$reg_name" "$seed_name"; do
+    echo "$sdir/$s/$x/.done"; done))
+  if ! is_done "$sdir/det/.$x.done" "$sig" "$sdir/det/$x.png"; then
+    mkdir -p "$sdir/det"
+    seedkit-plot-det --title "$x ($backbone)" --labels "baseline,regression,SEED" \
+      --trials "data/$x/trials" "$sdir/baseline/$x/scores" "$sdir/$reg_name/$x/scores" \
+      "$sdir/$seed_name/$x/scores" "$sdir/det/$x.png"
+    mark_done "$sdir/det/.$x.done" "$sig"
+  fi
+done
+# rows in eval-set order; SEED and regression named as such (their confs are in the title)
+table_args=()
+for x in $eval_sets; do
+  table_args+=("baseline:$x=$sdir/baseline/$x/metrics.json"
+               "regression:$x=$sdir/$reg_name/$x/metrics.json"
+               "SEED:$x=$sdir/$seed_name/$x/metrics.json")
+done
+seedkit-results-table --baseline baseline --p-target "$p_target" --out "$sdir/RESULTS.md" \
+  --title "$title" \
+  "${table_args[@]}"
+cp "$sdir/RESULTS.md" RESULTS.md
+log "DET plots: $sdir/det/<set>.png; table: RESULTS.md (and $sdir/RESULTS.md)"
+cat RESULTS.md

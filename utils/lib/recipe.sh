@@ -1,0 +1,131 @@
+# Shared by both recipes' run.sh and local/*.sh (sourced, not executed): log and error lines, stage
+# timing, the ".done" stamps that let a re-run skip finished work, and each job's thread share.
+#
+# A stamp is a file holding one key: the sha256 of what the work depends on (its options, and the
+# stamps of the work it reads, so redoing an earlier step invalidates everything after it). A
+# re-run with the same key skips the work; a different key (changed option, conf or input) redoes it.
+#
+#   key=$(key_of extract "$conf" "$seed" "$data/train/.done")
+#   if is_done "$dir/.done" "$key" "$dir/xvector.scp"; then skip "$dir"; else ...; mark_done "$dir/.done" "$key"; fi
+
+# log MESSAGE...: a time-stamped line on stderr, under the script's name.
+log() { echo "$(date '+%F %T') [$(basename "$0")] $*" >&2; }
+
+# die FILE MESSAGE...: the seedkit one-line error "ERROR (<prog>): FILE:0: MESSAGE"; exit 1.
+die() {
+  local f=$1
+  shift
+  [ "$f" != "$0" ] || f=$(basename "$0")
+  echo "ERROR ($(basename "$0")): $f:0: $*" >&2
+  exit 1
+}
+
+# key_of ARG...: one sha256 over the arguments. An argument that names a regular file adds its path
+# and content ("file PATH SHA256"); any other argument adds its text ("text TEXT").
+key_of() {
+  local a
+  for a in "$@"; do
+    if [ -f "$a" ]; then
+      printf 'file %s %s\n' "$a" "$(sha256sum < "$a" | cut -d' ' -f1)"
+    else
+      printf 'text %s\n' "$a"
+    fi
+  done | sha256sum | cut -d' ' -f1
+}
+
+# is_done STAMP KEY [OUTPUT...]: true when the file STAMP holds KEY and every OUTPUT exists.
+is_done() {
+  local stamp=$1 key=$2 out
+  shift 2
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] || return 1
+  for out in "$@"; do
+    [ -e "$out" ] || return 1
+  done
+}
+
+# mark_done STAMP KEY: record (atomically: STAMP.tmp, then rename) that the work is complete for
+# KEY; creates STAMP's directory.
+mark_done() {
+  mkdir -p "$(dirname "$1")"
+  printf '%s\n' "$2" > "$1.tmp"
+  mv "$1.tmp" "$1"
+}
+
+# skip WHAT: the log line of skipped work (the tests look for "up to date; skipping").
+skip() { log "$1 is up to date; skipping"; }
+
+# in_list WORD LIST...: true when WORD is one of the words of LIST.
+in_list() {
+  local w=$1 x
+  shift
+  for x in $*; do
+    [ "$x" = "$w" ] && return 0
+  done
+  return 1
+}
+
+stage_begin() {
+  _stage=$1
+  shift
+  _stage_text="$*"
+  _stage_t0=$(date +%s.%N)
+  log "=== stage $_stage: $_stage_text"
+}
+# stage_begin N TEXT ... stage_end: the stage's log lines; stage_summary collects the times.
+stage_summary=""
+stage_end() {
+  local dt
+  dt=$(echo "$(date +%s.%N) $_stage_t0" | awk '{printf "%.1f", $1 - $2}')
+  log "=== stage $_stage done in ${dt} s"
+  stage_summary+="  stage $_stage ($_stage_text): ${dt} s"$'\n'
+}
+
+# machine_cores: the CPU cores this process may use (utils/lib/cores.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/cores.sh"
+
+# job_threads N: CPU threads (OMP_NUM_THREADS, MKL_NUM_THREADS, torch) for each of N processes
+# running at once: OMP_NUM_THREADS (path.sh's default unless you set it), capped on the local back
+# end at this machine's cores / N (at least 1), as more threads than cores makes OpenMP spin-wait
+# (torch training ran 10x slower with 2 x 2 threads on 2 cores). Slurm jobs run on other machines:
+# no cap (cmd.sh's --num-threads sizes them).
+job_threads() {
+  local t=${OMP_NUM_THREADS:-1} share
+  [[ $t =~ ^[1-9][0-9]*$ ]] || t=1
+  if [ "${cmd_backend:-local}" = local ]; then
+    share=$(( $(machine_cores) / $1 ))
+    [ "$share" -ge 1 ] || share=1
+    [ "$t" -le "$share" ] || t=$share
+  fi
+  echo "$t"
+}
+
+# run_job RUNNER LOG COMMAND...: one job through cmd.sh's runner; on failure its first ERROR line
+# (the job's own "<file>:<line>: <what>") becomes this script's one line, else the log's tail.
+run_job() {
+  local runner=$1 logf=$2 err
+  shift 2
+  # shellcheck disable=SC2086
+  if ! $runner "$logf" "$@"; then
+    err=$(grep -a -o -m1 'ERROR (.*' "$logf" || true)
+    if [ -n "$err" ]; then
+      echo "ERROR ($(basename "$0")): ${err#ERROR (*): } (job failed; log: $logf)" >&2
+      exit 1
+    fi
+    tail -n 5 "$logf" >&2 || true
+    die "$logf" "job failed; see this log"
+  fi
+}
+
+# subset_scp KEYS SRC_SCP OUT_SCP: the lines of SRC_SCP whose key is a key (first field) of KEYS
+# (utils/filter_scp.pl), written atomically; dies unless SRC_SCP has every key of KEYS.
+subset_scp() {
+  mkdir -p "$(dirname "$3")"
+  "$(dirname "${BASH_SOURCE[0]}")/../filter_scp.pl" "$1" "$2" > "$3.tmp"
+  [ "$(wc -l < "$3.tmp")" -eq "$(wc -l < "$1")" ] || \
+    die "$2" "lacks keys of $1 ($(wc -l < "$3.tmp") of $(wc -l < "$1")); rerun the stage that wrote it"
+  mv "$3.tmp" "$3"
+}
+
+# file_id FILE: what identifies a (possibly large) file for a stamp: its size and mtime ("none"
+# for "").
+file_id() { [ -z "$1" ] && echo none || ls -lL --time-style=+%s "$1" | awk '{print $5, $6, $7}'; }
