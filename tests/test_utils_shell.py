@@ -297,3 +297,73 @@ def test_utt2spk_spk2utt_converters(tmp_path, data):
     bad = sh([UTILS / "utt2spk_to_spk2utt.pl"], tmp_path, input="a-1 a\nb-1\n")
     assert bad.returncode == 1
     assert bad.stderr.startswith("ERROR (utt2spk_to_spk2utt.pl): -:2: expected '<utt> <spk>'")
+
+
+# --------------------------------------------------------------------------- filter_scp.pl
+def test_filter_scp_keeps_or_excludes_listed_keys_in_input_order(tmp_path):
+    (tmp_path / "in.scp").write_text("c 3 x\na 1 y\nb 2 z\n")
+    (tmp_path / "ids").write_text("a\nc extra fields\n")
+    out = sh([UTILS / "filter_scp.pl", "ids", "in.scp"], tmp_path)
+    assert out.returncode == 0 and out.stdout == "c 3 x\na 1 y\n"
+    out = sh([UTILS / "filter_scp.pl", "--exclude", "ids", "in.scp"], tmp_path)
+    assert out.stdout == "b 2 z\n"
+    (tmp_path / "ids2").write_text("2\n")
+    out = sh([UTILS / "filter_scp.pl", "-f", "2", "ids2", "in.scp"], tmp_path)
+    assert out.stdout == "b 2 z\n"
+    out = sh([UTILS / "filter_scp.pl", "no_such_list", "in.scp"], tmp_path)
+    assert out.returncode != 0 and out.stderr.startswith("ERROR (filter_scp.pl): no_such_list")
+
+
+# --------------------------------------------------------------------------- lib/recipe.sh
+def lib(cmd: str, tmp_path, **env) -> subprocess.CompletedProcess:
+    return sh(["bash", "-c", f". {UTILS}/lib/recipe.sh; {cmd}"], tmp_path,
+              env={**os.environ, **env})
+
+
+def test_stamps_skip_only_matching_work_with_its_outputs(tmp_path):
+    (tmp_path / "in.txt").write_text("one\n")
+    key1 = lib("key_of opt in.txt", tmp_path).stdout.strip()
+    (tmp_path / "in.txt").write_text("two\n")
+    key2 = lib("key_of opt in.txt", tmp_path).stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", key1) and key1 != key2  # a file adds its content
+    assert lib("key_of opt other", tmp_path).stdout != lib("key_of opt2 other", tmp_path).stdout
+    done = lib(f"mark_done d/.done {key2}; is_done d/.done {key2} in.txt", tmp_path)
+    assert done.returncode == 0 and (tmp_path / "d/.done").read_text() == key2 + "\n"
+    assert lib(f"is_done d/.done {key1}", tmp_path).returncode != 0  # other key
+    assert lib(f"is_done d/.done {key2} missing_output", tmp_path).returncode != 0
+
+
+def test_job_threads_shares_the_cores_locally_only(tmp_path):
+    cores = int(lib("machine_cores", tmp_path).stdout)
+    many = lib("job_threads 1", tmp_path, OMP_NUM_THREADS="999").stdout.strip()
+    assert int(many) == cores  # capped at the cores on the local back end
+    share = lib(f"job_threads {cores * 4}", tmp_path, OMP_NUM_THREADS="4").stdout.strip()
+    assert share == "1"
+    slurm = lib(f"cmd_backend=slurm; job_threads {cores * 4}", tmp_path, OMP_NUM_THREADS="4")
+    assert slurm.stdout.strip() == "4"
+
+
+def test_subset_scp_refuses_missing_keys_and_writes_nothing(tmp_path):
+    (tmp_path / "src.scp").write_text("a A\nb B\nc C\n")
+    (tmp_path / "keys").write_text("c x\na y\n")
+    ok = lib("subset_scp keys src.scp out/sub.scp", tmp_path)
+    assert ok.returncode == 0 and (tmp_path / "out/sub.scp").read_text() == "a A\nc C\n"
+    (tmp_path / "keys").write_text("a y\nz y\n")
+    bad = lib("subset_scp keys src.scp out/bad.scp", tmp_path)
+    assert bad.returncode != 0 and "src.scp:0: lacks keys of keys" in bad.stderr
+    assert not (tmp_path / "out/bad.scp").exists()
+
+
+# --------------------------------------------------------------------------- lib/option_help.sh
+def test_option_help_documents_each_option_from_its_comment(tmp_path):
+    script = tmp_path / "r.sh"
+    script.write_text('#!/usr/bin/env bash\nstage=0          # first stage\n'
+                      'sets="a b"       # the sets\n  # more about the sets\nnone=\n'
+                      '. utils/parse_options.sh\nlater=1  # not an option\n')
+    out = sh(["bash", "-c", f". {UTILS}/lib/option_help.sh; option_help {script}"], tmp_path)
+    lines = out.stdout.splitlines()
+    assert re.match(r'  --stage 0 +first stage$', lines[1])
+    assert re.match(r'  --sets "a b" +the sets$', lines[2])
+    assert re.match(r' +more about the sets$', lines[3])
+    assert re.match(r'  --none "" *$', lines[4])
+    assert "later" not in out.stdout and lines[-1].startswith("  --config FILE")
