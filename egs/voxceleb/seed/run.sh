@@ -192,15 +192,11 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     if is_done "$sdir/.done" "$key" "$sdir/final.pt"; then
       skip "$sdir"
     else
-      if [ -f "$sdir/.inputs" ] && [ "$(cat "$sdir/.inputs")" != "$key" ] && \
-          { [ -f "$sdir/final.pt" ] || [ -n "$(ls -A "$sdir/checkpoints" 2>/dev/null)" ]; }; then
-        die "$sdir/.inputs" "$sdir holds a training run with other inputs or options (its" \
-          "embeddings, conf or --seed-train-opts changed); delete or rename $sdir to train anew"
-      fi
       mkdir -p "$sdir/log"
-      echo "$key" > "$sdir/.inputs"
       train_log=$sdir/log/train.log
       [ "$nnodes" -eq 1 ] && [ -z "$rdzv_endpoint" ] || train_log=$sdir/log/train.$(hostname -s).log
+      # --resume: an interrupted run continues from its last checkpoint; the trainer refuses one
+      # whose config or training embeddings changed (delete or rename $sdir to train anew)
       log "training $sdir (log: $train_log); an interrupted run resumes from its last checkpoint"
       threads=$(job_threads "$nproc_per_node")  # one thread share per torchrun worker of this node
       # shellcheck disable=SC2086
