@@ -853,7 +853,7 @@ for _cid, _over in {
 CASES += [
     Case("train-seed:otf-option-without-otf", "train_seed", lambda w, t: [
         "--clean", f"scp:{w}/emb.scp", "--noisy", f"scp:{w}/emb.scp", "--pairs", w / "utt2clean",
-        "--musan", w / "musan", *_TS, t / "exp"], ["exp/final.pt"], "only go"),
+        "--musan", w / "musan", *_TS, t / "exp"], ["exp/final.pt"], "only with --on-the-fly"),
     Case("train-seed:otf-batch-not-multiple-of-4", "train_seed", lambda w, t: [
         *_otf()(w, t)[:-1], "--batch-size", "6", t / "exp"], ["exp/final.pt"], "not a multiple"),
 ]

@@ -222,7 +222,7 @@ def test_mode_options_are_checked(corpus, tmp_path, capsys):
     no_backbone = [a for a in _otf_args(corpus) if a != "--allow-random-backbone"]
     cases = [
         (["--config", corpus["conf"], "--train-data", corpus["train"], out],
-         "--train-data only go with --on-the-fly"),
+         "--train-data: only with --on-the-fly"),
         (["--config", corpus["conf"], "--clean", "scp:x", out], "missing: --noisy, --pairs"),
         (["--config", corpus["conf"], "--on-the-fly", "--train-data", corpus["train"], out],
          "missing: --musan, --rirs, --backbone-config"),

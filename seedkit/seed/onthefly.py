@@ -75,7 +75,7 @@ def check_modes(on_the_fly: bool, cached: Mapping[str, Any], onthefly: Mapping[s
     given_otf = [k for k, v in onthefly.items() if v not in (None, False)]
     if not on_the_fly:
         if given_otf:
-            raise SeedkitError(f"{', '.join(given_otf)} only go with --on-the-fly; add "
+            raise SeedkitError(f"{', '.join(given_otf)}: only with --on-the-fly; add "
                                "--on-the-fly, or train on cached pairs with --clean/--noisy/"
                                "--pairs")
         missing = [k for k in cached if k not in given_cached]
