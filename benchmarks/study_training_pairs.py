@@ -52,10 +52,12 @@ def sh(cmd: str, cwd: Path, log: Path) -> float:
 
 
 def du(*paths: Path, skip_ark: bool = True) -> int:
-    """Bytes of the files under ``paths`` (embedding archives excluded with ``skip_ark``)."""
+    """Bytes of the data-dir files under ``paths``: embedding archives (with ``skip_ark``), logs
+    and the ``split*`` job copies left out, as they are not part of the pairs."""
     n = 0
     for p in paths:
-        for root, _, files in os.walk(p):
+        for root, dirs, files in os.walk(p):
+            dirs[:] = [x for x in dirs if not (x.startswith("split") or x == "log")]
             for f in files:
                 if skip_ark and f.endswith(".ark"):
                     continue
@@ -156,7 +158,7 @@ def main() -> int:
                        d / "log/extract.log")
             stamp.write_text(json.dumps({"augment_s": t_aug, "extract_s": t_ext,
                                          "bytes": du(d / "crops", d / "aug")}))
-        made[mode] = json.loads(stamp.read_text())
+        made[mode] = {**json.loads(stamp.read_text()), "bytes": du(d / "crops", d / "aug")}
         print(mode, made[mode], flush=True)
 
     def train(name: str, seed: int, opts: str) -> tuple[Path, float]:
@@ -193,9 +195,9 @@ def main() -> int:
                                      f"--noisy scp:{d / 'xvectors/xvector.scp'} --pairs {pk}")
                 results.append({"system": f"cached, {mode}", "K": k, "seed": seed,
                                 "pairs": n_pairs, "eer": score(exp), "train_s": t_train,
-                                # every round costs the same: this K's share of the K_max work
-                                "extract_s": per_k_extract * k / kmax,
-                                "bytes": made[mode]["bytes"] * k / kmax})
+                                # every crop costs the same: this K's share of the K_max work
+                                "extract_s": per_k_extract * n_pairs / len(pairs),
+                                "bytes": made[mode]["bytes"] * n_pairs / len(pairs)})
                 print(results[-1], flush=True)
 
     if args.onthefly_steps:
@@ -212,6 +214,8 @@ def main() -> int:
             for mode, k in ((m, int(k)) for m in made
                             for k in args.reference_rounds.split(",") if int(k) in ks):
                 d = work / f"pairs_{mode}"
+                share = (len((d / f"K{k}/utt2clean").read_text().splitlines())
+                         / len((d / "aug/utt2clean").read_text().splitlines()))
                 for seed in seeds:
                     exp, t_train = train(f"{mode}_K{k}_steps{args.onthefly_steps}", seed,
                                          f"--max-steps {args.onthefly_steps} "
@@ -221,8 +225,8 @@ def main() -> int:
                     results.append({"system": f"cached, {mode}", "K": k, "seed": seed,
                                     "steps": args.onthefly_steps, "eer": score(exp),
                                     "train_s": t_train,
-                                    "extract_s": made[mode]["extract_s"] * k / kmax,
-                                    "bytes": made[mode]["bytes"] * k / kmax})
+                                    "extract_s": made[mode]["extract_s"] * share,
+                                    "bytes": made[mode]["bytes"] * share})
                     print(results[-1], flush=True)
 
     (work / "results.json").write_text(json.dumps(results, indent=1))
@@ -233,7 +237,7 @@ def main() -> int:
 def print_table(results: list[dict], eval_sets: list[str], steps: int) -> None:
     base = results[0]["eer"]
     head = ["system", "K", "steps", "seeds"] + [f"{x} EER (change)" for x in eval_sets] + [
-        "render+extract s", "train s", "disk MB (no embeddings)"]
+        "render+extract s", "train s", "pairs data dir MB (no embeddings)"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     print("| raw embeddings | - | - | - | " + " | ".join(f"{base[x]:.2f}" for x in eval_sets)
