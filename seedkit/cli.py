@@ -5,7 +5,7 @@ A bin script is::
 
     def get_parser() -> argparse.ArgumentParser: ...
     def main(argv=None) -> int:
-        args = get_parser().parse_args(argv)
+        args = parse_args(get_parser(), argv)   # parse, then the log lines
         ... call the library ...
     console_main = entry(main)
     if __name__ == "__main__":
@@ -24,7 +24,8 @@ from typing import Any
 
 from seedkit.errors import SeedkitError, run_main
 
-__all__ = ["SeedkitError", "add_config_options", "entry", "run_main", "setup_logging"]
+__all__ = ["SeedkitError", "add_config_options", "entry", "parse_args", "run_main",
+           "setup_logging"]
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -32,6 +33,14 @@ def setup_logging(verbose: bool = False) -> None:
     prog = sys.argv[0].rsplit("/", 1)[-1]
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format=f"%(levelname)s ({prog}) %(message)s", force=True)
+
+
+def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """A bin's prologue: parse ``argv`` (``None``: ``sys.argv[1:]``) with ``parser``, then set up
+    the log lines (:func:`setup_logging`; DEBUG when the parser has ``--verbose``, given)."""
+    args = parser.parse_args(argv)
+    setup_logging(getattr(args, "verbose", False))
+    return args
 
 
 def entry(main):

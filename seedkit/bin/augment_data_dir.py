@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 
 from seedkit.augment import augment_data_dir
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 
 
 def _bool(text: str) -> bool:
@@ -59,8 +59,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging()
+    args = parse_args(get_parser(), argv)
     if (args.job is None) != (args.nj is None):
         get_parser().error("--job and --nj go together")
     augment_data_dir(args.clean_data_dir, args.out_clean_crops_dir, args.out_aug_dir,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.prepare.download import CORPUS_DIRS, DEFAULT_LIBRITTSR_PARTS, ensure_corpus
 
 
@@ -35,8 +35,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging()
+    args = parse_args(get_parser(), argv)
     path = ensure_corpus(args.corpus, args.corpora_dir, on_disk=args.on_disk, force=args.force,
                          url=args.url, md5=args.md5,
                          parts=tuple(args.parts) if args.parts else None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from seedkit.api import Enhancer
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.device import device_name
 from seedkit.embio import check_not_inputs
 from seedkit.seed.enhance import enhance_archive
@@ -42,8 +42,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    args = parse_args(get_parser(), argv)
     args.device = device_name(args.device)
     check_not_inputs([args.wspecifier], [args.model, args.rspecifier, args.noise, args.config])
     over = {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.errors import SeedkitError
 
 
@@ -38,8 +38,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    args = parse_args(get_parser(), argv)
     from seedkit.embio import check_not_inputs  # noqa: PLC0415
     from seedkit.onnx_export import export_backbone, export_enhancer  # noqa: PLC0415
 

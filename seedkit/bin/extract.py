@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -49,8 +49,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    args = parse_args(get_parser(), argv)
     from seedkit.errors import SeedkitError
     from seedkit.extract import extract_data_dir
 

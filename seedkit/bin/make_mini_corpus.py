@@ -10,7 +10,7 @@ import sys
 
 import yaml
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.corpus import CorpusConfig, make_mini_corpus
 from seedkit.errors import SeedkitError
 from seedkit.fileio import read_text
@@ -76,8 +76,7 @@ def build_config(args: argparse.Namespace) -> CorpusConfig:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    args = parse_args(get_parser(), argv)
     cfg = build_config(args)
     summary = make_mini_corpus(args.out_dir, cfg, force=args.force)
     utts = summary["counts"]["utterances"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.corpus.real_layout import write_all
 from seedkit.errors import SeedkitError
 
@@ -22,8 +22,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging()
+    args = parse_args(get_parser(), argv)
     if not 1 <= args.scale <= 1000:
         raise SeedkitError(f"--scale must be in 1..1000, got {args.scale}")
     trees = write_all(args.root, seed=args.seed, scale=args.scale)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.prepare.corpora import make_vcmix
 
 
@@ -24,8 +24,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging()
+    args = parse_args(get_parser(), argv)
     make_vcmix(args.vox1_test_data, args.voxconverse_data, args.out_data)
     return 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -24,8 +24,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging()
+    args = parse_args(get_parser(), argv)
     from pathlib import Path
 
     from seedkit.data.datadir import load_data_dir

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.embio import check_not_inputs
 from seedkit.scoring.report import evaluate_scores_file, parse_p_targets, summary_line
 
@@ -30,8 +30,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging()
+    args = parse_args(get_parser(), argv)
     check_not_inputs([args.json], [args.scores, args.trials])
     result = evaluate_scores_file(args.scores, args.trials, parse_p_targets(args.p_target),
                                   json_out=args.json, skip_missing=args.skip_missing)

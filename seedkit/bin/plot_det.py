@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.errors import SeedkitError
 from seedkit.scoring.det import plot_det
 from seedkit.scoring.scorefile import align_scores, read_scores
@@ -34,8 +34,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging()
+    args = parse_args(get_parser(), argv)
     n = len(args.scores)
     if len(args.trials) not in (1, n):
         raise SeedkitError(f"{len(args.trials)} --trials for {n} score files; give one for all "

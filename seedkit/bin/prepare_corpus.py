@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.errors import SeedkitError
 from seedkit.prepare import corpora
 
@@ -48,8 +48,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging()
+    args = parse_args(get_parser(), argv)
     c, d = args.corpus_dir, args.data_root
     kw = {"manifests": args.manifests, "force": args.force}
     if args.parts and args.corpus not in ("librittsr", "rirs_noises"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.prepare.mini import prepare_mini_corpus
 
 
@@ -24,8 +24,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging()
+    args = parse_args(get_parser(), argv)
     written = prepare_mini_corpus(args.corpus_dir, args.data_root, manifests=args.manifests)
     print(" ".join(written))
     return 0

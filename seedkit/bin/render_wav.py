@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -28,8 +28,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     p = get_parser()
-    args = p.parse_args(argv)
-    setup_logging()
+    args = parse_args(p, argv)
     if args.check_dir is not None:
         if args.spec is not None:
             p.error("--check-dir takes no SPEC KEY")

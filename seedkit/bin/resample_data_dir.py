@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.resample import resample_data_dir
 
 
@@ -28,8 +28,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging()
+    args = parse_args(get_parser(), argv)
     if (args.job is None) != (args.nj is None):
         get_parser().error("--job and --nj go together")
     resample_data_dir(args.src_data, args.dest_data, args.wav_dir, sample_rate=args.sample_rate,

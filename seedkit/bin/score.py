@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.embio import check_not_inputs
 from seedkit.scoring.score import METHODS, score_trials_file
 
@@ -44,8 +44,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    args = parse_args(get_parser(), argv)
     check_not_inputs([args.scores_out], [args.trials, args.enroll_rspecifier,
                                          args.test_rspecifier, args.plda, args.cohort,
                                          args.mean_from])

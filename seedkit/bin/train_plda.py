@@ -11,7 +11,7 @@ import logging
 
 import numpy as np
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.data.datadir import read_utt2x
 from seedkit.embio import check_not_inputs, read_embedding_matrix
 from seedkit.errors import SeedkitError
@@ -35,8 +35,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging()
+    args = parse_args(get_parser(), argv)
     if not 1 <= args.num_iters <= 10000:
         raise SeedkitError(f"--num-iters must be in 1..10000, got {args.num_iters}")
     if args.lda_dim < 0:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import add_config_options, entry, setup_logging
+from seedkit.cli import add_config_options, entry, parse_args
 from seedkit.seed.config import HELP, load_config_file, merge_config, parse_override
 from seedkit.seed.onthefly import check_modes, train_seed_onthefly
 from seedkit.seed.train import lost_peer_error, train_seed
@@ -71,8 +71,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = get_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    args = parse_args(get_parser(), argv)
     file_cfg, comment = load_config_file(args.config) if args.config else ({}, None)
     cfg = merge_config(file_cfg, args.config_overrides)
     onthefly = check_modes(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, setup_logging
+from seedkit.cli import entry, parse_args
 from seedkit.prepare.voxsrc23 import check_voxsrc23, write_voxsrc23_data_dir
 
 
@@ -22,8 +22,7 @@ def main(argv=None) -> int:
     p.add_argument("trials")
     p.add_argument("root")
     p.add_argument("out_dir", nargs="?")
-    args = p.parse_args(argv)
-    setup_logging()
+    args = parse_args(p, argv)
     checked = check_voxsrc23(args.trials, args.root)
     n_trials, n_files = len(checked.trials), len(checked.paths)
     if args.check_only or not args.out_dir:
