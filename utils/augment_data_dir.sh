@@ -46,12 +46,9 @@ export PATH=$utils_dir:$PATH
 prog=augment_data_dir.sh
 . "$utils_dir/lib/split_jobs.sh"
 
-. "$utils_dir/lib/recipe.sh"  # die, log, job_threads
+. "$utils_dir/lib/recipe.sh"  # die, need_args, need_tool
 
-if [ $# -ne 3 ]; then
-  echo "$help_message" >&2
-  die "$0" "expected 3 arguments (<clean-data> <out-clean-crops> <out-aug>), got $#"
-fi
+need_args 3 "<clean-data> <out-clean-crops> <out-aug>" "$@"
 src=$1
 crops=$2
 aug=$3
@@ -61,15 +58,10 @@ aug=$3
 [[ $nj =~ ^[1-9][0-9]*$ ]] || die "$0" "--nj must be a positive integer, got '$nj'"
 case $materialise in true|false) ;; *) die "$0" "--materialise expects true or false, got '$materialise'" ;; esac
 case $fresh_crops in true|false) ;; *) die "$0" "--fresh-crops expects true or false, got '$fresh_crops'" ;; esac
-command -v seedkit-augment-data-dir >/dev/null 2>&1 || \
-  die "$0" "seedkit-augment-data-dir not on PATH; source path.sh or run tools/install.sh"
+need_tool seedkit-augment-data-dir
 
-nutt=$(wc -l < "$src/utt2spk")
-[ "$nutt" -gt 0 ] || die "$src/utt2spk" "no utterances"
-if [ "$nj" -gt "$nutt" ]; then
-  echo "LOG ($prog): only $nutt utterances: using --nj $nutt instead of $nj" >&2
-  nj=$nutt
-fi
+cap_nj "$src/utt2spk" utterances
+nutt=$n_items
 opts=(--rounds "$rounds" --crop-sec "$crop_sec" --seed "$seed" --musan "$musan" --rirs "$rirs"
       --sample-rate "$sample_rate" --wav-subtype "$wav_subtype" --materialise "$materialise"
       --fresh-crops "$fresh_crops")

@@ -45,13 +45,10 @@ utils_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export PATH=$utils_dir:$PATH
 prog=extract_embeddings.sh
 
-. "$utils_dir/lib/recipe.sh"  # die, log, job_threads
-. "$utils_dir/lib/split_jobs.sh"  # job_error_die
+. "$utils_dir/lib/recipe.sh"  # die, need_args, need_tool
+. "$utils_dir/lib/split_jobs.sh"  # cap_nj, job_error_die
 
-if [ $# -ne 2 ]; then
-  echo "$help_message" >&2
-  die "$0" "expected 2 arguments (<data-dir> <out-dir>), got $#"
-fi
+need_args 2 "<data-dir> <out-dir>" "$@"
 data=$1
 dir=$2
 
@@ -59,15 +56,10 @@ dir=$2
 [ -f "$data/utt2spk" ] || die "$data/utt2spk" "no utt2spk: not a data directory"
 [[ $nj =~ ^[1-9][0-9]*$ ]] || die "$0" "--nj must be a positive integer, got '$nj'"
 [ -z "$config" ] || [ -f "$config" ] || die "$config" "backbone conf not found"
-command -v seedkit-extract >/dev/null 2>&1 || \
-  die "$0" "seedkit-extract not on PATH; source path.sh or run tools/install.sh"
+need_tool seedkit-extract
 
-nutt=$(wc -l < "$data/utt2spk")
-[ "$nutt" -gt 0 ] || die "$data/utt2spk" "no utterances"
-if [ "$nj" -gt "$nutt" ]; then
-  echo "LOG ($prog): only $nutt utterances: using --nj $nutt instead of $nj" >&2
-  nj=$nutt
-fi
+cap_nj "$data/utt2spk" utterances
+nutt=$n_items
 
 opts=()
 [ -n "$config" ] && opts+=(--config "$config")
@@ -85,8 +77,7 @@ opts+=(--seed "$seed")
 
 # A spec-mode augmentation dir: check the whole spec before any job writes anything.
 if head -n 1 "$data/wav.scp" | grep -q ' seedkit-render-wav '; then
-  command -v seedkit-render-wav >/dev/null 2>&1 || \
-    die "$0" "seedkit-render-wav not on PATH; source path.sh or run tools/install.sh"
+  need_tool seedkit-render-wav
   if ! check_log=$(seedkit-render-wav --check-dir "$data" 2>&1); then
     printf '%s\n' "$check_log" | grep -a -m1 '^ERROR' >&2 || printf '%s\n' "$check_log" >&2
     exit 1

@@ -34,12 +34,9 @@ export PATH=$utils_dir:$PATH
 prog=resample_data_dir.sh
 . "$utils_dir/lib/split_jobs.sh"
 
-. "$utils_dir/lib/recipe.sh"  # die, log, job_threads
+. "$utils_dir/lib/recipe.sh"  # die, need_args, need_tool
 
-if [ $# -ne 3 ]; then
-  echo "$help_message" >&2
-  die "$0" "expected 3 arguments (<src-data> <dest-data> <wav-dir>), got $#"
-fi
+need_args 3 "<src-data> <dest-data> <wav-dir>" "$@"
 src=$1
 dest=$2
 wavdir=$3
@@ -49,15 +46,10 @@ wavdir=$3
 [ -f "$src/utt2spk" ] || die "$src/utt2spk" "no utt2spk: not a data directory"
 [[ $nj =~ ^[1-9][0-9]*$ ]] || die "$0" "--nj must be a positive integer, got '$nj'"
 [[ $sample_rate =~ ^[1-9][0-9]*$ ]] || die "$0" "--sample-rate must be a positive integer, got '$sample_rate'"
-command -v seedkit-resample-data-dir >/dev/null 2>&1 || \
-  die "$0" "seedkit-resample-data-dir not on PATH; source path.sh or run tools/install.sh"
+need_tool seedkit-resample-data-dir
 
-nrec=$(wc -l < "$src/wav.scp")
-[ "$nrec" -gt 0 ] || die "$src/wav.scp" "no recordings"
-if [ "$nj" -gt "$nrec" ]; then
-  echo "LOG ($prog): only $nrec recordings: using --nj $nrec instead of $nj" >&2
-  nj=$nrec
-fi
+cap_nj "$src/wav.scp" recordings
+nrec=$n_items
 
 mkdir -p "$wavdir/log"
 echo "LOG ($prog): converting $nrec recordings of $src with $nj jobs (logs: $wavdir/log/)" >&2

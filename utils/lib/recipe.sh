@@ -20,6 +20,21 @@ die() {
   exit 1
 }
 
+# need_args N NAMES "$@": unless given exactly N arguments, prints $help_message and dies
+# "expected N arguments (NAMES), got M".
+need_args() {
+  local n=$1 names=$2
+  shift 2
+  [ $# -ne "$n" ] || return 0
+  echo "$help_message" >&2
+  die "$0" "expected $n arguments ($names), got $#"
+}
+
+# need_tool NAME: dies unless the seedkit tool NAME is on PATH.
+need_tool() {
+  command -v "$1" >/dev/null 2>&1 || die "$0" "$1 not on PATH; source path.sh or run tools/install.sh"
+}
+
 # key_of ARG...: one sha256 over the arguments. An argument that names a regular file adds its path
 # and content ("file PATH SHA256"); any other argument adds its text ("text TEXT").
 key_of() {

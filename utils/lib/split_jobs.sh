@@ -1,6 +1,19 @@
-# Shared by utils/augment_data_dir.sh and utils/resample_data_dir.sh (sourced, not executed): run a
-# seedkit tool as a JOB=1:N array through a job runner, then once more without --job to merge.
-# The caller sources utils/lib/recipe.sh (die: the one-line seedkit error) before calling.
+# Shared by utils/augment_data_dir.sh, utils/resample_data_dir.sh and utils/extract_embeddings.sh
+# (sourced, not executed): size the job split, run a seedkit tool as a JOB=1:N array through a job
+# runner, then once more without --job to merge. The caller sources utils/lib/recipe.sh (die: the
+# one-line seedkit error) and sets $prog (its name in LOG lines) before calling.
+
+# cap_nj FILE WHAT: sets $n_items to the number of lines of FILE (dies "no WHAT" when there are
+# none) and lowers $nj to it, with a LOG line, when there are fewer items than jobs.
+cap_nj() {
+  local file=$1 what=$2
+  n_items=$(wc -l < "$file")
+  [ "$n_items" -gt 0 ] || die "$file" "no $what"
+  if [ "$nj" -gt "$n_items" ]; then
+    echo "LOG ($prog): only $n_items $what: using --nj $n_items instead of $nj" >&2
+    nj=$n_items
+  fi
+}
 
 # run_split_merge CMD NJ LOG_DIR NAME WHAT TOOL ARG...: runs "TOOL ARG... --job JOB --nj NJ" through
 # CMD (run.pl or "slurm.pl <options>", word-split) with logs LOG_DIR/NAME.JOB.log; if a job fails,
