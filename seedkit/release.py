@@ -27,7 +27,7 @@ SEED config leaves out take the release's argparse defaults: ``batch_size`` 200 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -172,6 +172,30 @@ def _bad(data: Mapping[str, Any], key: str, msg: str, path, lines) -> SeedkitErr
     return SeedkitError(f"release key {key}: {data.get(key)!r}: {msg}", path, lines.get(key, 0))
 
 
+def _whole(v: Any, least: int, bad: Callable[[str, str], SeedkitError], key: str,
+           msg: str = "must be a positive integer") -> int:
+    """``v`` as a whole number >= ``least``; else raises ``bad(key, msg)``."""
+    n = _num(v, int)
+    if n is None or n < least:
+        raise bad(key, msg)
+    return int(n)
+
+
+def _own_keys(data: Mapping[str, Any], m: Mapping_, other_half: tuple[str, ...],
+              skip: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """The ``(key, value)`` items of ``data`` one half maps: the keys in ``skip`` are passed over,
+    the ignored ones go to ``m.ignored`` and those of ``other_half`` to ``m.other``."""
+    for key, v in data.items():
+        if key in skip:
+            continue
+        if key in IGNORED:
+            m.ignored.append(key)
+        elif key in other_half:
+            m.other.append(key)
+        else:
+            yield key, v
+
+
 def backbone_name(data: Mapping[str, Any], path, lines, warn: bool = True) -> str:
     """The backbone a release config means: ``backbone:``, else ``model:`` (the release's own
     bug: it ignored ``model:``), else the release default ECAPA_TDNN."""
@@ -221,17 +245,11 @@ def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
     def bad(key: str, msg: str) -> SeedkitError:
         return _bad(data, key, msg, p, lines)
 
-    for key, v in data.items():
-        if key in IGNORED:
-            m.ignored.append(key)
-        elif key in BACKBONE_KEYS:
-            m.other.append(key)
-        elif key == "nOut":
-            n = _num(v, int)
-            if n is None or n <= 0:
-                raise bad(key, "must be a positive integer (the embedding size)")
-            out["embed_dim"] = int(n)
-            m.mapped.append(f"nOut: {v} -> embed_dim: {int(n)}")
+    for key, v in _own_keys(data, m, BACKBONE_KEYS):
+        if key == "nOut":
+            n = _whole(v, 1, bad, key, "must be a positive integer (the embedding size)")
+            out["embed_dim"] = n
+            m.mapped.append(f"nOut: {v} -> embed_dim: {n}")
         elif key == "train_diffusion":
             if _bool(v) is not True:
                 raise bad(key, "this is a release *baseline* config (no diffusion model); "
@@ -249,11 +267,9 @@ def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
             m.mapped.append("diffusion_pipeline: ddpm -> objective: diffusion")
             out["objective"] = "diffusion"
         elif key == "diffusion_num_layers":
-            n = _num(v, int)
-            if n is None or n < 1:
-                raise bad(key, "must be a positive integer")
-            out["num_res_blocks"] = int(n)
-            m.mapped.append(f"diffusion_num_layers: {v} -> num_res_blocks: {int(n)}")
+            n = _whole(v, 1, bad, key)
+            out["num_res_blocks"] = n
+            m.mapped.append(f"diffusion_num_layers: {v} -> num_res_blocks: {n}")
         elif key in ("lr", "weight_decay", "clamp_scale"):
             f = _num(v) if v is not None else None
             if v is not None and f is None:
@@ -272,18 +288,14 @@ def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
             out["optimizer"] = name
             m.mapped.append(f"optimizer: {v} -> optimizer: {name}")
         elif key == "batch_size":
-            n = _num(v, int)
-            if n is None or n < 1:
-                raise bad(key, "must be a positive integer (utterances per step)")
-            out["batch_size"] = int(n) * PAIRS_PER_UTTERANCE
+            n = _whole(v, 1, bad, key, "must be a positive integer (utterances per step)")
+            out["batch_size"] = n * PAIRS_PER_UTTERANCE
             m.mapped.append(f"batch_size: {v} utterances -> batch_size: "
-                            f"{int(n) * PAIRS_PER_UTTERANCE} pairs (x {PAIRS_PER_UTTERANCE})")
+                            f"{n * PAIRS_PER_UTTERANCE} pairs (x {PAIRS_PER_UTTERANCE})")
         elif key == "train_timesteps":
-            n = _num(v, int)
-            if n is None or n < 1:
-                raise bad(key, "must be a positive integer")
-            out["train_timesteps"] = int(n)
-            m.mapped.append(f"train_timesteps: {v} -> train_timesteps: {int(n)}")
+            n = _whole(v, 1, bad, key)
+            out["train_timesteps"] = n
+            m.mapped.append(f"train_timesteps: {v} -> train_timesteps: {n}")
         elif key == "sample_timesteps":
             continue  # below: its meaning depends on use_ddim
         elif key == "use_ddim":
@@ -336,18 +348,14 @@ def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
             out["ema_decay"] = 0.0
             m.mapped.append("ema: 0 -> ema_decay: 0.0")
         elif key == "max_epoch":
-            n = _num(v, int)
-            if n is None or n < 0:
-                raise bad(key, "must be an integer >= 0")
-            out["epochs"] = int(n) + 1
-            m.mapped.append(f"max_epoch: {v} -> epochs: {int(n) + 1} (the release's loop runs "
+            n = _whole(v, 0, bad, key, "must be an integer >= 0")
+            out["epochs"] = n + 1
+            m.mapped.append(f"max_epoch: {v} -> epochs: {n + 1} (the release's loop runs "
                             "max_epoch + 1 epochs)")
         elif key == "seed":
-            n = _num(v, int)
-            if n is None or n < 0:
-                raise bad(key, "must be an integer >= 0")
-            out["seed"] = int(n)
-            m.mapped.append(f"seed: {v} -> seed: {int(n)}")
+            n = _whole(v, 0, bad, key, "must be an integer >= 0")
+            out["seed"] = n
+            m.mapped.append(f"seed: {v} -> seed: {n}")
         elif key == "initial_model":
             if v not in (None, "", "None"):
                 raise bad(key, "starting from other weights changes the result; train from "
@@ -417,26 +425,16 @@ def map_backbone_config(data: Mapping[str, Any], path: Optional[PathLike] = None
         if key not in data:
             raise SeedkitError(f"the release config has no {key}; seedkit does not guess the "
                                "backbone's size (both release configs set it)", p, 1)
-    for key, v in data.items():
-        if key in ("backbone", "model"):
-            continue
-        if key in IGNORED:
-            m.ignored.append(key)
-        elif key in SEED_KEYS:
-            m.other.append(key)
-        elif key == "nOut":
-            n = _num(v, int)
-            if n is None or n <= 0:
-                raise bad(key, "must be a positive integer (the embedding size)")
-            args["embed_dim"] = int(n)
-            out["embed_dim"] = int(n)
-            m.mapped.append(f"nOut: {v} -> model_args.embed_dim, embed_dim: {int(n)}")
+    for key, v in _own_keys(data, m, SEED_KEYS, skip=("backbone", "model")):
+        if key == "nOut":
+            n = _whole(v, 1, bad, key, "must be a positive integer (the embedding size)")
+            args["embed_dim"] = n
+            out["embed_dim"] = n
+            m.mapped.append(f"nOut: {v} -> model_args.embed_dim, embed_dim: {n}")
         elif key == "n_mels":
-            n = _num(v, int)
-            if n is None or n <= 0:
-                raise bad(key, "must be a positive integer")
-            args["n_mels"] = int(n)
-            m.mapped.append(f"n_mels: {v} -> model_args.n_mels: {int(n)}")
+            n = _whole(v, 1, bad, key)
+            args["n_mels"] = n
+            m.mapped.append(f"n_mels: {v} -> model_args.n_mels: {n}")
         elif key == "log_input":
             b = _bool(v)
             if b is None:
@@ -459,13 +457,11 @@ def map_backbone_config(data: Mapping[str, Any], path: Optional[PathLike] = None
                     raise bad(key, "the release's ECAPA_TDNN pools with ECA only")
                 m.mapped.append("encoder_type: ECA -> (ECAPA attentive pooling)")
         elif key == "C":
-            n = _num(v, int)
             if name != "ECAPA_TDNN":
                 raise bad(key, f"C is an ECAPA_TDNN size; {name} has none")
-            if n is None or n <= 0:
-                raise bad(key, "must be a positive integer")
-            args["C"] = int(n)
-            m.mapped.append(f"C: {v} -> model_args.C: {int(n)}")
+            n = _whole(v, 1, bad, key)
+            args["C"] = n
+            m.mapped.append(f"C: {v} -> model_args.C: {n}")
         elif key == "pretrained_backbone_model":
             if v in (None, "", "None"):
                 out["checkpoint"] = None

@@ -172,8 +172,11 @@ def untar(archive: PathLike, target: PathLike) -> None:
 
 # ----------------------------------------------------------------------------- layout checks
 
-def _any(path: Path, pattern: str) -> bool:
-    return path.is_dir() and next(path.rglob(pattern), None) is not None
+def _need(path: Path, pattern: str, msg: str) -> None:
+    """Raise ``SeedkitError(msg, path)`` unless a file below the directory ``path`` matches
+    ``pattern``."""
+    if not (path.is_dir() and next(path.rglob(pattern), None) is not None):
+        raise SeedkitError(msg, path)
 
 
 def check_layout(name: str, path: PathLike, parts: tuple[str, ...] = DEFAULT_LIBRITTSR_PARTS
@@ -188,24 +191,18 @@ def check_layout(name: str, path: PathLike, parts: tuple[str, ...] = DEFAULT_LIB
         if not (p / "veri_test2.txt").is_file():
             log.warning("%s has no veri_test2.txt (VoxCeleb1-O cleaned, %s); give it to "
                         "seedkit-prepare-corpus with --trials", p, VOX1_TRIALS_URL)
-        if not _any(p / "wav", "*.wav"):
-            raise SeedkitError("VoxCeleb1 needs wav/idXXXXX/<video>/NNNNN.wav files", p / "wav")
+        _need(p / "wav", "*.wav", "VoxCeleb1 needs wav/idXXXXX/<video>/NNNNN.wav files")
     elif name == "musan":
         for cat in ("music", "noise", "speech"):
-            if not _any(p / cat, "*.wav"):
-                raise SeedkitError(f"MUSAN needs {cat}/<subset>/*.wav", p / cat)
+            _need(p / cat, "*.wav", f"MUSAN needs {cat}/<subset>/*.wav")
     elif name == "rirs_noises":
-        if not _any(p / "simulated_rirs", "*.wav"):
-            raise SeedkitError("RIRS_NOISES needs simulated_rirs/<size>room/RoomNNN/*.wav",
-                               p / "simulated_rirs")
+        _need(p / "simulated_rirs", "*.wav",
+              "RIRS_NOISES needs simulated_rirs/<size>room/RoomNNN/*.wav")
     elif name == "librittsr":
         for part in parts:
-            if not _any(p / part, "*.wav"):
-                raise SeedkitError(f"LibriTTS-R needs {part}/<spk>/<chapter>/*.wav", p / part)
+            _need(p / part, "*.wav", f"LibriTTS-R needs {part}/<spk>/<chapter>/*.wav")
     elif name == "librilight":
-        if not _any(p / "small", "*.flac"):
-            raise SeedkitError("Libri-Light needs small/<spk>/<book>/*.flac (+ .json)",
-                               p / "small")
+        _need(p / "small", "*.flac", "Libri-Light needs small/<spk>/<book>/*.flac (+ .json)")
     elif name == "voxconverse_sv":
         if not (p / "trials_wo_overlap.txt").is_file():
             raise SeedkitError("VoxConverse-SV needs trials_wo_overlap.txt and its wav files",
