@@ -25,7 +25,14 @@ from typing import Any
 from seedkit.errors import SeedkitError, run_main
 
 __all__ = ["SeedkitError", "add_config_options", "entry", "parse_args", "run_main",
-           "setup_logging"]
+           "setup_logging", "true_false"]
+
+
+def true_false(text: str) -> bool:
+    """An argparse ``type`` for Kaldi-style boolean options: exactly ``true`` or ``false``."""
+    if text not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return text == "true"
 
 
 def setup_logging(verbose: bool = False) -> None:

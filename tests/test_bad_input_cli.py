@@ -196,6 +196,8 @@ for _cid, (_name, _content) in TABLE_BAD.items():
         Case(f"subset:{_cid}", "subset_data_dir",
              lambda w, t, p=_prep: ["--utt-list", w / "data" / "utt2spk", p(w, t), t / "out"],
              ["out"]),
+        Case(f"combine:{_cid}", "combine_data_dir", lambda w, t, p=_prep: [t / "out", p(w, t)],
+             ["out"]),
         Case(f"resample:{_cid}", "resample_data_dir",
              lambda w, t, p=_prep: [p(w, t), t / "out", t / "wavs"], ["out"]),
         Case(f"augment:{_cid}", "augment_data_dir",
@@ -239,6 +241,51 @@ def _(w, t):
 @case("copy:src-missing", "copy_data_dir", ["out"], "data directory not found")
 def _(w, t):
     return [t / "missing", t / "out"]
+
+
+@case("combine:key-in-two-sources", "combine_data_dir", ["out"], "in two of the data dirs")
+def _(w, t):
+    return [t / "out", w / "data", w / "data"]
+
+
+@case("combine:repeated-key-other-speaker", "combine_data_dir", ["out"], "two different speakers")
+def _(w, t):
+    d = _copy_dir(w / "data", t / "in")
+    (d / "utt2spk").write_text((d / "utt2spk").read_text().replace("s1-a s1", "s1-a s2"))
+    return ["--allow-repeated-keys", "true", t / "out", w / "data", d]
+
+
+@case("combine:repeated-key-other-audio", "combine_data_dir", ["out"], "differs from")
+def _(w, t):
+    d = _copy_dir(w / "data", t / "in")
+    scp = (d / "wav.scp").read_text().splitlines()
+    key, path = scp[0].split(" ", 1)
+    other = scp[1].split(" ", 1)[1]
+    (d / "wav.scp").write_text("\n".join([f"{key} {other}", *scp[1:]]) + "\n")
+    return ["--allow-repeated-keys", "true", t / "out", w / "data", d]
+
+
+@case("combine:segments-next-to-no-utt2dur", "combine_data_dir", ["out"], "needs utt2dur")
+def _(w, t):
+    seg = _copy_dir(w / "data", t / "seg")
+    (seg / "segments").write_text("".join(
+        f"{ln.split()[0]}-0 {ln.split()[0]} 0.0 0.2\n"
+        for ln in (seg / "wav.scp").read_text().splitlines()))
+    (seg / "utt2spk").write_text("".join(
+        f"{ln.split()[0]}-0 {ln.split()[1]}\n"
+        for ln in (seg / "utt2spk").read_text().splitlines()))
+    (seg / "spk2utt").unlink(missing_ok=True)
+    return [t / "out", seg, w / "rirs"]
+
+
+@case("combine:flag-not-true-false", "combine_data_dir", ["out"], "expected true or false")
+def _(w, t):
+    return ["--allow-repeated-keys", "yes", t / "out", w / "data"]
+
+
+@case("combine:src-missing", "combine_data_dir", ["out"], "data directory not found")
+def _(w, t):
+    return [t / "out", t / "missing"]
 
 
 for _cid, _content in {"binary": BINARY, "png": PNG, "gzip": None, "empty": b"",
@@ -871,6 +918,7 @@ ACCEPTED = {
     # copy and subset write sorted tables, so an unsorted (but complete) source is harmless
     "copy:utt2spk-unsorted": "the copy is written sorted",
     "subset:utt2spk-unsorted": "the subset is written sorted",
+    "combine:utt2spk-unsorted": "the union is written sorted",
     # seedkit-score --chunk only sizes the work; values below 1 mean 1
     "score:chunk-0": "--chunk below 1 is taken as 1",
     # CRLF line ends and a UTF-8 byte-order mark (Windows editors) are read as plain text
@@ -930,7 +978,7 @@ def test_accepted_input(c: Case, world, tmp_path, capsys, monkeypatch):
     module = importlib.import_module(f"seedkit.bin.{c.module}")
     status = run_main(module.main, prog=c.module, argv=argv)
     assert status == 0, capsys.readouterr().err
-    if c.module in ("copy_data_dir", "subset_data_dir"):
+    if c.module in ("copy_data_dir", "subset_data_dir", "combine_data_dir"):
         from seedkit.data.datadir import validate_data_dir
 
         validate_data_dir(t / "out", check_files=False)

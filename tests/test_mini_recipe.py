@@ -232,7 +232,8 @@ def test_union_data_dirs_merges_repeated_keys(tmp_path):
     _data_dir(tmp_path / "d1", {"s1-u1": ("s1", a), "s2-u1": ("s2", c)})
     _data_dir(tmp_path / "d2", {"s1-u1": ("s1", b), "s1-u2": ("s1", c)})
     union = ["bash", str(REPO / "utils" / "combine_data.sh"), "--allow-repeated-keys", "true"]
-    env = dict(os.environ, PATH=f"{REPO / 'utils'}:{os.environ['PATH']}")
+    env = dict(os.environ, PATH=f"{REPO / 'utils'}:{Path(sys.executable).parent}:"
+                                f"{os.environ['PATH']}")
     proc = subprocess.run([*union, str(tmp_path / "u"), str(tmp_path / "d1"),
                            str(tmp_path / "d2")], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr

@@ -14,6 +14,7 @@ import soundfile as sf
 
 from seedkit.audio import read_audio
 from seedkit.corpus import real_layout as rl
+from seedkit.data.combine import combine_data_dirs
 from seedkit.data.datadir import load_data_dir, validate_data_dir
 from seedkit.data.trials import read_trials
 from seedkit.errors import SeedkitError, run_main
@@ -365,11 +366,11 @@ def test_combine_data_dirs(prepared, tmp_path):
     _, _, data, _, _ = prepared
     parts = [data / "librittsr_train_clean_100", data / "librittsr_train_clean_360",
              data / "librilight_small"]
-    dd = corpora.combine_data_dirs(parts, tmp_path / "train")
+    dd = combine_data_dirs(parts, tmp_path / "train")
     validate_data_dir(tmp_path / "train")
     assert len(dd) == sum(len(load_data_dir(p)) for p in parts)
     with pytest.raises(SeedkitError, match="in two of the data dirs"):
-        corpora.combine_data_dirs(parts[:1] * 2, tmp_path / "dup")
+        combine_data_dirs(parts[:1] * 2, tmp_path / "dup")
 
 
 def test_voxceleb1_download_from_lhotse_part_urls(tmp_path, monkeypatch):

@@ -457,4 +457,4 @@ def test_combine_data_gives_unsegmented_sources_whole_recording_segments(tmp_pat
                            str(tmp_path / "whole"), str(tmp_path / "whole")],
                           cwd=RECIPE, env=_env(), capture_output=True, text=True)
     assert proc.returncode != 0
-    assert proc.stderr.strip().splitlines()[-1].startswith("ERROR (combine_data.sh)")
+    assert proc.stderr.strip().splitlines()[-1].startswith("ERROR (seedkit-combine-data-dir)")

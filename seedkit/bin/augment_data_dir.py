@@ -20,13 +20,7 @@ from __future__ import annotations
 import argparse
 
 from seedkit.augment import augment_data_dir
-from seedkit.cli import entry, parse_args
-
-
-def _bool(text: str) -> bool:
-    if text not in ("true", "false"):
-        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-    return text == "true"
+from seedkit.cli import entry, parse_args, true_false
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -44,10 +38,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--wav-subtype", choices=("PCM_16", "FLOAT"), default="PCM_16",
                    help="output sample format (default: PCM_16, scaled down only if it would "
                         "clip; FLOAT keeps exact samples)")
-    p.add_argument("--materialise", type=_bool, default=False, metavar="true|false",
+    p.add_argument("--materialise", type=true_false, default=False, metavar="true|false",
                    help="write every waveform as a wav file (default: false: render.spec and "
                         "render pipes only, rendered at extraction time)")
-    p.add_argument("--fresh-crops", type=_bool, default=True, metavar="true|false",
+    p.add_argument("--fresh-crops", type=true_false, default=True, metavar="true|false",
                    help="a fresh crop per round, keys <utt>-clean<k> (default: true); false: "
                         "one crop per utterance (key <utt>) shared by every round")
     p.add_argument("--job", type=int, default=None, help="make only part JOB (1-based) of --nj")

@@ -52,7 +52,6 @@ import soundfile as sf
 
 from seedkit.data.datadir import (
     DataDir,
-    load_data_dir,
     subset_data_dir,
     validate_data_dir,
     write_data_dir,
@@ -495,40 +494,8 @@ def make_vcmix(vox1_dir: PathLike, vc_dir: PathLike, out_dir: PathLike) -> dict[
     return counts
 
 
-def combine_data_dirs(srcs: list[PathLike], dest: PathLike) -> DataDir:
-    """Union of data dirs (``wav.scp``, ``utt2spk``, ``utt2dur`` when all have it, ``segments``
-    when all have it); a key in two of them is an error."""
-    dds = [load_data_dir(s) for s in srcs]
-    if not dds:
-        raise SeedkitError("nothing to combine")
-    out = DataDir()
-    for field in ("wav_scp", "utt2spk"):
-        merged: dict[str, str] = {}
-        for dd in dds:
-            table = getattr(dd, field)
-            dup = set(merged) & set(table)
-            if dup:
-                raise SeedkitError(f"key {c_sorted(dup)[0]!r} is in two of the data dirs; "
-                                   "keys must be unique", dd.path)
-            merged.update(table)
-        setattr(out, field, OrderedDict((k, merged[k]) for k in c_sorted(merged)))
-    if all(dd.utt2dur is not None for dd in dds):
-        d = {k: v for dd in dds for k, v in dd.utt2dur.items()}
-        out.utt2dur = OrderedDict((k, d[k]) for k in c_sorted(d))
-    segs = [dd.segments is not None for dd in dds]
-    if any(segs):
-        if not all(segs):
-            raise SeedkitError("cannot combine data dirs with and without segments")
-        d = {k: v for dd in dds for k, v in dd.segments.items()}
-        out.segments = OrderedDict((k, d[k]) for k in c_sorted(d))
-    write_data_dir(out, dest)
-    out.path = Path(dest)
-    return out
-
-
 __all__ = [
     "MUSAN_CATEGORIES",
-    "combine_data_dirs",
     "convert_trials",
     "librilight_key",
     "librittsr_dir_name",
