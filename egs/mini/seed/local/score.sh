@@ -14,7 +14,10 @@ set -euo pipefail
 . utils/lib/recipe.sh
 backbone=$(basename "$bdir")
 sdir=$bdir/scores
-for system in baseline "$reg_name" "$seed_name"; do
+# score_system SYSTEM: every eval set of one system (scores, metrics), each skipped when its stamp
+# matches
+score_system() {
+  local system=$1 emb x out sig
   if [ "$system" = baseline ]; then emb=$bdir/xvectors; else emb=$bdir/$system/xvectors; fi
   for x in $eval_sets; do
     out=$sdir/$system/$x
@@ -30,18 +33,41 @@ for system in baseline "$reg_name" "$seed_name"; do
       "data/$x/trials" >&2
     mark_done "$out/.done" "$sig"
   done
-done
-for x in $eval_sets; do
-  sig=$(key_of det $(for s in baseline "$reg_name" "$seed_name"; do
-    echo "$sdir/$s/$x/.done"; done))
-  if ! is_done "$sdir/det/.$x.done" "$sig" "$sdir/det/$x.png"; then
-    mkdir -p "$sdir/det"
-    seedkit-plot-det --title "$x ($backbone)" --labels "baseline,regression,SEED" \
-      --trials "data/$x/trials" "$sdir/baseline/$x/scores" "$sdir/$reg_name/$x/scores" \
-      "$sdir/$seed_name/$x/scores" "$sdir/det/$x.png"
-    mark_done "$sdir/det/.$x.done" "$sig"
-  fi
-done
+}
+
+# plot_det SET: the DET plot of one eval set (all three systems), skipped when its stamp matches
+plot_det() {
+  local x=$1 sig
+  sig=$(key_of det $(for s in baseline "$reg_name" "$seed_name"; do echo "$sdir/$s/$x/.done"; done))
+  is_done "$sdir/det/.$x.done" "$sig" "$sdir/det/$x.png" && return 0
+  seedkit-plot-det --title "$x ($backbone)" --labels "baseline,regression,SEED" \
+    --trials "data/$x/trials" "$sdir/baseline/$x/scores" "$sdir/$reg_name/$x/scores" \
+    "$sdir/$seed_name/$x/scores" "$sdir/det/$x.png"
+  mark_done "$sdir/det/.$x.done" "$sig"
+}
+
+# in_parallel FUNC ARG...: FUNC ARG for every ARG at once (each a few short commands; on 2 cores
+# this halves the stage), their messages shown afterwards in ARG order; exits 1 if any failed
+in_parallel() {
+  local func=$1 a failed=0 i=0 pids=()
+  shift
+  for a in "$@"; do
+    "$func" "$a" 2> "$sdir/.log.$func.$a" &
+    pids+=($!)
+  done
+  for a in "$@"; do
+    wait "${pids[$i]}" || failed=1
+    cat "$sdir/.log.$func.$a" >&2
+    rm -f "$sdir/.log.$func.$a"
+    i=$((i + 1))
+  done
+  [ "$failed" -eq 0 ] || exit 1
+}
+
+mkdir -p "$sdir/det"
+in_parallel score_system baseline "$reg_name" "$seed_name"
+# shellcheck disable=SC2086
+in_parallel plot_det $eval_sets
 # rows in eval-set order; SEED and regression named as such (their confs are in the title)
 table_args=()
 for x in $eval_sets; do
