@@ -95,22 +95,24 @@ class SeedDiffusion(nn.Module):
         t_star = int(self.cfg["t_star"] if t_star is None else t_star)
         steps = int(self.cfg["sample_steps"] if steps is None else steps)
         ddim_start = ddim_start or self.cfg["ddim_start"]
-        x = self.normalize(e) if self.cfg["sample_normalize"] else e
+        # in place where the tensor is this call's own: each pass over [B, D] costs as much as a
+        # tenth of the network at D = 256 (benchmarks/bench_seed.py)
+        x = F.normalize(e, dim=-1).mul_(self.scale) if self.cfg["sample_normalize"] else e
         out = self._enhance(x, eps, t_star, steps, ddim_start)
         mix = float(self.cfg.get("feature_ensemble", 0.0) or 0.0)
-        return out + mix * x if mix else out
+        return out.add_(x, alpha=mix) if mix else out
 
     def _enhance(self, x: torch.Tensor, eps: Optional[torch.Tensor], t_star: int, steps: int,
                  ddim_start: str) -> torch.Tensor:
         if self.objective == "regression":
-            return self.net(x, int(self.cfg["regression_t"])).clamp(-self.clip_range,
-                                                                      self.clip_range)
+            return self.net(x, int(self.cfg["regression_t"])).clamp_(-self.clip_range,
+                                                                       self.clip_range)
         if eps is None:
             raise ValueError("diffusion enhancement needs eps")
         eps = eps.to(x)
         if steps == 1:
             x_t = self.schedule.add_noise(x, eps, torch.tensor(t_star))
-            return self.net(x_t, t_star).clamp(-self.clip_range, self.clip_range)
+            return self.net(x_t, t_star).clamp_(-self.clip_range, self.clip_range)
         ts = self.ddim_schedule(steps, t_star, ddim_start)
         cur = self.schedule.add_noise(x, eps, torch.tensor(ts[0]))
         for i, t in enumerate(ts):

@@ -125,8 +125,8 @@ class RDMMLP(nn.Module):
     def _forward_inference(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         """The same function with fewer passes over memory (eval mode, no autograd): a shared
         timestep embedding is folded into the first Linear's bias, SiLU runs in place and the
-        residual add is fused into the matmul. Differs from the module path by float rounding
-        only (< 1e-6 here)."""
+        residual add is fused into an in-place matmul. Differs from the module path by float
+        rounding only (< 1e-6 here)."""
         shared = emb.shape[0] == 1
         h = F.linear(x, self.input_proj.weight, self.input_proj.bias)
         for block in self.res_blocks:
@@ -141,7 +141,11 @@ class RDMMLP(nn.Module):
                 z = F.linear(z, lin1.weight, lin1.bias).add_(e)
             z = F.silu(F.layer_norm(z, ln2.normalized_shape, ln2.weight, ln2.bias, ln2.eps),
                        inplace=True)
-            h = torch.addmm(h, z, lin2.weight.t()).add_(lin2.bias)
+            w2 = lin2.weight.t()
+            if h.dtype == z.dtype == w2.dtype:  # h is this call's own tensor
+                h = h.addmm_(z, w2).add_(lin2.bias)
+            else:  # autocast: torch.addmm casts its operands, the in-place form cannot
+                h = torch.addmm(h, z, w2).add_(lin2.bias)
         lo, lin = self.out[0], self.out[2]
         z = F.silu(F.layer_norm(h, lo.normalized_shape, lo.weight, lo.bias, lo.eps), inplace=True)
         return F.linear(z, lin.weight, lin.bias)

@@ -42,6 +42,10 @@ class NoiseSchedule:
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """``sqrt(acp[t]) x0 + sqrt(1 - acp[t]) noise``; ``t`` is ``[B]`` or 0-d."""
         t = torch.as_tensor(t)
+        if t.dim() == 0 and not (x0.requires_grad or noise.requires_grad):
+            # one t (enhancement): two passes over [B, D], no temporaries
+            a = float(self.alphas_cumprod[int(t)])
+            return (x0 * a ** 0.5).add_(noise, alpha=(1 - a) ** 0.5)
         acp = self._acp(t.reshape(-1), x0)
         sqrt_a = (acp ** 0.5).flatten()
         sqrt_1ma = ((1 - acp) ** 0.5).flatten()
