@@ -131,6 +131,28 @@ run_job() {
   fi
 }
 
+# in_parallel [--buffer DIR] FUNC ARG...: "FUNC ARG" for every ARG at once, in the background (give
+# each a share of the cores: job_threads <number of ARGs>); waits for all of them. With --buffer,
+# each one's stderr goes to DIR/.FUNC.ARG.log and is shown afterwards in ARG order (short runs
+# whose lines would interleave); without, their output is shown as it comes. Exits 1 if any run
+# failed (its own ERROR line is in what was shown), after all have ended.
+in_parallel() {
+  local buffer= func a failed=0 i=0 pids=()
+  if [ "$1" = --buffer ]; then buffer=$2; mkdir -p "$buffer"; shift 2; fi
+  func=$1
+  shift
+  for a in "$@"; do
+    if [ -n "$buffer" ]; then "$func" "$a" 2> "$buffer/.$func.$a.log" & else "$func" "$a" & fi
+    pids+=($!)
+  done
+  for a in "$@"; do
+    wait "${pids[$i]}" || failed=1
+    if [ -n "$buffer" ]; then cat "$buffer/.$func.$a.log" >&2; rm -f "$buffer/.$func.$a.log"; fi
+    i=$((i + 1))
+  done
+  [ "$failed" -eq 0 ] || exit 1
+}
+
 # subset_scp KEYS SRC_SCP OUT_SCP: the lines of SRC_SCP whose key is a key (first field) of KEYS
 # (utils/filter_scp.pl), written atomically; dies unless SRC_SCP has every key of KEYS.
 subset_scp() {

@@ -46,28 +46,11 @@ plot_det() {
   mark_done "$sdir/det/.$x.done" "$sig"
 }
 
-# in_parallel FUNC ARG...: FUNC ARG for every ARG at once (each a few short commands; on 2 cores
-# this halves the stage), their messages shown afterwards in ARG order; exits 1 if any failed
-in_parallel() {
-  local func=$1 a failed=0 i=0 pids=()
-  shift
-  for a in "$@"; do
-    "$func" "$a" 2> "$sdir/.log.$func.$a" &
-    pids+=($!)
-  done
-  for a in "$@"; do
-    wait "${pids[$i]}" || failed=1
-    cat "$sdir/.log.$func.$a" >&2
-    rm -f "$sdir/.log.$func.$a"
-    i=$((i + 1))
-  done
-  [ "$failed" -eq 0 ] || exit 1
-}
-
 mkdir -p "$sdir/det"
-in_parallel score_system baseline "$reg_name" "$seed_name"
+# all at once (each is a few short commands; on 2 cores this halves the stage), messages in order
+in_parallel --buffer "$sdir" score_system baseline "$reg_name" "$seed_name"
 # shellcheck disable=SC2086
-in_parallel plot_det $eval_sets
+in_parallel --buffer "$sdir" plot_det $eval_sets
 # rows in eval-set order; SEED and regression named as such (their confs are in the title)
 table_args=()
 for x in $eval_sets; do

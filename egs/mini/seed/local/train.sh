@@ -3,7 +3,8 @@
 # baseline (the same trainer, another conf), with torchrun (utils/train_seed.sh). Done when
 # <dir>/.done matches the inputs (conf, options, embeddings); a run interrupted with the same inputs
 # resumes from its latest checkpoint; changed inputs retrain from scratch.
-nproc=2        # torchrun processes (CPU, gloo)
+nproc=1        # torchrun processes (CPU, gloo)
+concurrent=1   # trainings run.sh runs at the same time: each process gets cores / (nproc x this) threads
 seed=777       # training seed
 device=cpu     # training device
 train_opts=    # extra seedkit-train-seed options
@@ -31,7 +32,7 @@ fi
 # local: torchrun runs in run.sh's process group, so a killed run.sh (even SIGKILL) stops it
 runner="local/show_progress.sh $train_cmd"
 [ "$cmd_backend" = local ] && runner="local/show_progress.sh --direct"
-threads=$(job_threads "$nproc")
+threads=$(job_threads $((nproc * concurrent)))
 # shellcheck disable=SC2086
 OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads run_job "$runner" "$dir/log/torchrun.log" \
   utils/train_seed.sh --nproc-per-node "$nproc" -- --config "$conf" "${resume[@]}" --seed "$seed" \
