@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -145,6 +146,16 @@ def extraction(dev: torch.device, quick: bool) -> list[Row]:
     return rows
 
 
+WORK: dict[str, Path] = {}  # main's scratch dir ("root"); training leaves its model ("final.pt")
+
+
+def _module_env() -> dict[str, str]:
+    """The environment for ``python -m seedkit.bin.*`` children: this checkout on PYTHONPATH."""
+    return {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()),
+            "PYTHONPATH": os.pathsep.join([str(REPO),
+                                           *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
 def training(dev: torch.device, quick: bool) -> list[Row]:
     """torchrun with one process on synthetic cached pairs; pairs/s from the wall clock."""
     n_clean, rounds, dim = (200, 2, 64) if quick else (20000, 3, 512)
@@ -173,14 +184,14 @@ def training(dev: torch.device, quick: bool) -> list[Row]:
                "--pairs", str(t / "utt2clean"), "--device", str(dev), "--epochs", str(epochs),
                "--batch-size", str(batch), str(t / "exp")]
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              env={**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()),
-                                   "PYTHONPATH": os.pathsep.join(
-                                       [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])})
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_module_env())
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
             return [("training: torchrun 1 process", f"D={dim}", "FAIL", " / ".join(tail))]
+        if "root" in WORK:
+            WORK["final.pt"] = WORK["root"] / "final.pt"
+            shutil.copy(t / "exp" / "final.pt", WORK["final.pt"])
         pairs = n_clean * (rounds + 1) * epochs  # + the identity (clean, clean) pair of each
         note = f"{pairs:,} pairs, {epochs} epochs, batch {batch}, {wall:.1f} s with start-up"
         return [("training: torchrun 1 process", f"D={dim}, {dev.type}",
@@ -200,6 +211,93 @@ def enhancement(dev: torch.device, quick: bool) -> list[Row]:
                         0.0 if quick else 2.0, 3 if quick else 50)
         rows.append(("enhancement: one step", f"D={dim}, batch {n}, {dev.type} fp32",
                      f"{n / sec:,.0f} emb/s", f"{1e6 * sec / n:.2f} us/emb"))
+    return rows
+
+
+def _run_module(module: str, args: list[str]) -> tuple[float, str]:
+    """``python -m <module> args``: (wall seconds, '' or the last lines of its error output)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          env=_module_env())
+    err = "" if proc.returncode == 0 else " / ".join(
+        (proc.stderr or proc.stdout).strip().splitlines()[-2:])
+    return time.perf_counter() - t0, err
+
+
+def _max_diff(a_scp: Path, b_scp: Path) -> float:
+    from seedkit.embio import read_embeddings
+
+    a, b = dict(read_embeddings(f"scp:{a_scp}")), dict(read_embeddings(f"scp:{b_scp}"))
+    if a.keys() != b.keys():
+        raise ValueError(f"{a_scp} and {b_scp} hold different keys")
+    return max(float(np.abs(np.asarray(a[k]) - np.asarray(b[k])).max()) for k in a)
+
+
+def commands(dev: torch.device, quick: bool) -> list[Row]:
+    """The command-line tools on the device against the same tools on the CPU: seedkit-extract
+    (10 x 4.015 s crops of a data dir of wav files, random weights from init seed 0) and
+    seedkit-enhance (the model the training section wrote); max abs difference of the outputs."""
+    import soundfile as sf
+
+    rows: list[Row] = []
+    root = WORK["root"] / "commands"
+    data = root / "data"
+    data.mkdir(parents=True)
+    n_utts = 2 if quick else 32
+    r = np.random.default_rng(0)
+    scp, u2s = [], []
+    for i in range(n_utts):
+        path = root / f"u{i:03d}.wav"
+        sf.write(path, (0.1 * r.standard_normal(6 * 16000)).astype(np.float32), 16000)
+        scp.append(f"u{i:03d} {path}\n")
+        u2s.append(f"u{i:03d} s{i % 4}\n")
+    (data / "wav.scp").write_text("".join(scp))
+    (data / "utt2spk").write_text("".join(u2s))
+    confs = (["egs/voxceleb/seed/conf/test_tiny_resnet.yaml"] if quick else
+             ["egs/voxceleb/seed/conf/resnetse34v2.yaml", "egs/voxceleb/seed/conf/ecapa_tdnn.yaml"])
+    for conf in confs:
+        name = Path(conf).stem
+        outs = {}
+        for d in (str(dev), "cpu"):
+            out = root / f"{name}.{d.replace(':', '')}"
+            sec, err = _run_module("seedkit.bin.extract", [
+                "--config", str(REPO / conf), "--allow-random-weights", "--crop", "multi:10:4.015",
+                "--device", d, "--no-progress", str(data), f"ark,scp:{out}.ark,{out}.scp"])
+            if err:
+                return rows + [(f"command: seedkit-extract {name}", d, "FAIL", err)]
+            outs[d] = (out.with_suffix(out.suffix + ".scp"), sec)
+            if d == "cpu" and dev.type == "cpu":
+                break
+        diff = _max_diff(outs[str(dev)][0], outs["cpu"][0]) if dev.type != "cpu" else 0.0
+        ok = "ok" if diff <= 1e-3 else "FAIL"
+        rows.append((f"command: seedkit-extract {name}", f"{n_utts} utts x 10 crops, {dev.type}",
+                     f"{ok} (max abs diff vs cpu {diff:.2e})",
+                     f"{outs[str(dev)][1]:.1f} s on {dev.type} (start-up included), "
+                     f"{outs['cpu'][1]:.1f} s on cpu"))
+    if "final.pt" not in WORK:
+        return rows + [("command: seedkit-enhance", str(dev), "FAIL", "the training section "
+                        "left no model")]
+    from seedkit.embio import write_embeddings
+
+    dim = 64 if quick else 512  # the training section's model
+    src = root / "enh_in"
+    vecs = r.standard_normal((256, dim)).astype(np.float32)
+    write_embeddings(f"ark,scp:{src}.ark,{src}.scp", ((f"e{i:04d}", v) for i, v in enumerate(vecs)))
+    outs = {}
+    for d in (str(dev), "cpu"):
+        out = root / f"enh.{d.replace(':', '')}"
+        sec, err = _run_module("seedkit.bin.enhance", [
+            "--device", d, str(WORK["final.pt"]), f"scp:{src}.scp", f"ark,scp:{out}.ark,{out}.scp"])
+        if err:
+            return rows + [("command: seedkit-enhance", d, "FAIL", err)]
+        outs[d] = (Path(f"{out}.scp"), sec)
+        if d == "cpu" and dev.type == "cpu":
+            break
+    diff = _max_diff(outs[str(dev)][0], outs["cpu"][0]) if dev.type != "cpu" else 0.0
+    rows.append(("command: seedkit-enhance", f"256 x D={dim}, {dev.type}",
+                 f"{'ok' if diff <= 1e-4 else 'FAIL'} (max abs diff vs cpu {diff:.2e})",
+                 f"{outs[str(dev)][1]:.1f} s on {dev.type}, {outs['cpu'][1]:.1f} s on cpu "
+                 "(start-up included)"))
     return rows
 
 
@@ -223,12 +321,14 @@ def main(argv=None) -> int:
           f"{'quick' if args.quick else 'full'} run")
     rows: list[Row] = []
     t0 = time.perf_counter()
-    for section in (equivalence, extraction, training, enhancement):
-        try:
-            rows += section(dev, args.quick)
-        except Exception as e:  # one broken section is a FAIL row; the others still run
-            rows.append((section.__name__, str(dev), "FAIL",
-                         f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
+    with tempfile.TemporaryDirectory() as tmp:
+        WORK["root"] = Path(tmp)
+        for section in (equivalence, extraction, training, enhancement, commands):
+            try:
+                rows += section(dev, args.quick)
+            except Exception as e:  # one broken section is a FAIL row; the others still run
+                rows.append((section.__name__, str(dev), "FAIL",
+                             f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
     print("| check | setting | value | note |")
     print("|---|---|---:|---|")
     for check, setting, value, note in rows:

@@ -37,6 +37,12 @@ def test_quick_run_prints_the_table_and_every_equivalence_passes():
             number, got_unit = v.split(" ", 1)
             assert got_unit == unit and float(number.replace(",", "")) > 0, v
     assert "training: torchrun 1 process" in checks
+    # the command-line tools ran (on the device and on the CPU) and agreed
+    commands = {r[0].lstrip("| "): r[2] for r in rows if r[0].startswith("| command")}
+    assert set(commands) == {"command: seedkit-extract test_tiny_resnet",
+                             "command: seedkit-enhance"}, proc.stdout
+    for value in commands.values():
+        assert re.fullmatch(r"ok \(max abs diff vs cpu [0-9.e+-]+\)", value), value
 
 
 def test_absent_device_is_one_error_line():
