@@ -15,7 +15,7 @@ RTF = seconds of compute per second of audio. The one-off costs of the command-l
 start-up, imports, building the model, loading the weights) are measured once, separately.
 
     .venv/bin/python benchmarks/bench_extract.py [--utts 12] [--repeats 3] [--threads 1]
-        [--device cpu] [--backbones GE2E,ResNetSE34V2,ECAPA_TDNN]
+        [--device cpu] [--backbones GE2E,ResNetSE34V2,ECAPA_TDNN] [--batch-sizes 10,40]
 
 GE2E uses its real resemblyzer weights; ResNetSE34V2 and ECAPA_TDNN run with random weights
 (same cost). Crops: GE2E ``full``; the SEED evaluation protocol ``multi:10:4.015`` for the others.
@@ -35,7 +35,7 @@ import soundfile as sf
 import torch
 
 from seedkit.extract import build_embedder, iter_utterances, parse_crop, run_extraction
-from seedkit.models.config import load_backbone_config
+from seedkit.models.config import batch_size_for, load_backbone_config
 
 REPO = Path(__file__).resolve().parent.parent
 CONFS = {
@@ -93,10 +93,10 @@ def bare_forward(embedder, batches: list[np.ndarray]) -> float:
     return time.perf_counter() - t0
 
 
-def run_extract(embedder, data: Path, cfg, mode, ark: str) -> float:
+def run_extract(embedder, data: Path, cfg, mode, ark: str, batch_size: int) -> float:
     """Seconds of seedkit-extract's loop (read, crop, batch, embed, check, write)."""
     total, items = iter_utterances(data, cfg.sample_rate, mode, 0, embedder.min_samples)
-    return run_extraction(embedder, items, total, f"ark:{ark}", mode, cfg.batch_size,
+    return run_extraction(embedder, items, total, f"ark:{ark}", mode, batch_size,
                           progress=True).seconds
 
 
@@ -133,6 +133,9 @@ def main() -> int:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--backbones", default=",".join(CONFS))
     p.add_argument("--no-cli", action="store_true", help="skip the process start-up measurement")
+    p.add_argument("--batch-sizes", default="",
+                   help="comma list of crops per forward to compare, e.g. 10,40 (default: the "
+                   "conf's for the device, as seedkit-extract picks it)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     rows = []
@@ -146,34 +149,40 @@ def main() -> int:
             _, it = iter_utterances(data, cfg.sample_rate, mode, 0, embedder.min_samples)
             utts = list(it)
             audio = sum(len(u.samples) for u in utts) / cfg.sample_rate
-            batches = batches_like_extract(utts, mode, cfg.batch_size)
-            bare_forward(embedder, batches[:1])  # warm-up (allocator, oneDNN/cuDNN plans)
-            bare, ext, loop = [], [], []
-
+            sizes = ([int(b) for b in args.batch_sizes.split(",")] if args.batch_sizes else
+                     [batch_size_for(cfg, torch.device(args.device).type)])
+            bare = {b: [] for b in sizes}
+            ext = {b: [] for b in sizes}
+            loop = {b: [] for b in sizes}
+            batches = {b: batches_like_extract(utts, mode, b) for b in sizes}
+            bare_forward(embedder, batches[sizes[0]][:1])  # warm-up (allocator, oneDNN plans)
             for r in range(args.repeats):  # alternate the order: load drifts over time
-                if r % 2:
-                    ext.append(run_extract(embedder, data, cfg, mode, f"{tmp}/{name}.ark"))
-                    bare.append(bare_forward(embedder, batches))
-                else:
-                    bare.append(bare_forward(embedder, batches))
-                    ext.append(run_extract(embedder, data, cfg, mode, f"{tmp}/{name}.ark"))
-                loop.append(run_extract(NullEmbedder(embedder), data, cfg, mode,
-                                        f"{tmp}/{name}.ark"))
+                for bs in sizes:  # batch sizes interleaved too, for the same reason
+                    ark = f"{tmp}/{name}.ark"
+                    if r % 2:
+                        ext[bs].append(run_extract(embedder, data, cfg, mode, ark, bs))
+                        bare[bs].append(bare_forward(embedder, batches[bs]))
+                    else:
+                        bare[bs].append(bare_forward(embedder, batches[bs]))
+                        ext[bs].append(run_extract(embedder, data, cfg, mode, ark, bs))
+                    loop[bs].append(run_extract(NullEmbedder(embedder), data, cfg, mode, ark, bs))
             startup = float("nan") if args.no_cli else cli_startup(
                 conf, data, Path(tmp) / f"{name}.cli.ark", crop, args.device, args.threads)
-            b, e = min(bare), min(ext)
-            rows.append((name, crop, len(utts), audio, len(utts) / b, b / audio, len(utts) / e,
-                         e / audio, 100 * (e / b - 1), 100 * min(loop) / b, startup - e))
+            for bs in sizes:
+                b, e = min(bare[bs]), min(ext[bs])
+                rows.append((name, crop, bs, len(utts), audio, len(utts) / b, b / audio,
+                             len(utts) / e, e / audio, 100 * (e / b - 1),
+                             100 * min(loop[bs]) / b, startup - e))
     dev = args.device if args.device != "cuda" else f"cuda ({torch.cuda.get_device_name()})"
     print(f"\ndevice {dev}, torch threads {args.threads}, {args.utts} utterances of 3-9 s, "
           f"best of {args.repeats}")
-    head = ("| backbone | crop | utts | audio s | bare utt/s | bare RTF | extract utt/s | "
-            "extract RTF | overhead | loop w/o model | CLI one-off s |")
+    head = ("| backbone | crop | batch | utts | audio s | bare utt/s | bare RTF | extract utt/s "
+            "| extract RTF | overhead | loop w/o model | CLI one-off s |")
     print(head)
-    print("|" + "---|" * 11)
+    print("|" + "---|" * 12)
     for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.1f} | {r[4]:.2f} | {r[5]:.4f} | {r[6]:.2f} | "
-              f"{r[7]:.4f} | {r[8]:+.1f}% | {r[9]:.1f}% | {r[10]:.1f} |")
+        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.1f} | {r[5]:.2f} | {r[6]:.4f} | "
+              f"{r[7]:.2f} | {r[8]:.4f} | {r[9]:+.1f}% | {r[10]:.1f}% | {r[11]:.1f} |")
     print("overhead = extract / bare - 1 (direct, sensitive to machine load); loop w/o model = "
           "the same extraction loop with the forward replaced by a no-op, as % of the bare "
           "forward time (the overhead's own cost)")
