@@ -354,6 +354,26 @@ def test_subset_scp_refuses_missing_keys_and_writes_nothing(tmp_path):
     assert not (tmp_path / "out/bad.scp").exists()
 
 
+def test_in_parallel_runs_at_once_keeps_message_order_and_fails_after_all(tmp_path):
+    # each run sleeps longer the earlier it comes, so finishing order is the reverse of ARG order;
+    # they overlap: "b" starts before "a" ends
+    body = ("work() { echo \"start $1 $(date +%s%N)\" >> trace; sleep \"0.$((4 - ${#1}))\"; "
+            "echo \"msg $1\" >&2; echo \"end $1 $(date +%s%N)\" >> trace; [ \"$1\" != bad ]; }; ")
+    ok = lib(body + "in_parallel --buffer buf work a bb ccc; echo status $?", tmp_path)
+    assert ok.returncode == 0 and ok.stdout.strip() == "status 0"
+    assert ok.stderr.splitlines() == ["msg a", "msg bb", "msg ccc"]  # ARG order, not end order
+    t = {w[0] + w[1]: int(w[2]) for w in (ln.split() for ln in (tmp_path / "trace").read_text()
+                                           .splitlines())}
+    assert t["startbb"] < t["enda"] and t["startccc"] < t["enda"]  # they ran at once
+    assert list((tmp_path / "buf").iterdir()) == []  # buffers removed
+    (tmp_path / "trace").unlink()
+    bad = lib(body + "in_parallel work bad a; echo not reached", tmp_path)
+    assert bad.returncode == 1 and "not reached" not in bad.stdout
+    ends = [ln.split()[1] for ln in (tmp_path / "trace").read_text().splitlines()
+            if ln.startswith("end")]
+    assert sorted(ends) == ["a", "bad"]  # the failure waited for the other run
+
+
 # --------------------------------------------------------------------------- lib/option_help.sh
 def test_option_help_documents_each_option_from_its_comment(tmp_path):
     script = tmp_path / "r.sh"
