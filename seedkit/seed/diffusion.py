@@ -59,7 +59,7 @@ class SeedDiffusion(nn.Module):
     # ----- training -----
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """L2-normalise each row and scale it to norm ``s`` (= sqrt(D) by default)."""
-        return F.normalize(x, dim=-1) * self.scale
+        return F.normalize(x, dim=-1).mul_(self.scale)  # in place on normalize's own output
 
     def draw_t_eps(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """t ~ U{0..T-1} and eps ~ N(0, I) for ``n`` pairs, on the CPU from ``generator``."""
@@ -97,7 +97,7 @@ class SeedDiffusion(nn.Module):
         ddim_start = ddim_start or self.cfg["ddim_start"]
         # in place where the tensor is this call's own: each pass over [B, D] costs as much as a
         # tenth of the network at D = 256 (benchmarks/bench_seed.py)
-        x = F.normalize(e, dim=-1).mul_(self.scale) if self.cfg["sample_normalize"] else e
+        x = self.normalize(e) if self.cfg["sample_normalize"] else e
         out = self._enhance(x, eps, t_star, steps, ddim_start)
         mix = float(self.cfg.get("feature_ensemble", 0.0) or 0.0)
         return out.add_(x, alpha=mix) if mix else out
