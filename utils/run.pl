@@ -49,10 +49,51 @@ if ($max_jobs == 0) {
 
 sub now { return strftime('%a %b %e %H:%M:%S %Z %Y', localtime); }
 
-# The child process of one job: writes the log header, runs the command with stdout and stderr
-# appended to the log, writes the footer, exits with the command's status.
+# Each job holds the read end of this pipe; run.pl holds the only write end. When run.pl dies by
+# any signal, SIGKILL included (an out-of-memory killer, a closed terminal), the kernel closes the
+# write end and every job sees end-of-file: it then stops its command's process group (TERM, and
+# KILL after $kill_grace seconds), so no job outlives its run.pl.
+pipe(my $alive_r, my $alive_w) or do { print STDERR "ERROR ($prog): cannot make a pipe: $!\n"; exit 1; };
+my $kill_grace = 5;
+my $runpl_pid = $$;
+
+# Waits for the command (pid $cpid, leader of this process group) while watching run.pl: returns
+# the command's wait status, or stops the group when run.pl is gone (then never returns).
+sub wait_or_orphan_kill {
+  my ($cpid) = @_;
+  my $rin = '';
+  vec($rin, fileno($alive_r), 1) = 1;
+  while (1) {
+    my $w = waitpid($cpid, POSIX::WNOHANG());
+    return $? if $w == $cpid;
+    return -1 if $w < 0;
+    my $rout;
+    my $n = select($rout = $rin, undef, undef, 0.25);
+    next unless $n > 0;
+    my $buf;
+    next if sysread($alive_r, $buf, 1);  # never written to: only end-of-file wakes us
+    # run.pl is gone: stop the command and everything it started in this process group.
+    print "# run.pl (pid $runpl_pid) is gone: stopping this job at " . now() . "\n";
+    kill('TERM', -$$);
+    my $t = time;
+    while (time - $t < $kill_grace) {
+      last if waitpid($cpid, POSIX::WNOHANG()) == $cpid;
+      select(undef, undef, undef, 0.1);
+    }
+    print "# Ended (killed: its run.pl died) at " . now() . "\n";
+    close(STDOUT);
+    kill('KILL', -$$);  # what ignored TERM, and this wrapper (the last one of the group)
+    POSIX::_exit(137);
+  }
+}
+
+# The child process of one job (the leader of its own process group): writes the log header,
+# runs the command with stdout and stderr appended to the log, writes the footer, exits with the
+# command's status.
 sub run_job {
   my ($id) = @_;
+  close($alive_w);
+  $SIG{TERM} = 'IGNORE';  # a group TERM (run.pl stopped, or run.pl gone) is for the command
   my $log = job_log(\%args, $id);
   my $cmd = substitute($args{cmd}, $args{jobname}, $id);
   my $dir = dirname($log);
@@ -66,7 +107,13 @@ sub run_job {
   close($fh);
   open(STDOUT, '>>', $log) or exit 1;
   open(STDERR, '>&', \*STDOUT) or exit 1;
-  my $ret = system('bash', '-o', 'pipefail', '-c', $cmd);
+  my $cpid = fork();
+  if (defined $cpid && $cpid == 0) {
+    $SIG{$_} = 'DEFAULT' for qw(INT TERM HUP);
+    { no warnings 'exec'; exec('bash', '-o', 'pipefail', '-c', $cmd); }
+    POSIX::_exit(127);
+  }
+  my $ret = defined $cpid ? wait_or_orphan_kill($cpid) : -1;
   my $code = $ret == -1 ? 127 : ($ret & 127) ? 128 + ($ret & 127) : $ret >> 8;
   my $elapsed = time - $t0;
   print "# Accounting: time=$elapsed threads=1\n";

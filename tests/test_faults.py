@@ -1,0 +1,115 @@
+"""Faults a long run meets (issue 26): a killed job runner, two runs in one directory, a full disk,
+a broken RIR. Every case ends in one ERROR line (or a clean stop), a non-zero exit, no traceback,
+no temporary or partial file and no process left running.
+
+Orphans are found by a unique marker word in the jobs' command lines, looked up in /proc (so a
+job that survives its runner, reparented to init, is found wherever it went).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+UTILS = REPO / "utils"
+
+
+def procs_with(marker: str) -> list[int]:
+    """PIDs of live processes whose command line contains ``marker`` (zombies excluded)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == os.getpid():
+            continue
+        try:
+            cmdline = (d / "cmdline").read_bytes()
+            state = (d / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker.encode() in cmdline and state != "Z":
+            found.append(int(d.name))
+    return found
+
+
+def wait_for(pred, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def new_marker() -> str:
+    return f"seedkit_fault_{uuid.uuid4().hex[:12]}"
+
+
+def sleeper(marker: str, seconds: int = 300) -> str:
+    """A shell command that sleeps in a process whose command line holds ``marker``."""
+    return f"bash -c 'sleep {seconds}; :' {marker}"
+
+
+# ------------------------------------------------------------------------- run.pl, no orphans
+def start_run_pl(tmp_path: Path, marker: str, njobs: int, command: str) -> subprocess.Popen:
+    """run.pl JOB=1:njobs with each job writing its shell pid to pid.JOB, then ``command``."""
+    return subprocess.Popen(
+        [str(UTILS / "run.pl"), f"JOB=1:{njobs}", "log/s.JOB.log",
+         f"echo $$ > pid.JOB; {command}; : {marker}"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def test_sigkill_of_run_pl_leaves_no_orphan(tmp_path):
+    """kill -9 of run.pl (an OOM killer, a closed terminal): its wrappers, their bash and the
+    commands those started all end within seconds; each log says why. Before: two sleep jobs
+    outlived their run.pl."""
+    marker = new_marker()
+    p = start_run_pl(tmp_path, marker, 2, f"{sleeper(marker)} & sleep 300; wait")
+    wait_for(lambda: all((tmp_path / f"pid.{j}").is_file() for j in (1, 2)), 20, "jobs to start")
+    wait_for(lambda: len(procs_with(marker)) >= 2 + 2 + 2, 20, "the jobs' processes")
+    p.kill()
+    p.wait()
+    wait_for(lambda: procs_with(marker) == [], 15, "the orphaned jobs to end")
+    for j in (1, 2):
+        log = (tmp_path / f"log/s.{j}.log").read_text()
+        assert f"# run.pl (pid {p.pid}) is gone: stopping this job at " in log
+        assert log.splitlines()[-1].startswith("# Ended (killed: its run.pl died) at ")
+
+
+def test_sigkill_of_run_pl_stops_a_job_that_ignores_term(tmp_path):
+    """A command that ignores SIGTERM is killed (SIGKILL) after the grace period."""
+    marker = new_marker()
+    p = start_run_pl(tmp_path, marker, 1, f"trap '' TERM; {sleeper(marker)}")
+    wait_for(lambda: (tmp_path / "pid.1").is_file() and len(procs_with(marker)) >= 3, 20,
+             "the job to start")
+    p.kill()
+    p.wait()
+    wait_for(lambda: procs_with(marker) == [], 15, "the job to end")
+
+
+def test_sigterm_of_run_pl_still_stops_its_jobs(tmp_path):
+    """What run.pl did before stays: SIGTERM -> one ERROR line, jobs stopped, status 1."""
+    marker = new_marker()
+    p = start_run_pl(tmp_path, marker, 2, sleeper(marker))
+    wait_for(lambda: len(procs_with(marker)) >= 2 * 3, 20, "the jobs to start")
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=20)
+    assert p.returncode == 1
+    assert err.decode().splitlines() == ["ERROR (run.pl): interrupted (SIGTERM); stopped 2 jobs"]
+    wait_for(lambda: procs_with(marker) == [], 15, "the jobs to end")
+
+
+def test_run_pl_normal_jobs_unchanged(tmp_path):
+    """A finished run keeps its log format, exit codes and the failure summary."""
+    r = subprocess.run([str(UTILS / "run.pl"), "JOB=1:3", "log/n.JOB.log",
+                        "echo out JOB; [ JOB -ne 2 ] || exit 4"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == ["run.pl: job 2 failed (exit code 4), log is in log/n.2.log",
+                                     "run.pl: 1 / 3 failed, log is in log/n.*.log"]
+    for j in (1, 2, 3):
+        lines = (tmp_path / f"log/n.{j}.log").read_text().splitlines()
+        assert f"out {j}" in lines
+        assert lines[-1].startswith(f"# Ended (code {4 if j == 2 else 0}) at ")
