@@ -186,6 +186,31 @@ if ($? != 0 || $out !~ m/Submitted batch job (\d+)/) {
 my $slurm_id = $1;
 
 my $have_scancel = system('command -v scancel >/dev/null 2>&1') == 0;
+
+# A watchdog cancels the array when slurm.pl dies without finishing, by any signal, SIGKILL
+# included (which no handler can catch): it runs in its own session (a kill of slurm.pl's process
+# group spares it) and blocks on a pipe whose only write end slurm.pl holds. At the end slurm.pl
+# writes "d" (done); end-of-file without it means slurm.pl is gone: scancel.
+if ($have_scancel) {
+  pipe(my $dog_r, my $dog_w) or fail("cannot make a pipe: $!");
+  my $dog = fork() // fail("cannot fork the scancel watchdog: $!");
+  if ($dog == 0) {
+    close($dog_w);
+    POSIX::setsid();
+    $SIG{$_} = 'IGNORE' for qw(INT TERM HUP);
+    open(STDIN, '<', '/dev/null');
+    open(STDOUT, '>', '/dev/null');
+    open(STDERR, '>', '/dev/null');
+    my $buf = '';
+    sysread($dog_r, $buf, 1);
+    POSIX::_exit(0) if $buf eq 'd';
+    { no warnings 'exec'; exec('scancel', $slurm_id); }
+    POSIX::_exit(1);
+  }
+  close($dog_r);
+  $main::dog_w = $dog_w;
+}
+END { if ($main::dog_w) { syswrite($main::dog_w, 'd'); close($main::dog_w); } }
 for my $sig (qw(INT TERM HUP)) {
   $SIG{$sig} = sub {
     system('scancel', $slurm_id) if $have_scancel;
