@@ -113,3 +113,73 @@ def test_run_pl_normal_jobs_unchanged(tmp_path):
         lines = (tmp_path / f"log/n.{j}.log").read_text().splitlines()
         assert f"out {j}" in lines
         assert lines[-1].startswith(f"# Ended (code {4 if j == 2 else 0}) at ")
+
+
+# ------------------------------------------------------------------ one run per recipe directory
+def lock_script(tmp_path: Path, marker: str) -> Path:
+    """A recipe in miniature: takes the lock as run.sh does, says so, starts a child, sleeps."""
+    script = tmp_path / "recipe.sh"
+    script.write_text(
+        "#!/usr/bin/env bash\nset -euo pipefail\n"
+        f". {UTILS}/lib/recipe.sh\n"
+        "lock_workdir exp\n"
+        "echo locked $$ > locked.$$\n"
+        f"{sleeper(marker)} &\n"
+        f"{sleeper(marker)}\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_second_run_in_one_directory_ends_at_once_naming_the_holder(tmp_path):
+    marker = new_marker()
+    script = lock_script(tmp_path, marker)
+    first = subprocess.Popen([str(script)], cwd=tmp_path, start_new_session=True)
+    try:
+        wait_for(lambda: list(tmp_path.glob("locked.*")), 20, "the first run to take the lock")
+        r = subprocess.run([str(script)], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=20)
+        assert r.returncode == 1
+        lines = r.stderr.splitlines()
+        assert len(lines) == 1, r.stderr
+        assert lines[0].startswith("ERROR (recipe.sh): exp/run.lock:0: another run holds this "
+                                   f"recipe directory (pid {first.pid}, started ")
+        assert str(script) in lines[0] and "its lock is released when it ends" in lines[0]
+        assert len(list(tmp_path.glob("locked.*"))) == 1  # the second one ran nothing
+        assert (tmp_path / "exp/run.lock").read_bytes() == b""  # never written
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    # the lock dies with its holder: the next run takes it (no stale-lock cleanup)
+    wait_for(lambda: procs_with(marker) == [], 15, "the killed run's processes to end")
+    again = subprocess.Popen([str(script)], cwd=tmp_path, start_new_session=True)
+    try:
+        wait_for(lambda: len(list(tmp_path.glob("locked.*"))) == 2, 20, "the next run's lock")
+    finally:
+        os.killpg(again.pid, signal.SIGKILL)
+        again.wait()
+
+
+def test_sigkill_of_the_recipe_alone_stops_its_children_and_frees_the_lock(tmp_path):
+    """kill -9 of run.sh's own pid (not its group): the watchdog ends the stage it had started;
+    a new run gets the lock."""
+    marker = new_marker()
+    script = lock_script(tmp_path, marker)
+    first = subprocess.Popen([str(script)], cwd=tmp_path, start_new_session=True)
+    try:
+        wait_for(lambda: len(procs_with(marker)) >= 2, 20, "the recipe's children")
+        first.kill()
+        first.wait()
+        wait_for(lambda: procs_with(marker) == [], 15, "the recipe's children to end")
+    finally:
+        with_group_killed(first.pid)
+    r = subprocess.run(["bash", "-c", f". {UTILS}/lib/recipe.sh; lock_workdir exp; echo ok"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0 and r.stdout == "ok\n", r.stderr
+
+
+def with_group_killed(pgid: int) -> None:
+    """Kill what is left of a process group the test started (nothing, when all went well)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

@@ -166,3 +166,29 @@ subset_scp() {
 # file_id FILE: what identifies a (possibly large) file for a stamp: its size and mtime ("none"
 # for "").
 file_id() { [ -z "$1" ] && echo none || ls -lL --time-style=+%s "$1" | awk '{print $5, $6, $7}'; }
+
+# lock_workdir DIR [NAME]: one run per recipe directory. Takes an exclusive flock on DIR/NAME.lock
+# (NAME: "run") for the rest of the recipe; a second run.sh dies at once naming the holder's PID
+# and start time. The lock is held through a file descriptor that the recipe's processes inherit,
+# so it is released when the last of them ends: nothing stale is left by a killed run. The lock
+# file stays empty and is never rewritten (a re-run that finds everything done changes no file);
+# the holder is found as the oldest process that has it open (/proc/*/fd). A watchdog
+# (utils/lib/recipe_watchdog.pl, in its own session) stops what is left of the recipe's processes
+# once the recipe itself is gone (SIGKILL included), so a killed run.sh leaves no stage running.
+lock_workdir() {
+  local dir=$1 lock="$1/${2:-run}.lock" abs pids holder=""
+  mkdir -p "$dir" || die "$dir" "cannot create the directory for the run lock"
+  exec {seedkit_lock_fd}<>"$lock" || die "$lock" "cannot open the run lock; check the permissions"
+  if ! flock -n "$seedkit_lock_fd"; then
+    abs=$(readlink -f "$lock")
+    pids=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "$abs" 2>/dev/null | cut -d/ -f3 | grep -vx "$$" \
+      | sort -u | paste -sd, || true)
+    [ -z "$pids" ] || holder=$(ps -ww -o pid=,lstart=,args= --sort=start_time -p "$pids" 2>/dev/null \
+      | head -n 1 | awk '{c = $7; for (i = 8; i <= NF && i <= 9; i++) c = c " " $i;
+                          printf "pid %s, started %s %s %s %s %s: %s", $1, $2, $3, $4, $5, $6, c}')
+    die "$lock" "another run holds this recipe directory (${holder:-a process of another user or" \
+      "host}); wait for it to end or stop it (its lock is released when it ends, even when killed)"
+  fi
+  setsid "$(dirname "${BASH_SOURCE[0]}")/recipe_watchdog.pl" "$$" \
+    </dev/null >/dev/null 2>&1 {seedkit_lock_fd}>&- &
+}

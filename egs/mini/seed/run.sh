@@ -55,6 +55,7 @@ $(. utils/lib/option_help.sh && option_help "$0")"
 set -euo pipefail
 . utils/lib/recipe.sh
 . local/check_options.sh  # every option checked, the names the stages use derived
+lock_workdir exp  # one run per recipe directory (a second run.sh ends at once naming this one)
 t_recipe=$(date +%s.%N)
 
 # ---------------------------------------------------------------------------------------------

@@ -100,6 +100,9 @@ case " $* " in *" --seed "*|*" --seed="*) seed_given=true ;; *) seed_given=false
 set -euo pipefail
 . utils/lib/recipe.sh
 . local/check_options.sh  # every option checked, the names the stages use derived
+# one run per recipe directory (a second run.sh ends at once naming this one); with --nnodes > 1
+# every node runs stage 5 here, so each host takes its own lock
+lock_workdir "$exp" "$([ "$nnodes" -eq 1 ] && echo run || echo "run.$(hostname -s)")"
 
 t_start=$(date +%s)
 # ---- stages 0-2: corpora, Kaldi data dirs and trial lists, 16 kHz audio (local/prepare_data.sh) --
