@@ -67,6 +67,7 @@ from scipy import signal
 from tqdm import tqdm
 
 from seedkit.audio import read_audio
+from seedkit.augment_policy import RELEASE, AugmentPolicy, PairType
 from seedkit.data.datadir import (
     DataDir,
     is_pipe,
@@ -217,7 +218,12 @@ class AudioTable:
 SPEC_NAME = "render.spec"
 SOURCES_NAME = "render.sources"
 RENDER_COMMAND = "seedkit-render-wav"
-ENTRY_KINDS = ("clean",) + KINDS
+#: kinds with several sources (comma-joined keys and starts in the spec line): babble (speech
+#: recordings summed) and reverb followed by an additive recording (policy types, not the release)
+MULTI_KINDS = ("babble", "reverb+music", "reverb+noise", "reverb+speech")
+#: kinds mixed at an SNR
+SNR_KINDS = ("music", "noise", "speech") + MULTI_KINDS
+ENTRY_KINDS = ("clean",) + KINDS + ("speech",) + MULTI_KINDS
 
 
 @dataclass(frozen=True)
@@ -228,6 +234,12 @@ class RenderEntry:
     ``length`` samples is wrap-padded and cropped from 0); ``source``: the MUSAN recording
     (``music``/``noise``) or RIR (``reverb``) key, None for ``clean``; ``source_start``: the first
     sample of the MUSAN segment (0 otherwise); ``snr``: dB for ``music``/``noise``, else None.
+
+    Kinds of policy types (:mod:`seedkit.augment_policy`): ``speech`` (additive, like music);
+    ``babble`` (``sources``: the speech recordings summed, ``starts`` their segment starts);
+    ``reverb+<music|noise|speech>`` (``sources``: the RIR then the recording, ``starts``: 0 and
+    the segment start). For these ``source`` is ``",".join(sources)`` and the spec line's
+    source-start field is ``",".join(starts)``.
     """
 
     key: str
@@ -238,13 +250,17 @@ class RenderEntry:
     source: Optional[str] = None
     source_start: int = 0
     snr: Optional[float] = None
+    sources: tuple[str, ...] = ()
+    starts: tuple[int, ...] = ()
 
     def to_line(self) -> str:
         """``<key> <clean> <start> <length> <kind> <source|-> <source-start> <snr|->``; the SNR
         is written with ``repr`` so it parses back to the same float."""
         snr = "-" if self.snr is None else repr(float(self.snr))
+        sstart = ",".join(map(str, self.starts)) if self.kind in MULTI_KINDS else \
+            str(self.source_start)
         return (f"{self.key} {self.clean} {self.start} {self.length} {self.kind} "
-                f"{self.source or '-'} {self.source_start} {snr}")
+                f"{self.source or '-'} {sstart} {snr}")
 
     @classmethod
     def parse(cls, line: str, where: Optional[PathLike] = None, lineno: int = 0
@@ -266,12 +282,33 @@ class RenderEntry:
             return int(text)
 
         start, length = count("crop start", start_s, 0), count("crop length", length_s, 1)
+        if kind in MULTI_KINDS:
+            sources = tuple(source.split(","))
+            starts = tuple(count("source start", s, 0) for s in sstart_s.split(","))
+            n = 2 if kind != "babble" else len(sources)
+            if source == "-" or "" in sources or len(sources) != n or len(starts) != n \
+                    or (kind != "babble" and starts[0] != 0):
+                raise SeedkitError(f"{key!r}: a {kind} entry needs "
+                                   + ("<rir>,<recording> sources and starts 0,<start>"
+                                      if kind != "babble" else
+                                      "one start per comma-separated source")
+                                   + f", got {source!r} {sstart_s!r}{fix}", where, lineno)
+            snr = math.nan
+            if snr_s != "-":
+                try:
+                    snr = float(snr_s)
+                except ValueError:
+                    pass
+            if not math.isfinite(snr):
+                raise SeedkitError(f"{key!r}: SNR must be a finite number of dB, got "
+                                   f"{snr_s!r}{fix}", where, lineno)
+            return cls(key, clean, start, length, kind, source, 0, snr, sources, starts)
         source_start = count("source start", sstart_s, 0)
         if kind not in ENTRY_KINDS:
             raise SeedkitError(f"{key!r}: kind must be one of {', '.join(ENTRY_KINDS)}, got "
                                f"{kind!r}{fix}", where, lineno)
         snr: Optional[float] = None
-        if kind in ("music", "noise"):
+        if kind in ("music", "noise", "speech"):
             try:
                 snr = float(snr_s)
             except ValueError:
@@ -333,6 +370,11 @@ class Inputs:
         musan = _load(musan_dir, "MUSAN")
         rirs = _load(rirs_dir, "RIR")
         self.music, self.noise = _category_keys(musan, Path(musan_dir))
+        #: MUSAN category -> its recording keys, C-sorted (what policy types draw from)
+        self.categories: dict[str, list[str]] = {}
+        for utt in c_sorted(musan.utt2spk):
+            self.categories.setdefault(musan.utt2spk[utt], []).append(utt)
+        self.categories_of = musan.utt2spk.__getitem__
         self.rir_keys = c_sorted(rirs.utt2spk)
         self.src = AudioTable(self.clean, sample_rate, "clean")
         self.musan = AudioTable(musan, sample_rate, "MUSAN")
@@ -388,12 +430,26 @@ class Renderer:
             raise SeedkitError(f"{entry.key!r}: RIR {entry.source!r} is not in the RIR data dir "
                                f"{inp.dirs[2]}; regenerate the spec or fix {SOURCES_NAME}",
                                where, line)
-        if entry.kind in ("music", "noise"):
+        if entry.kind in ("music", "noise", "speech"):
             if entry.source not in inp.musan.sources:
                 raise SeedkitError(f"{entry.key!r}: recording {entry.source!r} is not in the "
                                    f"MUSAN data dir {inp.dirs[1]}; regenerate the spec or fix "
                                    f"{SOURCES_NAME}", where, line)
             inside(inp.musan, entry.source, entry.source_start, "recording")
+        if entry.kind in MULTI_KINDS:
+            parts = list(zip(entry.sources, entry.starts))
+            if entry.kind != "babble":
+                rir = parts.pop(0)[0]
+                if rir not in inp.rirs.sources:
+                    raise SeedkitError(f"{entry.key!r}: RIR {rir!r} is not in the RIR data dir "
+                                       f"{inp.dirs[2]}; regenerate the spec or fix "
+                                       f"{SOURCES_NAME}", where, line)
+            for src, off in parts:
+                if src not in inp.musan.sources:
+                    raise SeedkitError(f"{entry.key!r}: recording {src!r} is not in the MUSAN "
+                                       f"data dir {inp.dirs[1]}; regenerate the spec or fix "
+                                       f"{SOURCES_NAME}", where, line)
+                inside(inp.musan, src, off, "recording")
 
     def render(self, entry: RenderEntry) -> np.ndarray:
         """The waveform of ``entry``: float32 ``[length]`` (no 16-bit scaling)."""
@@ -402,6 +458,16 @@ class Renderer:
             y = x
         elif entry.kind == "reverb":
             y = reverberate(x, self._rir(entry.source))
+        elif entry.kind == "babble":
+            # the talkers summed, then mixed as one noise (Kaldi's babble)
+            babble = sum(self._crop(self.inputs.musan, src, off, entry.length)
+                         for src, off in zip(entry.sources, entry.starts))
+            y = snr_mix(x, babble, entry.snr)
+        elif entry.kind in MULTI_KINDS:
+            # reverb first, then the recording mixed into the reverberant speech
+            (rir, _), (src, off) = zip(entry.sources, entry.starts)
+            noise = self._crop(self.inputs.musan, src, off, entry.length)
+            y = snr_mix(reverberate(x, self._rir(rir)), noise, entry.snr)
         else:
             noise = self._crop(self.inputs.musan, entry.source, entry.source_start, entry.length)
             y = snr_mix(x, noise, entry.snr)
@@ -413,10 +479,14 @@ class PairPlanner:
 
     def __init__(self, clean_dir: PathLike, musan_dir: PathLike, rirs_dir: PathLike,
                  crop_sec: float = 2.015, seed: int = 0, sample_rate: int = 16000,
-                 fresh_crops: bool = True, *, inputs: Optional[Inputs] = None):
+                 fresh_crops: bool = True, *, inputs: Optional[Inputs] = None,
+                 policy: AugmentPolicy = RELEASE):
         self.inputs = inputs or Inputs(clean_dir, musan_dir, rirs_dir, sample_rate)
         self.seed, self.fresh_crops = int(seed), bool(fresh_crops)
         self.length = crop_samples(crop_sec, self.inputs.rate)
+        #: the pair types of every round, in draw order (:mod:`seedkit.augment_policy`)
+        self.policy = policy
+        self._pools = {t.name: self._pool(t) for t in policy.types}
         #: the clean utterance keys, C-sorted
         self.utterances: list[str] = c_sorted(self.inputs.clean.utt2spk)
         #: speaker of each clean utterance
@@ -426,14 +496,64 @@ class PairPlanner:
         """A :class:`Renderer` sharing this planner's audio tables."""
         return Renderer("", "", "", inputs=self.inputs)
 
+    def _pool(self, t: PairType) -> list[str]:
+        """The MUSAN keys type ``t`` draws from (its categories' keys, pooled in listed order);
+        a used category with no recordings, or too few speech recordings for a babble, is an
+        error naming the policy file."""
+        cats = self.inputs.categories
+        keys: list[str] = []
+        for cat in t.musan_sources:
+            if not cats.get(cat):
+                raise SeedkitError(f"pair type {t.name!r} draws from MUSAN {cat} but the MUSAN "
+                                   f"data dir {self.inputs.dirs[1]} has no {cat} recordings "
+                                   f"(utt2spk value '{cat}'); prepare them, or drop {cat} from "
+                                   "the type's sources", self.policy.path)
+            keys += cats[cat]
+        if t.speakers is not None and len(keys) < t.speakers[1]:
+            raise SeedkitError(f"pair type {t.name!r} sums up to {t.speakers[1]} speech "
+                               f"recordings but the MUSAN data dir has {len(keys)}; lower "
+                               "'speakers'", self.policy.path)
+        return keys
+
+    def _copy(self, t: PairType, rng: np.random.Generator, utt: str, k: int, start: int
+              ) -> RenderEntry:
+        """Type ``t``'s copy of the crop at ``start``, drawn from ``rng`` in a fixed order:
+        additive: recording, offset, SNR; reverb: RIR; reverb+additive: RIR, then as additive;
+        babble: talker count, talkers, their offsets, SNR."""
+        inp, L = self.inputs, self.length
+        key, keys = f"{utt}-{t.name}{k}", self._pools[t.name]
+        rir = None
+        if t.kind in ("reverb", "reverb+additive"):
+            rir = inp.rir_keys[int(rng.integers(len(inp.rir_keys)))]
+            if t.kind == "reverb":
+                return RenderEntry(key, utt, start, L, "reverb", rir)
+        if t.kind == "babble":
+            assert t.speakers is not None and t.snr is not None
+            n = int(rng.integers(t.speakers[0], t.speakers[1] + 1))
+            picks = [keys[i] for i in rng.choice(len(keys), size=n, replace=False).tolist()]
+            offs = tuple(crop_start(inp.musan.length(s), L, float(rng.random())) for s in picks)
+            snr = float(rng.uniform(*t.snr))
+            return RenderEntry(key, utt, start, L, "babble", ",".join(picks), 0, snr,
+                               tuple(picks), offs)
+        assert t.snr is not None
+        src = keys[int(rng.integers(len(keys)))]
+        off = crop_start(inp.musan.length(src), L, float(rng.random()))
+        snr = float(rng.uniform(*t.snr))
+        cat = inp.categories_of(src)
+        if rir is None:
+            return RenderEntry(key, utt, start, L, cat, src, off, snr)
+        return RenderEntry(key, utt, start, L, f"reverb+{cat}", f"{rir},{src}", 0, snr,
+                           (rir, src), (0, off))
+
     def clean_key(self, utt: str, k: int) -> str:
         """The key of round ``k``'s clean crop: ``<utt>-clean<k>``, or ``<utt>`` (one crop)."""
         return f"{utt}-clean{k}" if self.fresh_crops else utt
 
     def plan(self, utt: str, k: int) -> list[RenderEntry]:
-        """Round ``k`` (>= 1) of ``utt``: its clean crop, then music, noise and reverb copies of
-        it, drawn from :func:`round_rng` ``(seed, utt, k)`` in a fixed order (crop position,
-        music recording, offset, SNR, noise recording, offset, SNR, RIR)."""
+        """Round ``k`` (>= 1) of ``utt``: its clean crop, then one copy of it per type of the
+        policy, drawn from :func:`round_rng` ``(seed, utt, k)`` in a fixed order (crop position,
+        then each type's draws in policy order; the release's: music recording, offset, SNR,
+        noise recording, offset, SNR, RIR)."""
         if k < 1:
             raise SeedkitError(f"round must be >= 1, got {k}")
         if utt not in self.utt2spk:
@@ -446,14 +566,7 @@ class PairPlanner:
             u = float(round_rng(self.seed, utt, 1).random())
         start = crop_start(inp.src.length(utt), L, u)
         out = [RenderEntry(self.clean_key(utt, k), utt, start, L, "clean")]
-        for kind, keys, snr_range in (("music", inp.music, MUSIC_SNR),
-                                      ("noise", inp.noise, NOISE_SNR)):
-            src = keys[int(rng.integers(len(keys)))]
-            off = crop_start(inp.musan.length(src), L, float(rng.random()))
-            out.append(RenderEntry(f"{utt}-{kind}{k}", utt, start, L, kind, src, off,
-                                   float(rng.uniform(*snr_range))))
-        rir = inp.rir_keys[int(rng.integers(len(inp.rir_keys)))]
-        out.append(RenderEntry(f"{utt}-reverb{k}", utt, start, L, "reverb", rir))
+        out += [self._copy(t, rng, utt, k, start) for t in self.policy.types]
         return out
 
 
@@ -707,7 +820,8 @@ class Augmenter:
     def __init__(self, clean_dir: PathLike, musan_dir: PathLike, rirs_dir: PathLike,
                  out_clean: PathLike, out_aug: PathLike, rounds: int = 1, crop_sec: float = 2.015,
                  seed: int = 0, sample_rate: int = 16000, subtype: str = "PCM_16",
-                 materialise: bool = False, fresh_crops: bool = True):
+                 materialise: bool = False, fresh_crops: bool = True,
+                 policy: AugmentPolicy = RELEASE):
         if rounds < 1:
             raise SeedkitError(f"--rounds must be >= 1, got {rounds}")
         if subtype not in ("PCM_16", "FLOAT"):
@@ -717,7 +831,7 @@ class Augmenter:
             raise SeedkitError("the clean-crop and augmented output dirs must differ",
                                self.out_aug)
         self.planner = PairPlanner(clean_dir, musan_dir, rirs_dir, crop_sec, seed, sample_rate,
-                                   fresh_crops)
+                                   fresh_crops, policy=policy)
         self.renderer = self.planner.renderer()
         self.rounds, self.rate, self.subtype = rounds, sample_rate, subtype
         self.materialise_wavs = materialise
@@ -759,7 +873,7 @@ class Augmenter:
         for e in entries:
             if e.kind == "clean":
                 continue
-            k = int(e.key[len(e.clean) + 1 + len(e.kind):])
+            k = int(e.key[len(e.clean) + 1:].lstrip("abcdefghijklmnopqrstuvwxyz_"))
             clean_of[e.key] = self.planner.clean_key(e.clean, k)
         sources = [f"clean {self.planner.inputs.dirs[0]}", f"musan {self.planner.inputs.dirs[1]}",
                    f"rirs {self.planner.inputs.dirs[2]}", f"sample_rate {self.rate}"]
@@ -808,16 +922,18 @@ def augment_data_dir(clean_dir: PathLike, out_clean: PathLike, out_aug: PathLike
                      musan: PathLike, rirs: PathLike, rounds: int = 1, crop_sec: float = 2.015,
                      seed: int = 0, sample_rate: int = 16000, job: Optional[int] = None,
                      nj: Optional[int] = None, subtype: str = "PCM_16",
-                     materialise: bool = False, fresh_crops: bool = True) -> dict[str, int]:
+                     materialise: bool = False, fresh_crops: bool = True,
+                     policy: AugmentPolicy = RELEASE) -> dict[str, int]:
     """Plan the clean crops and their corrupted copies; see the module docstring.
 
     ``materialise``: write every waveform as a wav (else the dirs hold render pipes and
     ``render.spec``). With ``job``/``nj`` only that part's wavs are made (no data dirs); without,
-    whatever is missing is made and both data dirs are written.
+    whatever is missing is made and both data dirs are written. ``policy``: the pair types of
+    every round (:mod:`seedkit.augment_policy`; default the release's music, noise, reverb).
     """
     aug = Augmenter(clean_dir, musan, rirs, out_clean, out_aug, rounds=rounds, crop_sec=crop_sec,
                     seed=seed, sample_rate=sample_rate, subtype=subtype,
-                    materialise=materialise, fresh_crops=fresh_crops)
+                    materialise=materialise, fresh_crops=fresh_crops, policy=policy)
     if job is not None:
         utts = job_keys(aug.utts, job, nj or 1)
         entries = aug.plan(utts, desc=f"plan {job}/{nj}")

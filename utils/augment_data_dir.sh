@@ -15,7 +15,8 @@
 
 cmd=run.pl            # job runner: run.pl (this machine) or "slurm.pl <options>"
 nj=4                  # number of parallel jobs
-rounds=1              # K: rounds of {music, noise, reverb} copies per clean crop
+rounds=               # K: rounds of copies per clean crop ("": the policy's, 1 for the release's)
+augment_conf=         # augmentation policy YAML ("": the SEED release's music, noise, reverb)
 crop_sec=2.015        # crop length in seconds (32,240 samples at 16 kHz)
 seed=0                # seed of every draw
 musan=                # MUSAN data dir (utt2spk = music|noise|speech)
@@ -29,7 +30,8 @@ help_message="Usage: $0 [options] --musan <musan-data> --rirs <rir-data> <clean-
 Options:
   --cmd CMD            job runner [$cmd]
   --nj N               parallel jobs [$nj]
-  --rounds K           rounds of copies per crop [$rounds]
+  --rounds K           rounds of copies per crop [the policy's: 1 for the release's]
+  --augment-conf YAML  augmentation policy [the SEED release's music, noise, reverb]
   --crop-sec SEC       crop length [$crop_sec]
   --seed S             seed [$seed]
   --musan DIR          MUSAN data dir (required)
@@ -62,9 +64,11 @@ need_tool seedkit-augment-data-dir
 
 cap_nj "$src/utt2spk" utterances
 nutt=$n_items
-opts=(--rounds "$rounds" --crop-sec "$crop_sec" --seed "$seed" --musan "$musan" --rirs "$rirs"
+opts=(--crop-sec "$crop_sec" --seed "$seed" --musan "$musan" --rirs "$rirs"
       --sample-rate "$sample_rate" --wav-subtype "$wav_subtype" --materialise "$materialise"
       --fresh-crops "$fresh_crops")
+[ -n "$rounds" ] && opts+=(--rounds "$rounds")
+[ -n "$augment_conf" ] && opts+=(--augment-conf "$augment_conf")
 
 mkdir -p "$aug/log"
 if [ "$materialise" = false ]; then

@@ -13,6 +13,10 @@ speech), as seedkit-prepare-corpus writes data/musan; --rirs a data dir of RIRs 
 Deterministic from --seed whatever the job split; with --job J --nj N only part J's wavs are made
 and no data dir is written (utils/augment_data_dir.sh runs the parts, then this without --job).
 Existing wavs are kept, so an interrupted run resumes.
+
+--augment-conf YAML picks the copies of every crop (an augmentation policy, docs/training_pairs.md:
+pair types, SNR ranges, sources, compound reverb+noise, babble, rounds); without it the SEED
+release's {music 5-15 dB, noise 0-15 dB, reverb} (conf/augment_release.yaml, byte-identical).
 """
 
 from __future__ import annotations
@@ -20,14 +24,18 @@ from __future__ import annotations
 import argparse
 
 from seedkit.augment import augment_data_dir
+from seedkit.augment_policy import load_policy
 from seedkit.cli import entry, parse_args, true_false
 
 
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seedkit-augment-data-dir", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rounds", type=int, default=1,
-                   help="K: rounds of {music, noise, reverb} copies per crop (default: 1)")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="K: rounds of a crop and its copies per utterance (default: the policy's "
+                        "rounds, 1 for the release's)")
+    p.add_argument("--augment-conf", default=None, metavar="YAML",
+                   help="augmentation policy (default: the SEED release's music, noise, reverb)")
     p.add_argument("--crop-sec", type=float, default=2.015,
                    help="crop length in seconds (default: 2.015 = 32,240 samples at 16 kHz)")
     p.add_argument("--seed", type=int, default=0, help="seed of every draw (default: 0)")
@@ -56,11 +64,13 @@ def main(argv=None) -> int:
     args = parse_args(get_parser(), argv)
     if (args.job is None) != (args.nj is None):
         get_parser().error("--job and --nj go together")
+    policy = load_policy(args.augment_conf)
     augment_data_dir(args.clean_data_dir, args.out_clean_crops_dir, args.out_aug_dir,
-                     musan=args.musan, rirs=args.rirs, rounds=args.rounds,
+                     musan=args.musan, rirs=args.rirs,
+                     rounds=policy.rounds if args.rounds is None else args.rounds,
                      crop_sec=args.crop_sec, seed=args.seed, sample_rate=args.sample_rate,
                      job=args.job, nj=args.nj, subtype=args.wav_subtype,
-                     materialise=args.materialise, fresh_crops=args.fresh_crops)
+                     materialise=args.materialise, fresh_crops=args.fresh_crops, policy=policy)
     return 0
 
 

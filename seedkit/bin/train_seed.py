@@ -55,6 +55,9 @@ def get_parser() -> argparse.ArgumentParser:
     otf.add_argument("--render-threads", type=int,
                      help="threads rendering the next step's audio while a step trains "
                           "(default 1; 0: render in the training loop)")
+    otf.add_argument("--augment-conf", metavar="YAML",
+                     help="augmentation policy: the copies of every draw (default: the SEED "
+                          "release's music, noise, reverb; stage 3 reads the same file)")
     p.add_argument("--dev-trials", help="optional dev trial list: dev EER after every epoch")
     p.add_argument("--dev-enroll", help="rspecifier of the dev enrollment embeddings")
     p.add_argument("--dev-test", help="rspecifier of the dev test embeddings "
@@ -81,7 +84,7 @@ def main(argv=None) -> int:
          "--backbone-checkpoint": args.backbone_checkpoint,
          "--allow-random-backbone": args.allow_random_backbone, "--crop-sec": args.crop_sec,
          "--steps-per-epoch": args.steps_per_epoch, "--embed-batch-size": args.embed_batch_size,
-         "--render-threads": args.render_threads})
+         "--render-threads": args.render_threads, "--augment-conf": args.augment_conf})
     common = {"resume": args.resume, "device": args.device, "dev_trials": args.dev_trials,
               "dev_enroll": args.dev_enroll, "dev_test": args.dev_test,
               "config_comment": comment}

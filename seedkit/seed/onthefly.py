@@ -47,7 +47,7 @@ COPY_KINDS = ("music", "noise", "reverb")
 #: the options of this mode, as the command line names them
 OPTIONS = ("--train-data", "--musan", "--rirs", "--backbone-config", "--backbone-checkpoint",
            "--allow-random-backbone", "--crop-sec", "--steps-per-epoch", "--embed-batch-size",
-           "--render-threads")
+           "--render-threads", "--augment-conf")
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class OnTheFlyOptions:
     steps_per_epoch: Optional[int] = None
     embed_batch_size: Optional[int] = None
     render_threads: int = 1
+    augment_conf: Optional[str] = None  # augmentation policy YAML (None: the SEED release's)
 
 
 def check_modes(on_the_fly: bool, cached: Mapping[str, Any], onthefly: Mapping[str, Any]
@@ -106,7 +107,7 @@ def check_modes(on_the_fly: bool, cached: Mapping[str, Any], onthefly: Mapping[s
         str(onthefly["--backbone-config"]), onthefly.get("--backbone-checkpoint"),
         bool(onthefly.get("--allow-random-backbone")), 2.015 if crop is None else float(crop),
         onthefly.get("--steps-per-epoch"), onthefly.get("--embed-batch-size"),
-        1 if threads is None else int(threads))
+        1 if threads is None else int(threads), onthefly.get("--augment-conf"))
 
 
 def _file_digest(*paths: Path) -> str:
@@ -131,16 +132,20 @@ class OnTheFlyPairs:
 
     def __init__(self, opts: OnTheFlyOptions, cfg: Mapping[str, Any], info: DistInfo):
         from seedkit.augment import PairPlanner  # noqa: PLC0415
+        from seedkit.augment_policy import load_policy  # noqa: PLC0415
         from seedkit.extract import build_embedder  # noqa: PLC0415
         from seedkit.models.config import batch_size_for, load_backbone_config  # noqa: PLC0415
 
         self.opts, self.seed = opts, int(cfg["seed"])
         self.identity = bool(cfg["add_identity_pairs"])
-        self.kinds = (("clean",) if self.identity else ()) + COPY_KINDS
+        # the copies of every draw: the policy's pair types (the release's: COPY_KINDS)
+        self.policy = load_policy(opts.augment_conf)
+        self.kinds = (("clean",) if self.identity else ()) + self.policy.names
         self.split(cfg["batch_size"], info.world)  # before the (slow) backbone is built
         bcfg = load_backbone_config(opts.backbone_config)
         self.planner = PairPlanner(opts.train_data, opts.musan, opts.rirs, opts.crop_sec,
-                                   seed=self.seed, sample_rate=bcfg.sample_rate, fresh_crops=True)
+                                   seed=self.seed, sample_rate=bcfg.sample_rate, fresh_crops=True,
+                                   policy=self.policy)
         self.renderer = self.planner.renderer()
         self.utts = self.planner.utterances
         try:
@@ -178,6 +183,8 @@ class OnTheFlyPairs:
                  "--backbone-config/--backbone-checkpoint": backbone.hexdigest()[:12],
                  "--crop-sec": str(self.planner.length),
                  "--steps-per-epoch": str(self.opts.steps_per_epoch or "auto")}
+        if not self.policy.is_release() or self.policy.rounds != 1:
+            parts["--augment-conf"] = self.policy.digest()
         return "onthefly;" + ";".join(f"{k}={v}" for k, v in parts.items())
 
     # ----------------------------------------------------------------- BatchSource
@@ -247,11 +254,11 @@ class OnTheFlyPairs:
                                for i in range(0, len(crops), self.embed_batch)])
 
     def render(self, draws: list[tuple[int, str, int]]) -> list[np.ndarray]:
-        """The clean crop and the music, noise and reverb copies of every draw, in order."""
+        """The clean crop and its copies (one per pair type of the policy; the release's: music,
+        noise, reverb) of every draw, in order."""
         waves = []
         for _, utt, k in draws:
-            entries = {e.kind: e for e in self.planner.plan(utt, k)}
-            waves += [self.renderer.render(entries[kind]) for kind in ("clean",) + COPY_KINDS]
+            waves += [self.renderer.render(e) for e in self.planner.plan(utt, k)]
         return waves
 
     def _submit(self, key: tuple[int, int, int, int]) -> list[Future]:
@@ -285,7 +292,8 @@ class OnTheFlyPairs:
         t0 = time.perf_counter()
         waves = self._rendered((g, rank, world, batch_size))
         t1 = time.perf_counter()
-        emb = torch.from_numpy(self.embed(waves)).view(len(draws), 4, -1)
+        emb = torch.from_numpy(self.embed(waves)).view(len(draws), 1 + len(self.policy.types),
+                                                       -1)
         t2 = time.perf_counter()
         self._timers["render"] += t1 - t0
         self._timers["embed"] += t2 - t1
