@@ -15,6 +15,8 @@ Keys (``egs/*/seed/conf/<backbone>.yaml``)::
     cpu_batch_size: null       # the same on a CPU (null: batch_size); large batches of long
                                # crops thrash a CPU's memory (ResNetSE34V2, 4 s crops: 40 per
                                # pass cost 2x the time per crop of 10)
+    onnx: model.onnx           # model: ONNX only: the exported model (weights included, so no
+                               # checkpoint); --checkpoint overrides it
 
 Relative checkpoint paths are resolved against the current directory (the recipe directory).
 """
@@ -35,13 +37,18 @@ from seedkit import release
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import read_text
 from seedkit.models.checkpoint import load_backbone_checkpoint
-from seedkit.models.registry import Backbone, build_backbone, import_model_module
+from seedkit.models.registry import (
+    Backbone,
+    build_backbone,
+    get_backbone_class,
+    import_model_module,
+)
 from seedkit.seed.config import yaml_key_lines
 
 log = logging.getLogger(__name__)
 
 KEYS = ("model", "model_module", "model_args", "sample_rate", "embed_dim", "checkpoint",
-        "input_scale", "crop", "batch_size", "cpu_batch_size")
+        "input_scale", "crop", "batch_size", "cpu_batch_size", "onnx")
 RESEMBLYZER = "resemblyzer"
 #: Largest integer a conf may give (a model size beyond it would exhaust memory, not train).
 MAX_INT_ARG = 10_000_000
@@ -75,6 +82,7 @@ class BackboneConfig:
     crop: str = "full"
     batch_size: int = 32
     cpu_batch_size: Optional[int] = None
+    onnx: Optional[str] = None
     path: Optional[Path] = None
     lines: dict[str, int] = field(default_factory=dict)
 
@@ -163,6 +171,8 @@ def load_backbone_config(path: Optional[PathLike]) -> BackboneConfig:
         if cfg.cpu_batch_size is not None and not 1 <= cfg.cpu_batch_size <= MAX_INT_ARG:
             raise SeedkitError(f"cpu_batch_size must be null or in 1..{MAX_INT_ARG}", p,
                                lines.get("cpu_batch_size", 0))
+    if "onnx" in data:
+        cfg.onnx = typed("onnx", str, allow_none=True)
     return cfg
 
 
@@ -232,6 +242,25 @@ def resolve_checkpoint(cfg: BackboneConfig, override: Optional[str] = None) -> O
     return path
 
 
+def model_file(cfg: BackboneConfig, override: Optional[str] = None) -> Path:
+    """The model file of a backbone whose weights are in it (``onnx:``; ``--checkpoint``
+    overrides it): it must exist, and ``checkpoint:`` must not be set beside it."""
+    if override is None and cfg.checkpoint is not None:
+        raise SeedkitError(f"model {cfg.model} reads its weights from the file in 'onnx:'; "
+                           "remove the key 'checkpoint'", cfg.path, cfg.line("checkpoint"))
+    value = override if override is not None else cfg.onnx
+    if not value:
+        raise SeedkitError(f"model {cfg.model} needs the key 'onnx: path/to/model.onnx' (the "
+                           "exported model)", cfg.path, cfg.line("model"))
+    path = Path(value)
+    if not path.is_file():
+        where = "--checkpoint" if override is not None else "key 'onnx'"
+        raise SeedkitError(f"ONNX model file {path} ({where}) does not exist; give the exported "
+                           "model file (relative paths are read from the current directory)",
+                           cfg.path, 0 if override is not None else cfg.line("onnx"))
+    return path
+
+
 def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,
                       allow_random_weights: bool = False, init_seed: int = 0) -> Backbone:
     """Build ``cfg``'s backbone in eval mode on the CPU and load its weights.
@@ -241,19 +270,31 @@ def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,
     """
     if cfg.model_module:
         import_model_module(cfg.model_module, cfg.path, cfg.line("model_module"))
+    args = cfg.model_args
+    file_arg = getattr(get_backbone_class(cfg.model, cfg.path, cfg.line("model")),
+                       "model_file_arg", None)
+    if file_arg:  # weights inside the model file (ONNX): the file is a constructor argument
+        args = {**args, file_arg: str(model_file(cfg, checkpoint))}
+    elif cfg.onnx is not None:
+        raise SeedkitError(f"key 'onnx' is read by model: ONNX only, not by {cfg.model}; "
+                           "remove it", cfg.path, cfg.line("onnx"))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)
-        model = build_backbone(cfg.model, cfg.model_args, cfg.path, cfg.line("model"))
+        model = build_backbone(cfg.model, args, cfg.path, cfg.line("model"))
     model.eval()
     if model.sample_rate != cfg.sample_rate:
+        hint = getattr(model, "sample_rate_hint", "set model_args.sample_rate if the model "
+                                                  "supports other rates")
         raise SeedkitError(f"sample_rate {cfg.sample_rate} disagrees with model {cfg.model}, "
-                           f"which expects {model.sample_rate} Hz (set model_args.sample_rate "
-                           "if the model supports other rates)", cfg.path,
+                           f"which expects {model.sample_rate} Hz ({hint})", cfg.path,
                            cfg.line("sample_rate"))
     if cfg.embed_dim is not None and cfg.embed_dim != model.embed_dim:
         raise SeedkitError(f"embed_dim {cfg.embed_dim} disagrees with model {cfg.model}, whose "
                            f"output has {model.embed_dim} dimensions", cfg.path,
                            cfg.line("embed_dim"))
+    if file_arg:
+        log.info("loaded %s from %s", cfg.model, args[file_arg])
+        return model
     ckpt = resolve_checkpoint(cfg, checkpoint)
     where = "--checkpoint" if checkpoint is not None else "conf key 'checkpoint'"
     if ckpt is None or not ckpt.is_file():
