@@ -304,3 +304,37 @@ def test_mini_recipe_tiny_with_onnx_conf(tmp_path):
     assert "onnx_tiny" in results and "eval_mix" in results
     embs = dict(read_embeddings(f"scp:{work}/exp/onnx_tiny/xvectors/eval_clean/xvector.scp"))
     assert embs and all(v.shape == (24,) for v in embs.values())
+
+
+# ------------------------------------------------------------------------------ shipped confs
+ONNX_CONFS = sorted(REPO.glob("egs/*/seed/conf/onnx_*.yaml"))
+
+
+@pytest.mark.parametrize("path", ONNX_CONFS, ids=[p.name for p in ONNX_CONFS])
+def test_shipped_onnx_confs(tmp_path, path):
+    """Every key commented; the conf builds with a file of its kind put in (--checkpoint), and
+    without the file it is refused (no random weights for an ONNX model)."""
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and ":" in line:
+            assert "#" in line, f"{path.name}: uncommented line {line!r}"
+    cfg = load_backbone_config(path)
+    assert cfg.model == "ONNX" and cfg.onnx and cfg.checkpoint is None
+    meta = None if "frontend" in cfg.model_args else WESPEAKER_META
+    model = build_from_config(cfg, checkpoint=str(tiny_model(tmp_path, meta)))
+    assert model.embed_dim == 24 and model.sample_rate == cfg.sample_rate
+    with pytest.raises(SeedkitError, match="does not exist"):
+        build_from_config(cfg, allow_random_weights=True)
+
+
+def test_mini_recipe_check_backbone_onnx(tmp_path):
+    script = REPO / "egs" / "mini" / "seed" / "local" / "check_backbone.py"
+    model = tiny_model(tmp_path, WESPEAKER_META)
+    good, bad = conf(tmp_path, model), conf(tmp_path, tmp_path / "nope.onnx", "", "bad.yaml")
+    ok = subprocess.run([sys.executable, str(script), str(good), "false"], capture_output=True,
+                        text=True)
+    assert ok.returncode == 0 and ok.stdout.strip() == "pretrained", ok.stderr
+    no = subprocess.run([sys.executable, str(script), str(bad), "true"], capture_output=True,
+                        text=True)
+    assert no.returncode == 1 and no.stdout == ""
+    assert no.stderr.startswith(f"ERROR (check_backbone.py): {bad}:2: ONNX model file ")
+    assert "--allow-random-backbone cannot stand in" in no.stderr

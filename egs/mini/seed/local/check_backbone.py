@@ -2,8 +2,9 @@
 """local/check_backbone.py <backbone-conf> <allow-random: true|false>
 
 Says before any work starts whether the backbone conf has its pretrained weights. Prints
-``pretrained`` (the conf's ``checkpoint`` is ``resemblyzer`` or an existing file) or ``random`` (no
-weights, and random weights were allowed, with a warning on stderr); otherwise prints one
+``pretrained`` (the conf's ``checkpoint`` is ``resemblyzer`` or an existing file; for ``model:
+ONNX``, its ``onnx`` file exists) or ``random`` (no weights, and random weights were allowed, with
+a warning on stderr); otherwise prints one
 ``ERROR`` line naming the conf line and what to do, and exits 1. Paths are relative to the recipe
 directory, as seedkit-extract reads them.
 """
@@ -34,6 +35,16 @@ def main(argv: list[str]) -> int:
         return 1
     text = conf.read_text(encoding="utf-8")
     cfg = yaml.safe_load(text) or {}
+    if str(cfg.get("model", "")).lower() == "onnx":  # weights inside the .onnx: never random
+        onnx = cfg.get("onnx")
+        line = next((n for n, s in enumerate(text.splitlines(), 1) if s.startswith("onnx:")), 0)
+        if onnx and Path(str(onnx)).is_file():
+            print("pretrained")
+            return 0
+        print(f"ERROR ({PROG}): {conf}:{line}: ONNX model file {onnx} does not exist; an ONNX "
+              "model carries its weights, so --allow-random-backbone cannot stand in for it: "
+              "put the exported file there or edit 'onnx' (docs/backbones.md)", file=sys.stderr)
+        return 1
     ckpt = cfg.get("checkpoint")
     line = next((n for n, s in enumerate(text.splitlines(), 1) if s.startswith("checkpoint:")), 0)
     if ckpt == "resemblyzer" or (ckpt and Path(str(ckpt)).is_file()):
