@@ -725,6 +725,8 @@ for _cid, _args in {"speakers-0": ["--num-train-speakers", "0"],
                       lambda w, t, a=_args: [*a, t / "corpus"], ["corpus"]))
 CASES.append(Case("make-real-layout:scale-0", "make_real_layout", lambda w, t: [
     "--scale", "0", t / "root"], ["root"]))
+CASES.append(Case("make-heldout-sets:corpus-missing", "make_heldout_sets", lambda w, t: [
+    t / "nope", t / "heldout"], ["heldout"]))
 
 
 # --- more cases from trying commands as a careless user would --------------------------------
