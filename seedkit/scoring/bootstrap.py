@@ -103,19 +103,17 @@ def speaker_clusters(enroll: Sequence[str], test: Sequence[str],
     utt2spk file) is named in the error."""
     if len(enroll) != len(test):
         raise ValueError("enroll and test must have one length")
+    if utt2spk is not None:
+        missing = [k for k in dict.fromkeys([*enroll, *test]) if k not in utt2spk]
+        if missing:
+            raise SeedkitError(
+                f"{len(missing)} trial key(s) have no speaker here (first: "
+                f"{', '.join(missing[:3])}); the bootstrap needs every trial's speakers: give "
+                "the eval set's utt2spk (or spk2utt)", where)
     index: dict[str, int] = {}
     sides = []
     for keys in (enroll, test):
-        if utt2spk is None:
-            spk = [speaker_from_key(k) for k in keys]
-        else:
-            spk = [utt2spk.get(k) for k in keys]
-            if None in spk:
-                missing = list(dict.fromkeys(k for k, s in zip(keys, spk) if s is None))
-                raise SeedkitError(
-                    f"{len(missing)} trial key(s) have no speaker here (first: "
-                    f"{', '.join(missing[:3])}); the bootstrap needs every trial's speakers: "
-                    "give the eval set's utt2spk (or spk2utt)", where)
+        spk = [speaker_from_key(k) if utt2spk is None else utt2spk[k] for k in keys]
         sides.append(np.fromiter((index.setdefault(s, len(index)) for s in spk),
                                  dtype=np.int64, count=len(spk)))
     if len(index) < 2:
