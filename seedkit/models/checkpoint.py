@@ -8,7 +8,12 @@ pickled Python objects is refused):
   * ``{"model_state_dict": sd, ...}``, ``{"model": sd, ...}``, ``{"state_dict": sd, ...}`` and
     resemblyzer's ``{"model_state": sd, "step": ..., "optimizer_state": ...}``;
   * DataParallel ``module.`` and wrapper ``backbone.`` prefixes (stripped; when ``backbone.`` or
-    ``__S__.`` keys exist, other top-level groups are dropped with a log line).
+    ``__S__.`` keys exist, other top-level groups are dropped with a log line);
+  * pyannote.audio's Lightning files (``{"state_dict": {"resnet.<key>": ...}, "pyannote.audio":
+    {..., "specifications": <pickled pyannote class>}}``): the ``resnet.`` prefix is stripped like
+    ``backbone.``, and pickled objects of the modules in ``METADATA_GLOBAL_PREFIXES`` are read as
+    inert stand-ins (their classes are never imported, no code of theirs runs); every other
+    pickled class is still refused.
 Then every model key must be present (derived front-end buffers and ``num_batches_tracked`` may be
 absent: they are computed / zero), no unknown key may remain (the backbone's
 ``ignored_checkpoint_keys`` excepted), and every shape must match.
@@ -40,9 +45,44 @@ WRAPPER_KEYS = ("model_state_dict", "state_dict", "model_state", "model")
 #: prefixes stripped from every key (any number, any order)
 STRIP_PREFIXES = ("module.",)
 #: prefixes that select the backbone's keys when present (other groups are dropped)
-MODEL_PREFIXES = ("__S__.", "backbone.")
+MODEL_PREFIXES = ("__S__.", "backbone.", "resnet.")
 #: prefixes that are always dropped (voxceleb_trainer loss heads)
 DROP_PREFIXES = ("__L__.",)
+#: modules whose pickled objects are metadata of known checkpoint layouts (pyannote.audio's task
+#: specifications, Lightning's hyper-parameter dicts): read as inert stand-ins, never imported
+METADATA_GLOBAL_PREFIXES = ("pyannote.audio.", "lightning.", "pytorch_lightning.",
+                            "lightning_fabric.")
+#: the recipe conf of each shipped backbone, named when a checkpoint fits another backbone
+BACKBONE_CONFS = {"ResNetSE34V2": "conf/resnetse34v2.yaml", "ECAPA_TDNN": "conf/ecapa_tdnn.yaml",
+                  "GE2E": "conf/ge2e.yaml", "SpeechBrainECAPA": "conf/speechbrain_ecapa.yaml",
+                  "WeSpeakerResNet34": "conf/wespeaker_resnet34.yaml"}
+
+
+class _MetadataStandIn:
+    """What a pickled metadata object (see ``METADATA_GLOBAL_PREFIXES``) becomes: nothing."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+
+def _load_with_metadata_stand_ins(path: Path) -> Optional[Any]:
+    """``torch.load(weights_only=True)`` with the metadata classes replaced by stand-ins; None
+    when the file pickles any other class (or none can be listed)."""
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+    except Exception:
+        return None
+    if not names or not all(n.startswith(METADATA_GLOBAL_PREFIXES) for n in names):
+        return None
+    stand_ins = [(type(n.rsplit(".", 1)[-1], (_MetadataStandIn,), {}), n) for n in names]
+    with torch.serialization.safe_globals(stand_ins):
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    log.info("checkpoint %s: pickled metadata %s read as inert stand-ins (never imported)", path,
+             ", ".join(names))
+    return obj
 
 
 def _shorten(keys: list[str], n: int = 6) -> str:
@@ -66,6 +106,9 @@ def torch_load_weights(path: PathLike) -> Any:
                                "checkpoint, or uses pickle features that torch.load("
                                "weights_only=True) refuses; re-save it with "
                                "torch.save(model.state_dict(), path)", path) from None
+        obj = _load_with_metadata_stand_ins(p)
+        if obj is not None:
+            return obj
         what = f" (it needs {match.group(1)})" if match else ""
         raise SeedkitError(
             f"checkpoint contains pickled Python objects{what}, which seedkit refuses to load: "
@@ -176,8 +219,9 @@ def load_backbone_state(model: Backbone, state: Mapping[str, torch.Tensor],
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected key(s): {_shorten(unexpected)}")
         guess = guess_model(set(state), exclude=name) if len(missing) > len(own) // 4 else None
-        hint = (f"; it looks like a {guess} checkpoint: set 'model: {guess}' in the conf" if guess
-                else "; check that the conf's model and model_args match the checkpoint")
+        conf = f" (or use {BACKBONE_CONFS[guess]})" if guess in BACKBONE_CONFS else ""
+        hint = (f"; it looks like a {guess} checkpoint: set 'model: {guess}' in the conf{conf}"
+                if guess else "; check that the conf's model and model_args match the checkpoint")
         raise SeedkitError(f"checkpoint does not fit model {name}: " + "; ".join(parts) + hint,
                            path)
     merged: dict[str, torch.Tensor] = {}
