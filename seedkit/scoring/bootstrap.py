@@ -23,21 +23,23 @@ SRE trials, whose one-layer bootstrap resamples sets of dependent target and non
 **Metrics of a resample** (weights, not copies): the trials are sorted once per system; the
 resample's weighted target and non-target counts are summed per threshold bin (every distinct
 score when there are at most ``max_bins`` of them, else ``max_bins`` bins of equal trial count:
-the EER moves by at most one bin's share of trials, ~0.006 points at 1M trials and 16,384 bins),
-and cumulated. ``fnr_k`` = weighted targets at or below bin ``k`` / all targets, ``fpr_k`` =
-weighted non-targets above it / all non-targets (and the point that rejects nothing). EER =
-``max(fnr, fpr)`` at the first ``argmin |fnr - fpr|`` over all those points (the reference rule
-of :mod:`seedkit.scoring.metrics` keeps only the ROC's corners, so an unweighted resample can
-differ from the point estimate by one trial's worth); minDCF = the minimum normalised cost over
-them. A resample without targets or without non-targets is dropped and counted.
+a threshold then falls on a bin edge, which moves the EER by at most one bin's share of
+trials, ``N / max_bins`` of them), and cumulated. ``fnr_k`` = weighted targets at or below
+bin ``k`` / all targets, ``fpr_k`` = weighted non-targets above it / all non-targets (and the
+point that rejects nothing). EER = ``max(fnr, fpr)`` at the first ``argmin |fnr - fpr|`` over
+all those points (the reference rule of :mod:`seedkit.scoring.metrics` keeps only the ROC's
+corners, so an unweighted resample can differ from the point estimate by one trial's worth);
+minDCF = the minimum normalised cost over them (the reference also looks inside runs of equal
+scores; without ties the two are equal). A resample without targets or without non-targets is
+dropped and counted.
 
 **Intervals**: percentile intervals of the resampled values at the requested level (e.g. 95:
 the 2.5th and 97.5th percentiles, ``numpy.quantile``'s linear rule). **Paired comparison** of two
 systems on the same trials: the same resamples (the same speaker draws) for both; the interval of
 ``A - B`` and the fraction of resamples in which A is lower (better) than B, ties apart.
 
-Cost: per resample, one gather and one multiply per trial and a sum into bins (blocks of
-resamples at once, int16 weights, split over up to 2 threads; see
+Cost: per resample, two gathers and one multiply per trial and a sparse sum into bins (blocks
+of up to 64 resamples at once, int16 where the sums fit, split over up to 2 threads; see
 ``benchmarks/bench_bootstrap.py``). Deterministic for a given ``seed``.
 """
 
@@ -289,10 +291,12 @@ def _threads() -> int:
 
 def replicates(systems: Sequence, labels, clusters: Clusters, p_targets: Sequence[float] = (
         0.01, 0.05), n: int = 1000, seed: int = 0, c_miss: float = 1.0, c_fa: float = 1.0,
-        max_bins: int = DEFAULT_MAX_BINS) -> list[Replicates]:
+        max_bins: int = DEFAULT_MAX_BINS, threads: Optional[int] = None) -> list[Replicates]:
     """Resampled metrics of one or more systems scored on the same trials (``systems``: score
     arrays in trial order), all with the same ``n`` resamples of ``clusters`` drawn from
-    the streams of ``numpy.random.SeedSequence(seed).spawn(2)`` (one per side)."""
+    the streams of ``numpy.random.SeedSequence(seed).spawn(2)`` (one per side). ``threads``:
+    blocks of resamples computed at once (default: 2, or fewer CPUs / ``OMP_NUM_THREADS``); the
+    result does not depend on it."""
     if n < 1:
         raise SeedkitError(f"the number of bootstrap resamples must be >= 1, got {n}")
     lab = None
@@ -317,7 +321,7 @@ def replicates(systems: Sequence, labels, clusters: Clusters, p_targets: Sequenc
     def work(w):
         return [_block_metrics(sys, w, p_targets, c_miss, c_fa) for sys in prepared]
 
-    threads = _threads()
+    threads = threads or _threads()
     if threads > 1 and len(draws) > 1:
         with ThreadPoolExecutor(threads) as pool:
             results = list(pool.map(work, draws))
