@@ -122,7 +122,7 @@ def reverberate(clean: np.ndarray, rir: np.ndarray) -> np.ndarray:
     rir = np.asarray(rir, dtype=np.float64)
     energy = np.sqrt(np.sum(rir ** 2))
     if not energy > 0:
-        raise SeedkitError("RIR is all zeros")
+        raise SeedkitError("RIR is all zeros; replace it or remove it from the RIR data dir")
     return signal.convolve(np.asarray(clean, dtype=np.float64), rir / energy,
                            mode="full")[:len(clean)]
 
@@ -162,6 +162,7 @@ class AudioTable:
                     src.length = int(round(end * rate)) - src.offset
             self.sources[utt] = src
         self._decoded = functools.lru_cache(maxsize=8)(self._decode)
+        self._checked: set[str] = set()
 
     def _decode(self, entry: str, where: Path, line: int, key: str) -> np.ndarray:
         x, _ = read_audio(entry, self.rate, where=where, line=line, key=key)
@@ -202,7 +203,10 @@ class AudioTable:
         frames = n - start if frames is None else min(frames, n - start)
         if is_pipe(src.entry) or not os.path.isfile(src.entry):
             x = self._decoded(src.entry, src.where, src.line, key)
-            return np.asarray(x[src.offset + start: src.offset + start + frames], np.float64)
+            x = np.asarray(x[src.offset + start: src.offset + start + frames], np.float64)
+            if not np.isfinite(x).all():
+                self._not_finite(key)
+            return x
         self._info(src)
         try:
             x, _ = sf.read(src.entry, start=src.offset + start, frames=frames, dtype="float64",
@@ -210,7 +214,33 @@ class AudioTable:
         except Exception as err:
             raise SeedkitError(f"{key!r}: cannot read {src.entry} ({err}); the file is corrupt",
                                src.where, src.line) from None
-        return x[:, 0]
+        x = x[:, 0]
+        if not np.isfinite(x).all():
+            self._not_finite(key)
+        return x
+
+    def _not_finite(self, key: str) -> None:
+        src = self.sources[key]
+        raise SeedkitError(f"{self.what} {key!r}: {src.entry} holds NaN or infinite samples; "
+                           "replace the file or remove this line", src.where, src.line)
+
+    def check_source(self, key: str, block: int = 1 << 20) -> None:
+        """Read source ``key`` whole, once per table, and refuse it (naming its ``wav.scp`` line)
+        unless it is audio at this table's rate, one channel, with samples, all finite and not
+        all zeros. Reads no random numbers."""
+        if key in self._checked:
+            return
+        src = self.sources[key]
+        n = self.length(key)  # readable, rate, channels, at least one sample
+        peak = 0.0
+        for start in range(0, n, block):
+            x = self.read(key, start, block)  # refuses NaN / inf
+            peak = max(peak, float(np.max(np.abs(x))) if len(x) else 0.0)
+        if not peak > 0:
+            raise SeedkitError(f"{self.what} {key!r}: {src.entry} is all zeros (silent); replace "
+                               "the file or remove this line (then rerun this stage)",
+                               src.where, src.line)
+        self._checked.add(key)
 
 
 # ----------------------------------------------------------------------------- the plan
@@ -394,8 +424,13 @@ class Renderer:
         self.inputs = inputs or Inputs(clean_dir, musan_dir, rirs_dir, sample_rate)
         self.rate = self.inputs.rate
         # RIRS_NOISES has 60,000 simulated RIRs: keep only the recently used ones in memory
-        self._rir = functools.lru_cache(maxsize=512)(self.inputs.rirs.read)
+        self._rir = functools.lru_cache(maxsize=512)(self._read_rir)
         self._clean = functools.lru_cache(maxsize=64)(self._clean_crop)
+
+    def _read_rir(self, key: str) -> np.ndarray:
+        """RIR ``key`` whole, checked as at planning (its file and ``wav.scp`` line named)."""
+        self.inputs.rirs.check_source(key)
+        return self.inputs.rirs.read(key)
 
     @staticmethod
     def _crop(table: AudioTable, key: str, start: int, length: int) -> np.ndarray:
@@ -918,6 +953,29 @@ class Augmenter:
                 "pairs": len(keys)}
 
 
+def check_sources(inputs: Inputs, entries: Iterable[RenderEntry]) -> int:
+    """Read every RIR and MUSAN recording that ``entries`` use, once
+    (:meth:`AudioTable.check_source`: audio at the rate, mono, samples, finite, not all zeros);
+    a bad one raises naming its ``wav.scp`` line. Returns the number of sources checked."""
+    rirs: set[str] = set()
+    musan: set[str] = set()
+    for e in entries:
+        if e.kind == "reverb":
+            rirs.add(e.source)
+        elif e.kind in MULTI_KINDS:
+            parts = list(e.sources)
+            if e.kind != "babble":
+                rirs.add(parts.pop(0))
+            musan.update(parts)
+        elif e.kind != "clean":
+            musan.add(e.source)
+    for key in c_sorted(rirs):
+        inputs.rirs.check_source(key)
+    for key in c_sorted(musan):
+        inputs.musan.check_source(key)
+    return len(rirs) + len(musan)
+
+
 def augment_data_dir(clean_dir: PathLike, out_clean: PathLike, out_aug: PathLike, *,
                      musan: PathLike, rirs: PathLike, rounds: int = 1, crop_sec: float = 2.015,
                      seed: int = 0, sample_rate: int = 16000, job: Optional[int] = None,
@@ -938,12 +996,14 @@ def augment_data_dir(clean_dir: PathLike, out_clean: PathLike, out_aug: PathLike
         utts = job_keys(aug.utts, job, nj or 1)
         entries = aug.plan(utts, desc=f"plan {job}/{nj}")
         if materialise:
+            check_sources(aug.planner.inputs, entries)
             aug.materialise(entries, desc=f"augment {job}/{nj}")
         n = sum(e.kind != "clean" for e in entries)
         log.info("job %d/%d: %d clean utterances, %d copies%s", job, nj, len(utts), n,
                  "" if materialise else " planned (spec mode: no audio written)")
         return {"clean": len(utts), "augmented": n}
     entries = aug.plan(aug.utts)
+    check_sources(aug.planner.inputs, entries)  # before any spec or wav is written
     if materialise:
         aug.materialise(entries)
     stats = aug.write_dirs(entries)
@@ -963,6 +1023,7 @@ __all__ = [
     "Renderer",
     "augment_data_dir",
     "check_render_data_dir",
+    "check_sources",
     "check_render_dir",
     "crop_samples",
     "crop_start",
