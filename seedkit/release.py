@@ -44,7 +44,7 @@ MARKERS = frozenset({
     "predict_type", "normalize_type", "lr_decay", "lr_decay_interval", "max_epoch",
     "training_clamp_norm", "sampling_clamp_norm", "sampling_final_norm", "use_ddim",
     "train_list", "test_list", "extra_test_list", "train_path", "test_path", "ptimizer",
-    "use_speaker_label", "initial_model",
+    "use_speaker_label", "initial_model", "pretrained_speaker_model",
 })
 #: Pairs of (clean crop + 3 augmented copies) per training utterance in the release.
 PAIRS_PER_UTTERANCE = 4
@@ -224,14 +224,15 @@ def backbone_name(data: Mapping[str, Any], path, lines, warn: bool = True) -> st
 # ------------------------------------------------------------------------------- SEED half
 #: Release keys of the backbone half (not used by the SEED half).
 BACKBONE_KEYS = ("backbone", "model", "log_input", "encoder_type", "C", "n_mels",
-                 "pretrained_backbone_model", "max_frames", "eval_frames", "num_eval")
+                 "pretrained_backbone_model", "max_frames", "eval_frames", "num_eval",
+                 "pretrained_speaker_model")
 #: Release keys of the SEED half (not used by the backbone half).
 SEED_KEYS = ("train_diffusion", "diffusion_network", "diffusion_pipeline",
              "diffusion_num_layers", "lr", "lr_decay", "optimizer", "weight_decay",
              "train_timesteps", "sample_timesteps", "conditional_diffusion", "predict_type",
              "self_cond", "normalize_type", "training_clamp_norm", "sampling_clamp_norm",
              "clamp_scale", "use_ddim", "feature_ensemble", "ema", "max_epoch", "seed",
-             "batch_size")
+             "batch_size", "num_layers")
 
 
 def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
@@ -270,6 +271,15 @@ def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
             n = _whole(v, 1, bad, key)
             out["num_res_blocks"] = n
             m.mapped.append(f"diffusion_num_layers: {v} -> num_res_blocks: {n}")
+        elif key == "num_layers":
+            # the README's name: main.py has no such option and runs diffusion_num_layers (3)
+            if _num(v, int) != 3 or "diffusion_num_layers" in data:
+                raise bad(key, "the release README's name for diffusion_num_layers, which the "
+                               "release itself ignores (it runs its default 3): only 3 is "
+                               "accepted, and not beside diffusion_num_layers; set "
+                               "diffusion_num_layers instead")
+            out["num_res_blocks"] = 3
+            m.mapped.append(f"num_layers: {v} -> num_res_blocks: 3 (README name)")
         elif key in ("lr", "weight_decay", "clamp_scale"):
             f = _num(v) if v is not None else None
             if v is not None and f is None:
@@ -462,12 +472,15 @@ def map_backbone_config(data: Mapping[str, Any], path: Optional[PathLike] = None
             n = _whole(v, 1, bad, key)
             args["C"] = n
             m.mapped.append(f"C: {v} -> model_args.C: {n}")
-        elif key == "pretrained_backbone_model":
-            if v in (None, "", "None"):
-                out["checkpoint"] = None
-            else:
-                out["checkpoint"] = str(v)
-            m.mapped.append(f"pretrained_backbone_model: {v} -> checkpoint: {out['checkpoint']}")
+        elif key in ("pretrained_backbone_model", "pretrained_speaker_model"):
+            other = "pretrained_speaker_model" if key == "pretrained_backbone_model" else \
+                "pretrained_backbone_model"
+            if other in data and data[other] != v:
+                raise bad(key, f"disagrees with {other}: {data[other]} (the README calls the "
+                               "backbone checkpoint pretrained_speaker_model, the release "
+                               "configs pretrained_backbone_model): keep one")
+            out["checkpoint"] = None if v in (None, "", "None") else str(v)
+            m.mapped.append(f"{key}: {v} -> checkpoint: {out['checkpoint']}")
         elif key in ("max_frames", "eval_frames", "num_eval"):
             want = {"max_frames": 200, "eval_frames": 400, "num_eval": 10}[key]
             if _num(v, int) != want:

@@ -183,7 +183,9 @@ def _from_release(data: dict, p: Path, lines: dict[str, int]) -> BackboneConfig:
     m = release.map_backbone_config(data, p, lines)
     release.log_once(m)
     src = {"model": "backbone" if "backbone" in data else "model",
-           "embed_dim": "nOut", "model_args": "nOut", "checkpoint": "pretrained_backbone_model"}
+           "embed_dim": "nOut", "model_args": "nOut",
+           "checkpoint": ("pretrained_speaker_model" if "pretrained_speaker_model" in data
+                          else "pretrained_backbone_model")}
     cfg = BackboneConfig(path=p, lines={k: lines.get(v, 0) for k, v in src.items()})
     v = m.values
     cfg.model = v["model"]
