@@ -31,7 +31,7 @@ import kaldiio
 import numpy as np
 from kaldiio.matio import write_array
 
-from seedkit.errors import SeedkitError
+from seedkit.errors import SeedkitError, is_write_error, writing
 from seedkit.fileio import iter_lines, temp_path_for
 
 
@@ -181,20 +181,31 @@ class EmbeddingWriter:
                 self._fd.flush()
             return
         assert self._fd is not None
-        self._fd.close()
-        if exc_type is not None:
+        tmp_scp: Optional[Path] = None
+        if is_write_error(exc) and exc.filename in (None, str(self._tmp_ark)):
+            exc.filename = self.spec.ark  # a failed write() names the archive asked for
+        try:
+            # a write error (disk full: often only at close, when the buffer is flushed) names
+            # the archive asked for, and removes both temporaries
+            with writing(self.spec.ark, self._tmp_ark):
+                self._fd.close()
+                if exc_type is not None:
+                    return
+                if self.spec.scp is not None:
+                    scp = Path(self.spec.scp)
+                    scp.parent.mkdir(parents=True, exist_ok=True)
+                    tmp_scp = temp_path_for(scp)
+                    with writing(scp, tmp_scp):
+                        tmp_scp.write_text("".join(self._scp_lines), encoding="utf-8")
+                    # An old index would point into the new archive at wrong offsets: drop it.
+                    scp.unlink(missing_ok=True)
+                os.replace(self._tmp_ark, self.spec.ark)
+                if tmp_scp is not None:
+                    os.replace(tmp_scp, self.spec.scp)
+        finally:
             self._tmp_ark.unlink(missing_ok=True)
-            return
-        if self.spec.scp is not None:
-            # An old index would point into the new archive at wrong offsets: drop it first.
-            Path(self.spec.scp).unlink(missing_ok=True)
-        os.replace(self._tmp_ark, self.spec.ark)
-        if self.spec.scp is not None:
-            scp = Path(self.spec.scp)
-            scp.parent.mkdir(parents=True, exist_ok=True)
-            tmp = temp_path_for(scp)
-            tmp.write_text("".join(self._scp_lines), encoding="utf-8")
-            os.replace(tmp, scp)
+            if tmp_scp is not None:
+                tmp_scp.unlink(missing_ok=True)
 
 
 def write_embeddings(wspecifier: str, items: Iterable[tuple[str, np.ndarray]]) -> int:

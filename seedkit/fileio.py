@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Optional
 
-from seedkit.errors import PathLike, SeedkitError
+from seedkit.errors import PathLike, SeedkitError, writing
 
 
 def _umask() -> int:
@@ -49,7 +49,8 @@ def temp_path_for(path: PathLike) -> Path:
 def atomic_output(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path; rename it to ``path`` only if the block finishes without error.
 
-    On error the temporary file is removed, so a later stage never sees a partial ``path``.
+    On error (a full disk included) the temporary file is removed, so a later stage never sees a
+    partial ``path``; a write error names ``path`` (:func:`seedkit.errors.writing`).
     """
     path = Path(path)
     try:
@@ -59,8 +60,9 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
                            f"{err.filename}); check the path", path) from None
     tmp = temp_path_for(path)
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with writing(path, tmp):
+            yield tmp
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -8,12 +8,17 @@ job that survives its runner, reparented to init, is found wherever it went).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 UTILS = REPO / "utils"
@@ -183,3 +188,140 @@ def with_group_killed(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+# ------------------------------------------------------------------------------- a full disk
+# A real full disk: a tmpfs of a few hundred KB mounted for the test (we run as root, as CI does;
+# without root the tests fail saying so: they never skip), nearly filled with a filler file so
+# that the command's output does not fit. The kernel then fails the write with ENOSPC, as a full
+# shared disk does.
+BIN = Path(sys.executable).parent
+
+
+@contextlib.contextmanager
+def small_disk(tmp_path: Path, size_kb: int = 512):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0755", "tmpfs",
+                        str(disk)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.fail(f"the disk-full tests mount a small tmpfs and need root (as CI runs them): "
+                    f"mount said: {r.stderr.strip()}", pytrace=False)
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Fill ``disk`` up to ``leave`` free bytes with one file (removed to make room again)."""
+    st = os.statvfs(disk)
+    free = st.f_bavail * st.f_frsize
+    filler = disk / "filler"
+    with open(filler, "wb") as f:
+        f.write(b"\0" * max(0, free - leave))
+    return filler
+
+
+def files_under(d: Path) -> list[str]:
+    return sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
+
+
+def run_cmd(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return subprocess.run([str(BIN / argv[0]), *argv[1:]], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def disk_full_error(r: subprocess.CompletedProcess, prog: str, output: Path) -> None:
+    """One ERROR line naming ``output`` and the errno's words, status 1, no traceback."""
+    assert r.returncode == 1, (r.returncode, r.stderr[-3000:])
+    assert "Traceback" not in r.stderr, r.stderr[-3000:]
+    errors = [ln for ln in r.stderr.splitlines() if "ERROR" in ln]
+    assert errors == [r.stderr.splitlines()[-1]] and r.stderr.endswith("\n"), r.stderr[-3000:]
+    assert errors[0].startswith(f"ERROR ({prog}): {output}:0: No space left on device; "), \
+        errors[0]
+
+
+@pytest.fixture(scope="module")
+def testbed(tmp_path_factory):
+    """Synthetic embeddings (no audio) and a SEED model trained on them for 1 epoch."""
+    from seedkit.seed.synthetic import SyntheticSpec, make_testbed, write_testbed
+
+    out = tmp_path_factory.mktemp("faults_tb")
+    spec = SyntheticSpec(dim=16, speaker_rank=4, train_speakers=16, train_utts=4,
+                         eval_speakers=8, eval_utts=3, seed=3)
+    paths = write_testbed(make_testbed(spec), out)
+    conf = out / "tiny.yaml"
+    conf.write_text("model_channels: 32\nnum_res_blocks: 2\nbatch_size: 32\nepochs: 2\n"
+                    "checkpoint_interval: 4\nlog_interval: 5\nlr: 0.002\nkeep_checkpoints: 2\n")
+    paths["conf"] = str(conf)
+    return paths
+
+
+def train_args(tb, exp: Path, *extra: str) -> list[str]:
+    return ["seedkit-train-seed", "--config", tb["conf"], "--device", "cpu", "--clean",
+            "scp:" + tb["clean"], "--noisy", "scp:" + tb["noisy"], "--pairs", tb["pairs"],
+            *extra, str(exp)]
+
+
+def test_disk_full_score_and_enhance(testbed, tmp_path):
+    """seedkit-score and seedkit-enhance on a full disk: one ERROR line naming the output,
+    nothing but the filler left (before: tracebacks, and enhance left .e.ark.<random>.tmp);
+    with room again the same command writes what it writes on a roomy disk."""
+    tb = testbed
+    ref = tmp_path / "ref"
+    model = tmp_path / "exp"
+    r = run_cmd(*train_args(tb, model, "--epochs", "1"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    score = ["seedkit-score", tb["trials"], "scp:" + tb["eval_clean"], "scp:" + tb["eval_clean"]]
+    enhance = ["seedkit-enhance", "--seed", "0", "--device", "cpu", str(model / "final.pt"),
+               "scp:" + tb["eval_clean"]]
+    ref.mkdir()
+    assert run_cmd(*score, str(ref / "scores")).returncode == 0
+    assert run_cmd(*enhance, f"ark,scp:{ref}/e.ark,{ref}/e.scp").returncode == 0
+    with small_disk(tmp_path) as disk:
+        filler = fill(disk, leave=2048)
+        r = run_cmd(*score, str(disk / "scores"))
+        disk_full_error(r, "seedkit-score", disk / "scores")
+        r = run_cmd(*enhance, f"ark,scp:{disk}/e.ark,{disk}/e.scp")
+        disk_full_error(r, "seedkit-enhance", disk / "e.ark")
+        assert files_under(disk) == ["filler"]
+        filler.unlink()
+        assert run_cmd(*score, str(disk / "scores")).returncode == 0
+        r = run_cmd(*enhance, f"ark,scp:{disk}/e.ark,{ref}/e2.scp")
+        assert r.returncode == 0, r.stderr
+        assert (disk / "scores").read_bytes() == (ref / "scores").read_bytes()
+        assert (disk / "e.ark").read_bytes() == (ref / "e.ark").read_bytes()
+
+
+def test_disk_full_during_training_keeps_the_last_checkpoint_and_resumes(testbed, tmp_path):
+    """The disk fills while seedkit-train-seed writes a checkpoint: one ERROR line naming it,
+    no partial or temporary file, the earlier checkpoints intact; with room again --resume ends
+    with exactly the weights of a run that never met the fault."""
+    import torch
+
+    tb = testbed
+    ref = tmp_path / "ref"
+    assert run_cmd(*train_args(tb, ref)).returncode == 0
+    ckpt_size = max(p.stat().st_size for p in (ref / "checkpoints").glob("ckpt-*.pt"))
+    with small_disk(tmp_path, size_kb=4096) as disk:
+        exp = disk / "exp"
+        # room for the log, config and two checkpoints, not a third
+        filler = fill(disk, leave=int(2.5 * ckpt_size) + 64 * 1024)
+        r = run_cmd(*train_args(tb, exp))
+        ckpts = sorted(p.name for p in (exp / "checkpoints").glob("*"))
+        assert r.returncode == 1 and ckpts, r.stderr[-3000:]
+        failed = r.stderr.splitlines()[-1].split(": ")[1].rsplit(":", 1)[0]
+        disk_full_error(r, "seedkit-train-seed", Path(failed))
+        assert Path(failed).parent == exp / "checkpoints" and not Path(failed).exists()
+        assert all(re.fullmatch(r"ckpt-\d{9}\.pt", n) for n in ckpts), ckpts  # no temporary
+        for n in ckpts:  # complete, loadable checkpoints
+            assert torch.load(exp / "checkpoints" / n, weights_only=True)["kind"] == "train"
+        assert not (exp / "final.pt").exists()
+        filler.unlink()
+        r = run_cmd(*train_args(tb, exp, "--resume"))
+        assert r.returncode == 0, r.stderr[-3000:]
+        a = torch.load(exp / "final.pt", weights_only=True)["model"]
+        b = torch.load(ref / "final.pt", weights_only=True)["model"]
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

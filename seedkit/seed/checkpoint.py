@@ -14,6 +14,7 @@ no prefix (``time_embed.0.weight`` ... ``out.2.bias``). It carries no config, so
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,10 +41,18 @@ _PREFIXES = ("module.", "diffusion_network.", "net.", "_orig_mod.")
 
 
 def save_checkpoint(obj: Mapping[str, Any], path: PathLike) -> None:
-    """``torch.save`` to a temporary sibling, then rename (never a partial file at ``path``)."""
+    """Write ``obj`` (``torch.save``) to a temporary sibling, fsync it, then rename it to ``path``.
+
+    A full disk (or any write error) removes the temporary and raises ``OSError`` naming ``path``
+    (one ERROR line through :func:`seedkit.errors.run_main`), so an earlier checkpoint is never
+    replaced by a partial one. The bytes are serialised in memory first: ``torch.save`` into a
+    file turns a failed write into a ``RuntimeError`` without its errno.
+    """
+    buf = io.BytesIO()
+    torch.save(dict(obj), buf)
     with atomic_output(path) as tmp:
         with open(tmp, "wb") as f:
-            torch.save(dict(obj), f)
+            f.write(buf.getbuffer())
             f.flush()
             os.fsync(f.fileno())
 
