@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import os
 import re
@@ -63,10 +64,25 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
         with writing(path, tmp):
             yield tmp
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
+        full = (isinstance(err, Exception) and not isinstance(err, (OSError, SeedkitError))
+                and _no_space_left(tmp))
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if full:
+            # a library that hides the errno of its failed write (soundfile raises
+            # LibsndfileError(2, ''), torch.save a RuntimeError) on a disk now full: say so
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(path)) from err
         raise
+
+
+def _no_space_left(path: Path) -> bool:
+    """True when the file system of ``path`` has no free block left (for this user)."""
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail == 0 or st.f_bfree == 0
 
 
 @contextlib.contextmanager
