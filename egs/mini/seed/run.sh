@@ -22,6 +22,7 @@ nproc=1                         # torchrun processes per model (both train at on
 device=cpu                      # extraction, training and enhancement device (cpu | cuda)
 aug_rounds=1                    # K: rounds of a clean crop + {music, noise, reverb} copies (docs/training_pairs.md)
 fresh_crops=true                # true: a fresh crop per round; false: every round corrupts one crop
+augment_conf=                   # augmentation policy of stage 3 ("" = conf/augment_release.yaml, the SEED release's; docs/training_pairs.md)
 materialise=false               # false: stage 3 writes pair specs, stage 4 renders them; true: wavs
 crop_sec=2.015                  # training crop length (SEED: 200 frames + 240 samples)
 backbone_conf=conf/ge2e.yaml    # frozen speaker model; conf/ecapa_tdnn.yaml swaps it
@@ -111,15 +112,20 @@ fi
 # ---------------------------------------------------------------------------------------------
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   stage_begin 3 "training pairs: $aug_rounds x {clean crop, music, noise, reverb}"
+  [ -z "$augment_conf" ] || [ -f "$augment_conf" ] || die "$augment_conf" \
+    "augmentation policy not found; give a file like conf/augment_release.yaml (--augment-conf)"
+  policy=()  # the release's when empty (the key stays what it was before policies)
+  [ -n "$augment_conf" ] && policy=(--augment-conf "$augment_conf")
   sig=$(key_of augment "$aug_rounds" "$crop_sec" "$seed" "$fresh_crops" "$materialise" \
-    data/train/.done data/musan/.done data/rirs/.done)
+    data/train/.done data/musan/.done data/rirs/.done \
+    ${augment_conf:+"$augment_conf" "$(cksum < "$augment_conf")"})
   if is_done data/train_aug/.done "$sig" data/train_aug/utt2clean data/train_crops/wav.scp; then
     skip "data/train_crops and data/train_aug"
   else
     rm -rf data/train_crops data/train_aug
     utils/augment_data_dir.sh --cmd "$cmd" --nj "$nj" --rounds "$aug_rounds" \
       --crop-sec "$crop_sec" --seed "$seed" --musan data/musan --rirs data/rirs \
-      --fresh-crops "$fresh_crops" --materialise "$materialise" \
+      --fresh-crops "$fresh_crops" --materialise "$materialise" "${policy[@]}" \
       data/train data/train_crops data/train_aug
     mark_done data/train_aug/.done "$sig"
   fi

@@ -41,6 +41,7 @@ test_sets="vox1_o vcmix"         # evaluation trial lists: vox1_o (VoxCeleb1-O c
 nj=8                             # parallel jobs for preparation, resampling and augmentation
 aug_rounds=1                     # K: rounds of a clean crop + {music, noise, reverb} copies of it per utterance
 fresh_crops=true                 # true: every round draws its own crop; false: all rounds corrupt one crop
+augment_conf=                    # augmentation policy of stage 3 ("" = conf/augment_release.yaml, the SEED release's; docs/training_pairs.md)
 materialise=false                # false: stage 3 writes pair specs (KB), stage 4 renders them; true: wav files
 crop_sec=2.015                   # training crop length (SEED: 200 frames + 240 samples = 32,240)
 seed=0                           # seed of every stochastic step (crops, augmentation, training, enhancement)
@@ -119,8 +120,13 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && $eval_only; then
   log "=== stage 3: evaluation only: no training pairs to augment; skipping"
 elif [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   stage_begin 3 "augmentation: $aug_rounds x {music, noise, reverb} per $crop_sec s crop"
+  [ -z "$augment_conf" ] || [ -f "$augment_conf" ] || die "$augment_conf" \
+    "augmentation policy not found; give a file like conf/augment_release.yaml (--augment-conf)"
+  policy=()  # the release's when empty (the key stays what it was before policies)
+  [ -n "$augment_conf" ] && policy=(--augment-conf "$augment_conf")
   key=$(key_of augment "$aug_rounds" "$crop_sec" "$seed" "$fresh_crops" "$materialise" \
-    "$data/train/.done" "$data/musan/.done" "$data/rirs/.done")
+    "$data/train/.done" "$data/musan/.done" "$data/rirs/.done" \
+    ${augment_conf:+"$augment_conf" "$(cksum < "$augment_conf")"})
   if is_done "$data/train_aug/.done" "$key" "$data/train_aug/utt2clean" "$data/train_crops/wav.scp"; then
     skip "$data/train_aug"
   else
@@ -132,7 +138,7 @@ elif [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads \
     utils/augment_data_dir.sh --cmd "$train_cmd" --nj "$nj" --rounds "$aug_rounds" \
       --crop-sec "$crop_sec" --seed "$seed" --musan "$data/musan" --rirs "$data/rirs" \
-      --fresh-crops "$fresh_crops" --materialise "$materialise" \
+      --fresh-crops "$fresh_crops" --materialise "$materialise" "${policy[@]}" \
       "$data/train" "$data/train_crops" "$data/train_aug"
     mark_done "$data/train_aug/.done" "$key"
   fi
