@@ -247,3 +247,43 @@ def test_missing_policy_file_is_one_error(inputs, tmp_path, capsys):
     status, errors = _main(_cli(inputs, tmp_path, "--augment-conf", str(tmp_path / "no.yaml")),
                            capsys)
     assert status == 1 and len(errors) == 1 and "augmentation policy not found" in errors[0]
+
+
+def test_onthefly_trainer_draws_the_policy_types(inputs, tmp_path):
+    """--on-the-fly --augment-conf: every draw is the clean crop + one copy per policy type, the
+    renderer's pairs; the resume fingerprint names the policy (the release's adds nothing)."""
+    import torch
+
+    from seedkit.extract import build_embedder
+    from seedkit.models.config import load_backbone_config
+    from seedkit.seed.config import merge_config
+    from seedkit.seed.onthefly import OnTheFlyOptions, OnTheFlyPairs, check_modes
+    from seedkit.seed.train import DistInfo
+
+    tiny_ecapa = CONF / "test_tiny_ecapa.yaml"
+    cfg = {"model_channels": 16, "num_res_blocks": 1, "batch_size": 10, "epochs": 1,
+           "dropout": 0.0, "ema_decay": 0.0, "seed": 3}
+    given = {"--train-data": str(inputs / "clean"), "--musan": str(inputs / "musan"),
+             "--rirs": str(inputs / "rirs"), "--backbone-config": str(tiny_ecapa),
+             "--allow-random-backbone": True, "--crop-sec": 0.5}
+
+    def source(conf, batch):
+        opts = check_modes(True, {}, {**given, "--augment-conf": conf})
+        assert isinstance(opts, OnTheFlyOptions) and opts.augment_conf == conf
+        return OnTheFlyPairs(opts, merge_config(cfg, {"batch_size": batch}), DistInfo())
+
+    src = source(str(CONF / "augment_compound.yaml"), 10)  # 2 draws x (clean + 4 types)
+    assert src.pairs_per_draw == 5 and src.kinds[-1] == "revnoise"
+    b = src.batch(0, 1, 0, 1, 10)
+    assert b.x_start.shape == (10, 24)
+    emb = build_embedder(load_backbone_config(tiny_ecapa), None, "cpu", True)
+    for d, (_, utt, k) in enumerate(src.draws(1, 0, 1, 10)):
+        entries = src.planner.plan(utt, k)
+        assert [e.kind for e in entries][-1] == "reverb+noise"
+        want = torch.from_numpy(emb.embed(np.stack([src.renderer.render(e) for e in entries])))
+        torch.testing.assert_close(b.x_start[5 * d:5 * d + 5], want, rtol=0, atol=1e-5)
+    release = source(None, 8)
+    assert release.pairs_per_draw == 4 and "--augment-conf" not in release.fingerprint()
+    assert "--augment-conf" in src.fingerprint()
+    src.close()
+    release.close()
