@@ -14,11 +14,23 @@ the overhead's own cost, measured without the model's noise.
 RTF = seconds of compute per second of audio. The one-off costs of the command-line tool (Python
 start-up, imports, building the model, loading the weights) are measured once, separately.
 
-    .venv/bin/python benchmarks/bench_extract.py [--utts 12] [--repeats 3] [--threads 1]
-        [--device cpu] [--backbones GE2E,ResNetSE34V2,ECAPA_TDNN] [--batch-sizes 10,40]
+Backbones ported from a library are also timed, in the same alternation, against that library's
+own inference loop on the same crops with the same threads (``library`` columns; ratio = library
+seconds / seedkit-extract seconds, >= 1: seedkit at least as fast):
+  * ONNX (WeSpeaker's ResNet34 with random weights, exported to [B, T, 80] fbank -> [B, 256]
+    with sherpa-onnx's wespeaker metadata): ``sherpa_onnx.SpeakerEmbeddingExtractor``, one
+    stream per crop (``create_stream``, ``accept_waveform``, ``input_finished``, ``compute``:
+    its API embeds one waveform per call);
+  * SpeechBrainECAPA: SpeechBrain's ``EncoderClassifier.encode_batch`` steps on the same batches
+    (``Fbank`` -> ``InputNormalization`` (sentence, mean only) -> ``ECAPA_TDNN``, no_grad),
+    with the seedkit model's weights.
 
-GE2E uses its real resemblyzer weights; ResNetSE34V2 and ECAPA_TDNN run with random weights
-(same cost). Crops: GE2E ``full``; the SEED evaluation protocol ``multi:10:4.015`` for the others.
+    .venv/bin/python benchmarks/bench_extract.py [--utts 12] [--repeats 3] [--threads 1]
+        [--device cpu] [--backbones GE2E,ResNetSE34V2,ECAPA_TDNN,ONNX,SpeechBrainECAPA]
+        [--batch-sizes 10,40]
+
+GE2E uses its real resemblyzer weights; the others run with random weights (same cost). Crops:
+GE2E ``full``; the SEED evaluation protocol ``multi:10:4.015`` for the others.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +55,14 @@ CONFS = {
     "GE2E": (REPO / "egs/mini/seed/conf/ge2e.yaml", "full"),
     "ResNetSE34V2": (REPO / "egs/voxceleb/seed/conf/resnetse34v2.yaml", "multi:10:4.015"),
     "ECAPA_TDNN": (REPO / "egs/voxceleb/seed/conf/ecapa_tdnn.yaml", "multi:10:4.015"),
+    "ONNX": (REPO / "egs/voxceleb/seed/conf/onnx_wespeaker.yaml", "multi:10:4.015"),
+    "SpeechBrainECAPA": (REPO / "egs/voxceleb/seed/conf/speechbrain_ecapa.yaml",
+                         "multi:10:4.015"),
 }
+#: sherpa-onnx's metadata of a WeSpeaker export (scripts/wespeaker/add_meta_data.py)
+WESPEAKER_META = {"framework": "wespeaker", "language": "English", "url": "random weights",
+                  "comment": "bench_extract", "sample_rate": 16000, "output_dim": 256,
+                  "normalize_samples": 0}
 
 
 def make_data(root: Path, n: int, seed: int = 0) -> Path:
@@ -113,6 +133,108 @@ def batches_like_extract(utts, mode, batch_size: int) -> list[np.ndarray]:
     return out
 
 
+def export_resnet34_onnx(out: Path) -> Path:
+    """WeSpeaker's ResNet34 (seedkit's port, random weights) as a sherpa-onnx style ONNX file."""
+    from seedkit.models.onnx_backbone import write_metadata
+    from seedkit.models.registry import build_backbone
+
+    torch.manual_seed(0)
+    net = build_backbone("WeSpeakerResNet34").eval()
+
+    class Features2Embedding(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, feats: torch.Tensor) -> torch.Tensor:
+            return self.net.embed_features(feats)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Features2Embedding(), (torch.randn(1, 200, 80),), str(out),
+                          input_names=["feats"], output_names=["embs"], opset_version=14,
+                          dynamic_axes={"feats": {0: "B", 1: "T"}, "embs": {0: "B"}},
+                          dynamo=False)
+    write_metadata(out, WESPEAKER_META)
+    return out
+
+
+def onnx_conf(tmp: Path) -> Path:
+    """onnx_wespeaker.yaml pointing at a freshly exported ResNet34."""
+    model = export_resnet34_onnx(tmp / "resnet34.onnx")
+    text = (REPO / "egs/voxceleb/seed/conf/onnx_wespeaker.yaml").read_text()
+    lines = [f"onnx: {model}" if ln.startswith("onnx:") else ln for ln in text.splitlines()]
+    conf = tmp / "onnx_wespeaker.yaml"
+    conf.write_text("\n".join(lines) + "\n")
+    return conf
+
+
+class SherpaLoop:
+    """sherpa-onnx's speaker-embedding extractor: one stream per crop."""
+
+    def __init__(self, embedder, threads: int):
+        import sherpa_onnx
+
+        cfg = sherpa_onnx.SpeakerEmbeddingExtractorConfig(
+            model=str(embedder.model.path), num_threads=threads, provider="cpu")
+        self.ext = sherpa_onnx.SpeakerEmbeddingExtractor(cfg)
+        self.rate = embedder.sample_rate
+
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        out = []
+        for c in crops:
+            s = self.ext.create_stream()
+            s.accept_waveform(sample_rate=self.rate, waveform=c)
+            s.input_finished()
+            out.append(self.ext.compute(s))
+        return np.asarray(out, dtype=np.float32)
+
+
+class SpeechBrainLoop:
+    """SpeechBrain's EncoderClassifier.encode_batch steps on seedkit's weights."""
+
+    def __init__(self, embedder):
+        from speechbrain.lobes.features import Fbank
+        from speechbrain.lobes.models.ECAPA_TDNN import ECAPA_TDNN
+        from speechbrain.processing.features import InputNormalization
+
+        self.compute_features = Fbank(n_mels=80, left_frames=0, right_frames=0, deltas=False)
+        self.mean_var_norm = InputNormalization(norm_type="sentence", std_norm=False)
+        self.embedding_model = ECAPA_TDNN(80, lin_neurons=192,
+                                          channels=[1024, 1024, 1024, 1024, 3072],
+                                          kernel_sizes=[5, 3, 3, 3, 1], dilations=[1, 2, 3, 4, 1],
+                                          attention_channels=128).eval()
+        self.embedding_model.load_state_dict(embedder.model.state_dict())
+        self.device = embedder.device
+        self.compute_features.to(self.device)
+        self.embedding_model.to(self.device)
+
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            wavs = torch.from_numpy(crops).to(self.device).float()
+            lens = torch.ones(wavs.shape[0], device=self.device)
+            feats = self.compute_features(wavs)
+            feats = self.mean_var_norm(feats, lens)
+            return self.embedding_model(feats, lens).squeeze(1).cpu().numpy()
+
+
+def library_loop(name: str, embedder, threads: int):
+    """The library's own inference loop for a ported backbone (None for seedkit's own)."""
+    if name == "ONNX":
+        return SherpaLoop(embedder, threads)
+    if name == "SpeechBrainECAPA":
+        return SpeechBrainLoop(embedder)
+    return None
+
+
+def time_library(lib, batches: list[np.ndarray]) -> float:
+    """Seconds of the library loop over the same crops (same batches where it batches)."""
+    t0 = time.perf_counter()
+    for b in batches:
+        lib.embed(b)
+    return time.perf_counter() - t0
+
+
 def cli_startup(conf: Path, data: Path, out: Path, crop: str, device: str, threads: int) -> float:
     """Wall seconds of one seedkit-extract process (imports, model build and load included)."""
     exe = Path(sys.executable).parent / "seedkit-extract"
@@ -138,11 +260,13 @@ def main() -> int:
                    "conf's for the device, as seedkit-extract picks it)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    rows = []
+    rows, lib_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         data = make_data(Path(tmp), args.utts)
         for name in args.backbones.split(","):
             conf, crop = CONFS[name]
+            if name == "ONNX":
+                conf = onnx_conf(Path(tmp))
             cfg = load_backbone_config(conf)
             mode = parse_crop(crop)
             embedder = build_embedder(cfg, device=args.device, allow_random_weights=True)
@@ -156,6 +280,12 @@ def main() -> int:
             loop = {b: [] for b in sizes}
             batches = {b: batches_like_extract(utts, mode, b) for b in sizes}
             bare_forward(embedder, batches[sizes[0]][:1])  # warm-up (allocator, oneDNN plans)
+            lib = library_loop(name, embedder, args.threads)
+            libt: dict[int, list[float]] = {b: [] for b in sizes}
+            if lib is not None:  # warm-up, and the same embeddings as seedkit's
+                first = batches[sizes[0]][0]
+                ref, ours = lib.embed(first), embedder.embed(first)
+                lib_diff = float(np.abs(ours - ref).max() / np.abs(ref).max())
             for r in range(args.repeats):  # alternate the order: load drifts over time
                 for bs in sizes:  # batch sizes interleaved too, for the same reason
                     ark = f"{tmp}/{name}.ark"
@@ -166,6 +296,8 @@ def main() -> int:
                         bare[bs].append(bare_forward(embedder, batches[bs]))
                         ext[bs].append(run_extract(embedder, data, cfg, mode, ark, bs))
                     loop[bs].append(run_extract(NullEmbedder(embedder), data, cfg, mode, ark, bs))
+                    if lib is not None:
+                        libt[bs].append(time_library(lib, batches[bs]))
             startup = float("nan") if args.no_cli else cli_startup(
                 conf, data, Path(tmp) / f"{name}.cli.ark", crop, args.device, args.threads)
             for bs in sizes:
@@ -173,6 +305,10 @@ def main() -> int:
                 rows.append((name, crop, bs, len(utts), audio, len(utts) / b, b / audio,
                              len(utts) / e, e / audio, 100 * (e / b - 1),
                              100 * min(loop[bs]) / b, startup - e))
+                if lib is not None:
+                    crops = sum(len(u.crops) for u in utts)
+                    lib_rows.append((name, type(lib).__name__, crop, bs, crops, e, b,
+                                     min(libt[bs]), lib_diff))
     dev = args.device if args.device != "cuda" else f"cuda ({torch.cuda.get_device_name()})"
     print(f"\ndevice {dev}, torch threads {args.threads}, {args.utts} utterances of 3-9 s, "
           f"best of {args.repeats}")
@@ -186,6 +322,16 @@ def main() -> int:
     print("overhead = extract / bare - 1 (direct, sensitive to machine load); loop w/o model = "
           "the same extraction loop with the forward replaced by a no-op, as % of the bare "
           "forward time (the overhead's own cost)")
+    if lib_rows:
+        print("\n| backbone | library loop | crop | batch | crops | seedkit-extract s | seedkit "
+              "bare s | library s | library / extract | library / bare | max rel. diff |")
+        print("|" + "---|" * 11)
+        for r in lib_rows:
+            print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]:.2f} | {r[6]:.2f} | "
+                  f"{r[7]:.2f} | {r[7] / r[5]:.2f}x | {r[7] / r[6]:.2f}x | {r[8]:.1e} |")
+        print("library / extract >= 1: seedkit-extract (reading, cropping and writing "
+              "included) is at least as fast as the library's own loop on the pre-cut crops; "
+              "max rel. diff: the two embeddings of the first batch")
     return 0
 
 
