@@ -319,3 +319,47 @@ def test_cli_bad_input_one_error_line(files, capsys, args, msg):
     assert len(err.strip().splitlines()) == 1, err
     assert err.startswith("ERROR (seedkit-metrics): ") and msg.format(d=d) in err, err
     assert not (d / "out.json").exists()  # no partial output
+
+
+# --------------------------------------------------------------------------------------------
+# seedkit-results-table with intervals
+
+
+def test_results_table_shows_intervals_and_paired_differences(files, capsys):
+    from seedkit.bin import results_table as results_bin
+
+    d = files
+    for name, extra in (("a", []), ("b", ["--compare", d / "a"])):
+        (d / "res" / name / "set1").mkdir(parents=True)
+        assert _metrics(["--ci", "95", "--bootstrap", "100", "--speaker-from-key", *extra,
+                         "--json", d / "res" / name / "set1" / "metrics.json", d / name,
+                         d / "trials"], capsys)[0] == 0
+    (d / "res" / "c").mkdir()
+    assert _metrics(["--json", d / "res" / "c" / "set1.json", d / "b", d / "trials"],
+                    capsys)[0] == 0  # no intervals
+    status = run_main(results_bin.main, prog="seedkit-results-table", argv=[
+        "--baseline", "A", f"A={d}/res/a", f"B={d}/res/b", f"C={d}/res/c"])
+    out = capsys.readouterr().out
+    assert status == 0
+    rows = {r.split(" | ")[1].strip("*"): r for r in out.splitlines() if r.startswith("| set1")}
+    ma = json.loads((d / "res" / "a" / "set1" / "metrics.json").read_text())
+    mb = json.loads((d / "res" / "b" / "set1" / "metrics.json").read_text())
+    lo, hi = ma["ci"]["eer_percent"]
+    d_lo, d_hi = mb["compare"]["eer_percent"]["interval"]
+    c_lo, c_hi = ma["ci"]["min_dcf"]["0.01"]
+    assert rows["A"].startswith(f"| set1 | **A** | 780 | {ma['eer_percent']:.3f} [{lo:.3f}, "
+                                f"{hi:.3f}] | - | {ma['min_dcf']['0.01']['value']:.4f} "
+                                f"[{c_lo:.4f}, {c_hi:.4f}] | - |")
+    rel = 100 * (mb["eer_percent"] - ma["eer_percent"]) / ma["eer_percent"]
+    assert f" | {rel:+.1f}% [{d_lo:+.2f}, {d_hi:+.2f}] | " in rows["B"]
+    assert "[" not in rows["C"]  # a system without intervals keeps the plain cells
+    assert ("[lo, hi] = 95% percentile interval of 100 bootstrap resamples of the test set's "
+            "speakers (seedkit-metrics --ci; seed 0).") in out
+    assert "rel. [lo, hi] of EER = the interval of the EER difference to A in points" in out
+    # a damaged ci block is refused with one error naming the file
+    bad = d / "res" / "bad.json"
+    bad.write_text(json.dumps({**ma, "ci": {"level": 95, "eer_percent": [1.0]}}))
+    status = run_main(results_bin.main, prog="seedkit-results-table",
+                      argv=["--baseline", "A", f"A:set1={bad}"])
+    err = capsys.readouterr().err
+    assert status == 1 and f"{bad}:0: damaged seedkit-metrics JSON: ci is not" in err

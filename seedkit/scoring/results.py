@@ -12,6 +12,12 @@ Table: one row per (test set, system), test sets in the order they first appear 
 arguments, with EER (%) and minDCF at each p-target, each followed by its relative change
 ``(value - baseline) / baseline`` in percent (negative = better). The baseline row shows ``-``;
 ``n/a`` where a value or the baseline is missing (or the baseline value is 0).
+
+Metrics files with a ``ci`` block (``seedkit-metrics --ci``) show their intervals after the
+values, ``5.733 [4.933, 6.600]`` (EER) and ``0.6733 [0.5920, 0.7550]`` (minDCF), and a note under
+the table names the level, resamples and unit. A ``compare`` block against the baseline's scores
+(``seedkit-metrics --compare BASELINE_SCORES``) adds, in the EER ``rel.`` cell, the interval of
+the EER difference to the baseline in points, ``-33.0% [-5.20, -2.07]``.
 """
 
 from __future__ import annotations
@@ -58,10 +64,30 @@ def _load(path: Path) -> dict:
                     and _is_number(v.get("p_target", _as_float(key)))):
                 bad = f"min_dcf[{key!r}] is {v!r}, not {{p_target: P, value: V}}"
                 break
+    if not bad and "ci" in data:
+        bad = _check_ci(data["ci"])
+    if not bad and "compare" in data:
+        c = data["compare"]
+        if not (isinstance(c, dict) and isinstance(c.get("other"), str)
+                and isinstance(c.get("eer_percent"), dict)
+                and _is_pair(c["eer_percent"].get("interval"))):
+            bad = "compare is not {other, eer_percent: {interval: [lo, hi]}, ...}"
     if bad:
         raise SeedkitError(f"damaged seedkit-metrics JSON: {bad}; re-run seedkit-metrics --json",
                            path)
     return data
+
+
+def _is_pair(v) -> bool:
+    return isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
+
+
+def _check_ci(ci) -> Optional[str]:
+    if not (isinstance(ci, dict) and _is_number(ci.get("level")) and _is_pair(
+            ci.get("eer_percent")) and isinstance(ci.get("min_dcf"), dict)
+            and all(_is_pair(v) for v in ci["min_dcf"].values())):
+        return "ci is not {level, eer_percent: [lo, hi], min_dcf: {prior: [lo, hi]}}"
+    return None
 
 
 def _as_float(text) -> Optional[float]:
@@ -129,6 +155,43 @@ def _dcf(metrics: dict, p: float) -> Optional[float]:
     return None
 
 
+def _dcf_ci(metrics: dict, p: float) -> Optional[list]:
+    for key, v in metrics.get("ci", {}).get("min_dcf", {}).items():
+        if abs(float(key) - p) < 1e-12:
+            return v
+    return None
+
+
+def _with_ci(text: str, ci: Optional[list], fmt: str) -> str:
+    return text if ci is None else f"{text} [{ci[0]:{fmt}}, {ci[1]:{fmt}}]"
+
+
+def _ci_note(entries: Sequence[Entry]) -> str:
+    kinds = dict.fromkeys(
+        f"{e.metrics['ci']['level']:g}% percentile interval of {e.metrics['ci'].get('resamples')}"
+        f" bootstrap resamples of the test set's {_unit_name(e.metrics['ci'].get('unit'))}"
+        for e in entries if "ci" in e.metrics)
+    if not kinds:
+        return ""
+    return ("[lo, hi] = " + "; ".join(kinds) + " (seedkit-metrics --ci; seed "
+            + ", ".join(dict.fromkeys(str(e.metrics["ci"].get("seed")) for e in entries
+                                      if "ci" in e.metrics)) + ").\n")
+
+
+def _unit_name(unit) -> str:
+    return {"model-segment": "enrollment models and test segments"}.get(unit, "speakers")
+
+
+def _eer_diff(metrics: dict, base: Optional[dict]) -> str:
+    """`` [lo, hi]`` of the paired EER difference when ``metrics`` was compared with the
+    baseline's scores, else ``""``."""
+    c = metrics.get("compare")
+    if not c or base is None or c.get("other") != base.get("scores"):
+        return ""
+    lo, hi = c["eer_percent"]["interval"]
+    return f" [{lo:+.2f}, {hi:+.2f}]"
+
+
 def _rel(value: Optional[float], base: Optional[float]) -> str:
     if value is None or base is None or base == 0:
         return "n/a"
@@ -158,13 +221,22 @@ def markdown_table(entries: Sequence[Entry], baseline: str,
             is_base = s == baseline
             eer = float(m["eer_percent"])
             cells = [t, f"**{s}**" if is_base else s, str(m.get("num_trials", "")),
-                     f"{eer:.3f}", "-" if is_base else _rel(eer, None if base is None
-                                                             else float(base["eer_percent"]))]
+                     _with_ci(f"{eer:.3f}", m.get("ci", {}).get("eer_percent"), ".3f"),
+                     "-" if is_base else _rel(eer, None if base is None
+                                              else float(base["eer_percent"]))
+                     + _eer_diff(m, base)]
             for p in p_targets:
                 v = _dcf(m, p)
-                cells.append("n/a" if v is None else f"{v:.4f}")
+                cells.append("n/a" if v is None else _with_ci(f"{v:.4f}", _dcf_ci(m, p), ".4f"))
                 cells.append("-" if is_base else _rel(v, None if base is None else _dcf(base, p)))
             lines.append("| " + " | ".join(cells) + " |")
     note = (f"\nrel. = (system - {baseline}) / {baseline}, per test set; negative is better. "
             "EER and minDCF (c_miss = c_fa = 1) as in voxceleb_trainer / SEED.\n")
+    ci_note = _ci_note(entries)
+    if ci_note:
+        note += "\n" + ci_note
+    if any(_eer_diff(e.metrics, by.get((baseline, e.testset))) for e in entries):
+        note += ("\nrel. [lo, hi] of EER = the interval of the EER difference to "
+                 f"{baseline} in points (paired: the same resamples, seedkit-metrics --compare)."
+                 "\n")
     return "\n".join(lines) + "\n" + note
