@@ -45,9 +45,13 @@ def writing(path: PathLike, *temps: PathLike) -> Iterator[None]:
     try:
         yield
     except OSError as err:
-        if is_write_error(err) and (err.filename is None
-                                    or os.fspath(err.filename) in {os.fspath(t) for t in temps}):
-            err.filename = os.fspath(path)
+        if is_write_error(err):
+            tmp = {os.fspath(t) for t in temps}
+            if err.filename2 is not None and os.fspath(err.filename2) in tmp:
+                err.filename2 = None  # shutil.copyfile(src, tmp): the source is not the problem
+                err.filename = None
+            if err.filename is None or os.fspath(err.filename) in tmp:
+                err.filename = os.fspath(path)
         raise
 
 

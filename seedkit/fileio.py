@@ -65,13 +65,14 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
             yield tmp
             os.replace(tmp, path)
     except BaseException as err:
-        full = (isinstance(err, Exception) and not isinstance(err, (OSError, SeedkitError))
+        full = (isinstance(err, Exception) and not isinstance(err, OSError)
                 and _no_space_left(tmp))
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         if full:
-            # a library that hides the errno of its failed write (soundfile raises
-            # LibsndfileError(2, ''), torch.save a RuntimeError) on a disk now full: say so
+            # a library or program that hides the errno of its failed write (soundfile raises
+            # LibsndfileError(2, ''), torch.save a RuntimeError, ffmpeg's failure is a
+            # SeedkitError about the audio) on a disk now full: say so
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(path)) from err
         raise
 
