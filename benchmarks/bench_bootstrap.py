@@ -15,6 +15,16 @@ written-out resample (speed-up).
 
     .venv/bin/python benchmarks/bench_bootstrap.py [--trials 1000000] [--speakers 1000]
         [--resamples 1000] [--naive 5] [--repeats 2]
+
+``--coverage N`` runs the simulation check of tests/test_metrics_ci.py instead and prints its
+numbers: N independent simulations (40 speakers x 4 utterances, all 240 target pairs and 960
+non-target pairs; target score = 3 + u_spk + e, non-target = v_a + v_b + e, u ~ N(0, 0.8^2),
+v ~ N(0, 0.6^2), e ~ N(0, 1)), each with a 95% interval from 200 resamples by speaker and by
+trial: how often each holds the true EER (that of the population's scores, N(3, 1.64) and
+N(0, 1.72)), their mean widths, and 2 x 1.96 x the standard deviation of the EER over the
+simulations (the spread an interval should match).
+
+    .venv/bin/python benchmarks/bench_bootstrap.py --coverage 100
 """
 
 from __future__ import annotations
@@ -23,9 +33,60 @@ import argparse
 import time
 
 import numpy as np
+from scipy import optimize, stats
 
-from seedkit.scoring.bootstrap import Clusters, compare_systems, replicates
+from seedkit.scoring.bootstrap import Clusters, compare_systems, interval, replicates
 from seedkit.scoring.metrics import summarize
+
+MU, TAU_T, TAU_N = 3.0, 0.8, 0.6  # the simulation (as in tests/test_metrics_ci.py)
+
+
+def true_eer() -> float:
+    sd_t, sd_n = np.hypot(TAU_T, 1.0), np.sqrt(2 * TAU_N ** 2 + 1)
+    t = optimize.brentq(lambda x: stats.norm.cdf((x - MU) / sd_t) - stats.norm.sf(x / sd_n),
+                        -10, 10)
+    return 100 * float(stats.norm.sf(t / sd_n))
+
+
+def simulate(rng, n_spk=40, per=4, nontarget_per_utt=12):
+    spk = np.repeat(np.arange(n_spk), per)
+    u, v = rng.normal(0, TAU_T, n_spk), rng.normal(0, TAU_N, n_spk)
+    ea, eb = np.triu_indices(spk.size, 1)
+    tar = spk[ea] == spk[eb]
+    keep = rng.choice(np.flatnonzero(~tar), spk.size * nontarget_per_utt // 2, replace=False)
+    idx = np.r_[np.flatnonzero(tar), keep]
+    a, b, tar = spk[ea[idx]], spk[eb[idx]], tar[idx]
+    s = np.where(tar, MU + u[a], v[a] + v[b]) + rng.normal(size=idx.size)
+    return s, tar, a, b
+
+
+def coverage(n_sims: int) -> None:
+    truth = true_eer()
+    rng = np.random.default_rng(5)
+    cover = {"speaker": 0, "trial": 0}
+    width: dict[str, list] = {"speaker": [], "trial": []}
+    estimates = []
+    t0 = time.perf_counter()
+    for k in range(n_sims):
+        s, tar, a, b = simulate(rng)
+        estimates.append(summarize(s, tar)["eer_percent"])
+        i = np.arange(s.size)
+        for name, cl in (("speaker", Clusters(a, b, 40, 40, True)),
+                         ("trial", Clusters(i, i, s.size, s.size, True))):
+            (rep,) = replicates([s], tar, cl, p_targets=(0.05,), n=200, seed=k)
+            lo, hi = interval(rep.eer, 95.0)
+            cover[name] += lo <= truth <= hi
+            width[name].append(hi - lo)
+    spread = 2 * 1.96 * float(np.std(estimates))
+    print(f"true EER {truth:.3f}%, mean estimate {np.mean(estimates):.3f}% over {n_sims} "
+          f"simulations ({time.perf_counter() - t0:.1f} s)")
+    print("| resampled unit | 95% intervals holding the true EER | mean width (points) | "
+          "width / (2 x 1.96 x sd of the estimates) |")
+    print("|---|---:|---:|---:|")
+    for name in ("speaker", "trial"):
+        w = float(np.mean(width[name]))
+        print(f"| {name} | {cover[name]} / {n_sims} | {w:.2f} | {w / spread:.2f} |")
+    print(f"2 x 1.96 x sd of the EER over the simulations: {spread:.2f} points")
 
 
 def synthetic(n_trials: int, n_spk: int, seed: int = 0):
@@ -61,7 +122,12 @@ def main() -> int:
     p.add_argument("--resamples", type=int, default=1000)
     p.add_argument("--naive", type=int, default=5, help="written-out resamples timed")
     p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--coverage", type=int, metavar="N",
+                   help="run N simulations of the coverage check instead")
     args = p.parse_args()
+    if args.coverage:
+        coverage(args.coverage)
+        return 0
     s, s_b, tar, cl = synthetic(args.trials, args.speakers)
     n = args.resamples
     ref = best(lambda: summarize(s, tar), args.repeats)
