@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -57,8 +58,8 @@ from seedkit.data.datadir import (
     write_data_dir,
 )
 from seedkit.data.trials import Trial, read_trials, voxceleb_path_to_key, write_trials
-from seedkit.errors import PathLike, SeedkitError
-from seedkit.fileio import c_sorted, write_lines
+from seedkit.errors import PathLike, SeedkitError, writing
+from seedkit.fileio import atomic_output, c_sorted, write_lines
 from seedkit.prepare.kaldi import write_lhotse_data_dir
 
 log = logging.getLogger(__name__)
@@ -122,9 +123,22 @@ def save_manifests(manifest_dir: PathLike, name: str, part: str, recordings,
     """Write lhotse manifests to ``<manifest_dir>/<name>_{recordings,supervisions}_<part>``."""
     out = Path(manifest_dir)
     out.mkdir(parents=True, exist_ok=True)
-    recordings.to_file(out / f"{name}_recordings_{part}.jsonl.gz")
+    _save_manifest(recordings, out / f"{name}_recordings_{part}.jsonl.gz")
     if supervisions is not None:
-        supervisions.to_file(out / f"{name}_supervisions_{part}.jsonl.gz")
+        _save_manifest(supervisions, out / f"{name}_supervisions_{part}.jsonl.gz")
+
+
+def _save_manifest(manifest, path: Path) -> None:
+    """``manifest.to_file(path)`` under a temporary name (atomic: a full disk leaves nothing)."""
+    with atomic_output(path) as tmp:
+        # lhotse picks the format from the suffix: keep ".jsonl.gz" on the temporary
+        real = tmp.with_name(tmp.name[:-len(".tmp")] + ".jsonl.gz")
+        try:
+            with writing(path, real):
+                manifest.to_file(real)
+            os.replace(real, tmp)
+        finally:
+            real.unlink(missing_ok=True)
 
 
 def whole_supervisions(recordings, speaker_of):
