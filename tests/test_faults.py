@@ -259,23 +259,62 @@ def testbed(tmp_path_factory):
     return paths
 
 
+@pytest.fixture(scope="module")
+def model(testbed, tmp_path_factory) -> Path:
+    """final.pt of a 1-epoch SEED run on the testbed."""
+    exp = tmp_path_factory.mktemp("faults_model") / "exp"
+    r = run_cmd(*train_args(testbed, exp, "--epochs", "1"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    return exp / "final.pt"
+
+
 def train_args(tb, exp: Path, *extra: str) -> list[str]:
     return ["seedkit-train-seed", "--config", tb["conf"], "--device", "cpu", "--clean",
             "scp:" + tb["clean"], "--noisy", "scp:" + tb["noisy"], "--pairs", tb["pairs"],
             *extra, str(exp)]
 
 
-def test_disk_full_score_and_enhance(testbed, tmp_path):
+def test_disk_full_other_writing_commands(testbed, model, tmp_path):
+    """More commands that write (metrics JSON, DET plot, PLDA model, ONNX export, a data dir):
+    one ERROR line naming the output, nothing left but the filler."""
+    tb = testbed
+    scores = tmp_path / "scores"
+    r = run_cmd("seedkit-score", tb["trials"], "scp:" + tb["eval_clean"],
+                "scp:" + tb["eval_clean"], str(scores))
+    assert r.returncode == 0, r.stderr
+    spk = tmp_path / "utt2spk"
+    keys = [ln.split()[0] for ln in Path(tb["clean"]).read_text().splitlines()]
+    spk.write_text("".join(f"{k} {k.split('-')[0]}\n" for k in keys))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "wav.scp").write_text("".join(f"{k} /x/{k}.wav\n" for k in keys))
+    (data / "utt2spk").write_text(spk.read_text())
+    with small_disk(tmp_path, size_kb=256) as disk:
+        for argv, out in (
+                (["seedkit-metrics", "--json", str(disk / "m.json"), str(scores), tb["trials"]],
+                 disk / "m.json"),
+                (["seedkit-plot-det", "--trials", tb["trials"], str(scores), str(disk / "d.png")],
+                 disk / "d.png"),
+                (["seedkit-train-plda", "scp:" + tb["clean"], str(spk), str(disk / "plda")],
+                 disk / "plda"),
+                (["seedkit-export-onnx", str(model), str(disk / "m.onnx")],
+                 disk / "m.onnx"),
+                (["seedkit-copy-data-dir", str(data), str(disk / "copy")],
+                 disk / "copy" / "wav.scp")):
+            filler = fill(disk, leave=1024)
+            disk_full_error(run_cmd(*argv), argv[0], out)
+            assert files_under(disk) == ["filler"], argv[0]
+            filler.unlink()
+
+
+def test_disk_full_score_and_enhance(testbed, model, tmp_path):
     """seedkit-score and seedkit-enhance on a full disk: one ERROR line naming the output,
     nothing but the filler left (before: tracebacks, and enhance left .e.ark.<random>.tmp);
     with room again the same command writes what it writes on a roomy disk."""
     tb = testbed
     ref = tmp_path / "ref"
-    model = tmp_path / "exp"
-    r = run_cmd(*train_args(tb, model, "--epochs", "1"))
-    assert r.returncode == 0, r.stderr[-3000:]
     score = ["seedkit-score", tb["trials"], "scp:" + tb["eval_clean"], "scp:" + tb["eval_clean"]]
-    enhance = ["seedkit-enhance", "--seed", "0", "--device", "cpu", str(model / "final.pt"),
+    enhance = ["seedkit-enhance", "--seed", "0", "--device", "cpu", str(model),
                "scp:" + tb["eval_clean"]]
     ref.mkdir()
     assert run_cmd(*score, str(ref / "scores")).returncode == 0
