@@ -63,12 +63,13 @@ sub wait_or_orphan_kill {
   my ($cpid) = @_;
   my $rin = '';
   vec($rin, fileno($alive_r), 1) = 1;
+  local $SIG{CHLD} = sub { };  # the command's exit interrupts select(): no polling delay
   while (1) {
     my $w = waitpid($cpid, POSIX::WNOHANG());
     return $? if $w == $cpid;
     return -1 if $w < 0;
     my $rout;
-    my $n = select($rout = $rin, undef, undef, 0.25);
+    my $n = select($rout = $rin, undef, undef, 0.5);  # 0.5: a SIGCHLD just before select()
     next unless $n > 0;
     my $buf;
     next if sysread($alive_r, $buf, 1);  # never written to: only end-of-file wakes us
