@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import torch
@@ -61,24 +62,33 @@ def results_rows(text: str) -> dict[tuple[str, str], float]:
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) >= 5 and cells[0].startswith("eval_"):
-            rows[(cells[0], cells[1].strip("*"))] = float(cells[3])
+            rows[(cells[0], cells[1].strip("*"))] = float(cells[3].split()[0])
     return rows
+
+
+def value_and_interval(cell: str) -> tuple[float, Optional[tuple[float, float]]]:
+    """``"5.733 [4.933, 6.600]"`` -> ``(5.733, (4.933, 6.6))``; ``"5.733"`` -> ``(5.733, None)``."""
+    m = re.fullmatch(r"(\S+)(?: \[(\S+), (\S+)\])?", cell)
+    assert m, cell
+    return float(m[1]), (None if m[2] is None else (float(m[2]), float(m[3])))
 
 
 METRICS = ("eer", "mindcf01", "mindcf05")
 
 
 def results_table(text: str) -> dict[tuple[str, str], dict[str, float]]:
-    """(test set, system) -> trials, EER (%) and minDCF at p = 0.01 / 0.05 from a RESULTS.md-style
-    table (``| test set | system | trials | EER (%) | rel. | minDCF@0.01 | rel. | minDCF@0.05 |
-    rel. |``)."""
+    """(test set, system) -> trials, EER (%) and minDCF at p = 0.01 / 0.05, with their intervals
+    (``<metric>_ci``: ``(lo, hi)``, or None in a table without them) from a RESULTS.md-style table
+    (``| test set | system | trials | EER (%) | rel. | minDCF@0.01 | rel. | minDCF@0.05 |
+    rel. |``, a value cell ``5.733`` or ``5.733 [4.933, 6.600]``)."""
     rows = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 9 and cells[0].startswith("eval_"):
-            rows[(cells[0], cells[1].strip("*"))] = {
-                "trials": int(cells[2]), "eer": float(cells[3]), "mindcf01": float(cells[5]),
-                "mindcf05": float(cells[7]), "rel_eer": cells[4]}
+            row = {"trials": int(cells[2]), "rel_eer": cells[4].split(" [")[0]}
+            for m, i in zip(METRICS, (3, 5, 7)):
+                row[m], row[f"{m}_ci"] = value_and_interval(cells[i])
+            rows[(cells[0], cells[1].strip("*"))] = row
     return rows
 
 
@@ -113,14 +123,19 @@ def results_tolerance(system: str, metric: str, trials: int) -> float:
 
 
 def results_off(got: dict, want: dict) -> list[str]:
-    """The cells of ``got`` that moved from ``want`` by more than ``results_tolerance``."""
+    """The cells of ``got`` that moved from ``want`` by more than ``results_tolerance`` and lie
+    outside the docs' bootstrap interval of that cell (when the docs give one): where the
+    interval is wider than the tolerance, a value inside it is no evidence of a change."""
     off = []
     for key, row in want.items():
         assert got[key]["trials"] == row["trials"], key
         for m in METRICS:
             tol = results_tolerance(key[1], m, row["trials"])
-            if abs(got[key][m] - row[m]) > tol:
-                off.append(f"{key[0]} {key[1]} {m}: {got[key][m]} (docs {row[m]}, tol {tol:.4f})")
+            ci = row.get(f"{m}_ci")
+            inside = ci is not None and ci[0] <= got[key][m] <= ci[1]
+            if abs(got[key][m] - row[m]) > tol and not inside:
+                off.append(f"{key[0]} {key[1]} {m}: {got[key][m]} (docs {row[m]}, tol {tol:.4f}"
+                           + (f", interval [{ci[0]}, {ci[1]}]" if ci else "") + ")")
     return off
 
 
@@ -133,6 +148,9 @@ def test_docs_results_table_is_complete_and_consistent():
     assert set(rows) == {(x, s) for x in EVAL_SETS for s in SYSTEMS}
     for (x, system), row in rows.items():
         assert row["trials"] == 3000
+        for m in METRICS:  # every cell has its bootstrap interval, around the value
+            lo, hi = row[f"{m}_ci"]
+            assert lo <= row[m] <= hi, (x, system, m)
         base = rows[(x, "baseline")]
         if system == "baseline":
             assert row["rel_eer"] == "-"
@@ -156,7 +174,10 @@ def test_results_tolerance_and_comparison():
     assert results_tolerance("baseline", "eer", 3000) == pytest.approx(2 * 100 / 1500)
     assert results_tolerance("SEED", "eer", 200) == pytest.approx(6.0)
     assert results_tolerance("regression", "mindcf01", 3000) == pytest.approx(0.15)
-    want = docs_results()
+    docs = docs_results()
+    # without intervals: the tolerance alone
+    want = {k: {m: (None if m.endswith("_ci") else x) for m, x in v.items()}
+            for k, v in docs.items()}
     got = {k: dict(v) for k, v in want.items()}
     assert results_off(got, want) == []
     got[("eval_mix", "SEED")]["eer"] += 7 * 100 / 1500  # 7 trials: beyond SEED's 6
@@ -164,6 +185,19 @@ def test_results_tolerance_and_comparison():
     got[("eval_snr5", "regression")]["eer"] += 29 * 100 / 1500  # within the regression's 30
     assert [x.split(":")[0] for x in results_off(got, want)] == [
         "eval_mix SEED eer", "eval_snr0 baseline mindcf05"]
+    # with the docs' intervals (every cell has one, wider than the tolerance): a value beyond the
+    # tolerance passes inside the interval and fails outside it
+    key = ("eval_mix", "SEED")
+    lo, hi = docs[key]["eer_ci"]
+    assert hi - docs[key]["eer"] > results_tolerance("SEED", "eer", 3000)
+    got = {k: dict(v) for k, v in docs.items()}
+    got[key]["eer"] = hi
+    assert results_off(got, docs) == []
+    got[key]["eer"] = hi + 0.01
+    got[("eval_clean", "baseline")]["mindcf01"] = docs[("eval_clean", "baseline")][
+        "mindcf01_ci"][0] - 0.001
+    assert [x.split(":")[0] for x in results_off(got, docs)] == [
+        "eval_clean baseline mindcf01", "eval_mix SEED eer"]
 
 
 
