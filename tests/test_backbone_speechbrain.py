@@ -87,6 +87,14 @@ def rel_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max() / b.abs().max())
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="module")
 def sb_model() -> SBECAPA:
     return speechbrain_model()
@@ -113,7 +121,6 @@ def test_seedkit_extract_equals_speechbrain_forward(sb_model, tmp_path, venv_bin
     assert proc.returncode == 0, proc.stderr
     got = read_embeddings(f"scp:{out}.scp")
     assert sorted(got) == sorted(LENGTHS)
-    torch.set_num_threads(1)
     worst = 0.0
     for utt in LENGTHS:
         x, rate = sf.read(str(tmp_path / f"{utt}.wav"), dtype="float32")
