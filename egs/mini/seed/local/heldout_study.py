@@ -183,10 +183,12 @@ class Study:
         self.score(self.work)  # the frozen baseline: raw embeddings (work/xvectors)
         policies = self.a.policies.split(",")
         seeds = [int(s) for s in self.a.seeds.split(",")]
+        reg_seeds = [int(s) for s in self.a.regression_seeds.split(",")]
         jobs = []  # seed-major: one seed of every system first, then the next
         for seed in seeds:
             jobs += [(f"seed_{p}", self.a.conf, p, seed) for p in policies]
-            jobs.append(("regression_release", self.a.regression_conf, "release", seed))
+            if seed in reg_seeds:
+                jobs.append(("regression_release", self.a.regression_conf, "release", seed))
 
         def one(job):
             system, conf, policy, seed = job
@@ -207,9 +209,9 @@ def table(work: Path, policies: list[str], seeds: list[int], resamples: int, lev
           set_dir) -> str:
     systems = {"frozen baseline": [work]}
     systems["regression (release pairs)"] = [work / "exp/regression_release" / f"seed{s}"
-                                             for s in seeds]
+                                             for s in range(100)]
     for p in policies:
-        systems[f"SEED, {p}"] = [work / "exp" / f"seed_{p}" / f"seed{s}" for s in seeds]
+        systems[f"SEED, {p}"] = [work / "exp" / f"seed_{p}" / f"seed{s}" for s in range(100)]
     systems = {k: [d for d in v if (d / "scores").is_dir()] for k, v in systems.items()}
     systems = {k: v for k, v in systems.items() if v}
     out = {}
@@ -283,6 +285,8 @@ def main() -> int:
     p.add_argument("--policies", default="release,compound,babble,wide")
     p.add_argument("--seeds", default="0,1,2", help="training seeds")
     p.add_argument("--steps", type=int, default=660, help="training steps of every model")
+    p.add_argument("--regression-seeds", default="0,1,2", help="training seeds of the "
+                   "regression baseline")
     p.add_argument("--data-seed", type=int, default=777, help="pairs/extraction/enhance seed")
     p.add_argument("--nj", type=int, default=2)
     p.add_argument("--concurrent", type=int, default=2,
