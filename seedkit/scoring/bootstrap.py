@@ -53,7 +53,6 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
-from scipy import sparse
 
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.scoring.metrics import check_scores_labels, summarize
@@ -160,7 +159,7 @@ class _Class:
 
     col_a: np.ndarray
     col_b: np.ndarray
-    bins: sparse.csr_matrix  # [n_bins, trials], one 1 per trial: per-bin sums of the weights
+    bins: object  # scipy.sparse.csr_matrix [n_bins, trials], one 1 per trial: per-bin sums
     largest_bin: int  # most trials in one bin (int16 sums fit when this x the weight fits)
 
     def counts(self, w: np.ndarray) -> np.ndarray:
@@ -195,6 +194,10 @@ def _bin_edges(sorted_scores: np.ndarray, max_bins: int) -> np.ndarray:
 
 def _class(sorted_class: np.ndarray, col_a: np.ndarray, col_b: np.ndarray, edges: np.ndarray
            ) -> _Class:
+    # imported here: scipy.sparse adds 0.2-0.7 s to every seedkit-metrics start (this module is
+    # imported by seedkit.scoring.report), which only --ci needs (as rir.py's scipy.signal)
+    from scipy import sparse  # noqa: PLC0415
+
     bins = np.searchsorted(edges, sorted_class, side="left")  # first edge >= score
     per_bin = np.bincount(bins, minlength=edges.size)
     indptr = np.r_[0, np.cumsum(per_bin)]
