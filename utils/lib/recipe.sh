@@ -59,11 +59,13 @@ is_done() {
 }
 
 # mark_done STAMP KEY: record (atomically: STAMP.tmp, then rename) that the work is complete for
-# KEY; creates STAMP's directory.
+# KEY; creates STAMP's directory. A failed write (disk full) removes STAMP.tmp and dies.
 mark_done() {
-  mkdir -p "$(dirname "$1")"
-  printf '%s\n' "$2" > "$1.tmp"
-  mv "$1.tmp" "$1"
+  mkdir -p "$(dirname "$1")" || die "$1" "cannot create the stamp's directory"
+  if ! { printf '%s\n' "$2" > "$1.tmp"; } 2>/dev/null || ! mv "$1.tmp" "$1"; then
+    rm -f "$1.tmp"
+    die "$1" "cannot write this stamp (disk full?); free space and run again"
+  fi
 }
 
 # skip WHAT: the log line of skipped work (the tests look for "up to date; skipping").
@@ -133,12 +135,22 @@ run_job() {
 
 # in_parallel [--buffer DIR] FUNC ARG...: "FUNC ARG" for every ARG at once, in the background (give
 # each a share of the cores: job_threads <number of ARGs>); waits for all of them. With --buffer,
-# each one's stderr goes to DIR/.FUNC.ARG.log and is shown afterwards in ARG order (short runs
-# whose lines would interleave); without, their output is shown as it comes. Exits 1 if any run
-# failed (its own ERROR line is in what was shown), after all have ended.
+# each one's stderr is kept and shown afterwards in ARG order (short runs whose lines would
+# interleave); without, their output is shown as it comes. The buffers are files in a private
+# folder under $TMPDIR (/tmp), DIR/.FUNC.ARG.log only when none can be made there: on a disk that
+# fills up under DIR they would lose the runs' messages, the ERROR line saying so included. Exits
+# 1 if any run failed (its own ERROR line is in what was shown), after all have ended.
 in_parallel() {
-  local buffer= func a failed=0 i=0 pids=()
-  if [ "$1" = --buffer ]; then buffer=$2; mkdir -p "$buffer"; shift 2; fi
+  local buffer= own_buffer= func a failed=0 ok i=0 pids=()
+  if [ "$1" = --buffer ]; then
+    mkdir -p "$2"
+    if own_buffer=$(mktemp -d "${TMPDIR:-/tmp}/in_parallel.XXXXXX" 2>/dev/null); then
+      buffer=$own_buffer
+    else
+      buffer=$2
+    fi
+    shift 2
+  fi
   func=$1
   shift
   for a in "$@"; do
@@ -146,10 +158,19 @@ in_parallel() {
     pids+=($!)
   done
   for a in "$@"; do
-    wait "${pids[$i]}" || failed=1
-    if [ -n "$buffer" ]; then cat "$buffer/.$func.$a.log" >&2; rm -f "$buffer/.$func.$a.log"; fi
+    ok=1
+    wait "${pids[$i]}" || { failed=1; ok=0; }
+    if [ -n "$buffer" ]; then
+      cat "$buffer/.$func.$a.log" >&2 2>/dev/null || true
+      if [ "$ok" -eq 0 ] && [ ! -s "$buffer/.$func.$a.log" ]; then
+        echo "ERROR ($(basename "$0")): $func $a failed; its messages could not be kept in" \
+          "$buffer (disk full?)" >&2
+      fi
+      rm -f "$buffer/.$func.$a.log"
+    fi
     i=$((i + 1))
   done
+  [ -z "$own_buffer" ] || rmdir "$own_buffer" 2>/dev/null || true
   [ "$failed" -eq 0 ] || exit 1
 }
 
