@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # local/score.sh [options]: run.sh stage 7. Baseline and SEED embeddings scored with the SEED
 # protocol (eval_multi: multi-crop, -mean L2 distance) and the wespeaker protocol (eval_full:
-# full-utterance cosine), EER/minDCF per test set, DET plots, RESULTS.md (local/write_results.sh)
-# and its copy --results. Each piece is skipped when its .done stamp matches its inputs.
+# full-utterance cosine), EER/minDCF per test set with bootstrap intervals (seedkit-metrics --ci:
+# VoxCeleb1-O resamples speakers, whose ids start its keys; VC-Mix the speakers of its data dir,
+# each VoxConverse segment its own; other lists enrollment models x test segments) and SEED's paired
+# comparison with the baseline, DET plots, RESULTS.md (local/write_results.sh) and its copy
+# --results. Each piece is skipped when its .done stamp matches its inputs.
 data=data                  # data dir holding trials/<set>
 bdir=                      # exp/<backbone>: baseline embeddings in xvectors/, scores go to scores/
 sdir=                      # the SEED system's dir (its enhanced embeddings in xvectors/)
@@ -18,9 +21,24 @@ t_star=50                  # shown in RESULTS.md
 eval_crops=10              # shown in RESULTS.md
 eval_crop_sec=4.015        # shown in RESULTS.md
 results=                   # copy of RESULTS.md ("" = none)
+ci=95                      # seedkit-metrics --ci level ("" = no intervals)
+bootstrap=1000             # seedkit-metrics --bootstrap resamples
 . utils/parse_options.sh || exit 1
 set -euo pipefail
 . utils/lib/recipe.sh
+
+# ci_opts SET: seedkit-metrics' bootstrap options for one test set (none without --ci)
+ci_opts() {
+  [ -n "$ci" ] || return 0
+  echo "--ci $ci --bootstrap $bootstrap"
+  case $1 in
+    vox1_o) echo "--speaker-from-key" ;;  # id10270-x6uYqmx31kE-00001: speaker id10270
+    vcmix)
+      if [ -f "$data/local/vcmix/utt2spk" ]; then echo "--utt2spk $data/local/vcmix/utt2spk"
+      else echo "--bootstrap-unit model-segment"; fi ;;
+    *) echo "--bootstrap-unit model-segment" ;;
+  esac
+}
 
 for protocol in seed wespeaker; do
   case $protocol in
@@ -32,14 +50,18 @@ for protocol in seed wespeaker; do
     [ -f "$src/xvector.scp" ] || die "$src/xvector.scp" "embeddings missing; run stages 4-6 first"
     for t in $test_sets; do
       out=$bdir/scores/$protocol/$system/$t
+      base=$bdir/scores/$protocol/baseline/$t
+      # shellcheck disable=SC2207
+      opts=($(ci_opts "$t"))
+      if [ -n "$ci" ] && [ "$system" != baseline ]; then opts+=(--compare "$base/scores"); fi
       key=$(key_of score "$method" "$p_target_seed,$p_target_wespeaker" "$data/trials/$t" \
-        "$src/.done")
+        "$src/.done" "${opts[@]}" $([ "$system" = baseline ] || echo "$base/.done"))
       if is_done "$out/.done" "$key" "$out/metrics.json"; then skip "$out"; continue; fi
       mkdir -p "$out"
       seedkit-score --method "$method" "$data/trials/$t" "scp:$src/xvector.scp" \
         "scp:$src/xvector.scp" "$out/scores"
-      seedkit-metrics --p-target "$p_target_wespeaker,$p_target_seed" --json "$out/metrics.json" \
-        "$out/scores" "$data/trials/$t" | tee "$out/summary.txt"
+      seedkit-metrics --p-target "$p_target_wespeaker,$p_target_seed" "${opts[@]}" \
+        --json "$out/metrics.json" "$out/scores" "$data/trials/$t" | tee "$out/summary.txt"
       mark_done "$out/.done" "$key"
     done
   done
