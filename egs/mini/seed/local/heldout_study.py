@@ -181,7 +181,7 @@ class Study:
     def run(self) -> None:
         self.prepare()
         self.score(self.work)  # the frozen baseline: raw embeddings (work/xvectors)
-        policies = self.a.policies.split(",")
+        policies = [p for p in self.a.policies.split(",") if p]  # "": the regression only
         seeds = [int(s) for s in self.a.seeds.split(",")]
         reg_seeds = [int(s) for s in self.a.regression_seeds.split(",")]
         jobs = []  # seed-major: one seed of every system first, then the next
@@ -307,8 +307,9 @@ def main() -> int:
         study.run()
         study.times["total_this_run"] = time.perf_counter() - t0
         (study.work / "times.json").write_text(json.dumps(study.times, indent=1))
-    text = table(study.work, args.policies.split(","), [int(s) for s in args.seeds.split(",")],
-                 args.resamples, args.level, study.set_dir)
+    text = table(study.work, [p for p in args.policies.split(",") if p],
+                 [int(s) for s in args.seeds.split(",")], args.resamples, args.level,
+                 study.set_dir)
     (study.work / "table.md").write_text(text)
     print(text)
     return 0
