@@ -26,6 +26,7 @@ table from the scores. Run from the recipe dir::
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import subprocess
 import sys
@@ -304,6 +305,14 @@ def main() -> int:
     study = Study(args)
     t0 = time.perf_counter()
     if not args.table_only:
+        # one run per work dir: a second would retrain (rm -rf) a model the first is training
+        study.work.mkdir(parents=True, exist_ok=True)
+        lock = open(study.work / ".lock", "w")  # noqa: SIM115 (held until exit)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            sys.exit(f"ERROR (heldout_study): {study.work / '.lock'}:0: another "
+                     "heldout_study.py runs on this work dir; wait for it to end")
         study.run()
         study.times["total_this_run"] = time.perf_counter() - t0
         (study.work / "times.json").write_text(json.dumps(study.times, indent=1))
