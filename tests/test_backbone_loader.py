@@ -212,7 +212,9 @@ def test_missing_checkpoint_needs_allow_random_weights(tmp_path):
                                         REPO.glob("egs/*/seed/conf/*.yaml")
                                         if not p.name.startswith("seed_")
                                         # ONNX confs: tests/test_backbone_onnx.py
-                                        and not p.name.startswith("onnx_")))
+                                        and not p.name.startswith("onnx_")
+                                        # augmentation policies: tests/test_augment_policy.py
+                                        and not p.name.startswith("augment_")))
 def test_shipped_backbone_confs_build(conf):
     cfg = load_backbone_config(REPO / conf)
     model = build_from_config(cfg, allow_random_weights=True)
