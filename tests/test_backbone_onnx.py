@@ -24,6 +24,7 @@ import torch
 from test_mini_recipe import make_workdir, run_recipe
 from torch import nn
 
+import seedkit
 from seedkit.bin import extract as extract_bin
 from seedkit.embio import read_embeddings
 from seedkit.errors import SeedkitError, run_main
@@ -194,6 +195,14 @@ def test_batched_crops_equal_one_by_one(tmp_path):
         ones = torch.cat([model(wav[i:i + 1]) for i in range(5)])
     assert batch.shape == (5, 24)
     assert torch.allclose(batch, ones, rtol=1e-5, atol=1e-6)
+
+
+def test_python_api(tmp_path):
+    bb = seedkit.Backbone.load(conf(tmp_path, tiny_model(tmp_path, WESPEAKER_META)),
+                               device="cpu")
+    x = tone(32000, 140, 3)
+    assert bb.embed(x, 16000).shape == (24,)
+    assert bb.embed(x, 16000, crop="multi:3:1.0").shape == (3, 24)
 
 
 def test_multi_crops_and_checkpoint_override(tmp_path, capsys):
