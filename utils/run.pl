@@ -53,12 +53,14 @@ sub now { return strftime('%a %b %e %H:%M:%S %Z %Y', localtime); }
 # any signal, SIGKILL included (an out-of-memory killer, a closed terminal), the kernel closes the
 # write end and every job sees end-of-file: it then stops its command's process group (TERM, and
 # KILL after $kill_grace seconds), so no job outlives its run.pl.
-pipe(my $alive_r, my $alive_w) or do { print STDERR "ERROR ($prog): cannot make a pipe: $!\n"; exit 1; };
+pipe(my $alive_r, my $alive_w)
+  or do { print STDERR "ERROR ($prog): cannot make a pipe: $!\n"; exit 1; };
 my $kill_grace = 5;
 my $runpl_pid = $$;
 
-# Waits for the command (pid $cpid, leader of this process group) while watching run.pl: returns
-# the command's wait status, or stops the group when run.pl is gone (then never returns).
+# Waits for the command (pid $cpid, in this job's process group, which the job's wrapper leads)
+# while watching run.pl: returns the command's wait status, or stops the whole group when run.pl
+# is gone (then never returns).
 sub wait_or_orphan_kill {
   my ($cpid) = @_;
   my $rin = '';
