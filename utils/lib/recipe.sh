@@ -196,10 +196,22 @@ file_id() { [ -z "$1" ] && echo none || ls -lL --time-style=+%s "$1" | awk '{pri
 # the holder is found as the oldest process that has it open (/proc/*/fd). A watchdog
 # (utils/lib/recipe_watchdog.pl, in its own session) stops what is left of the recipe's processes
 # once the recipe itself is gone (SIGKILL included), so a killed run.sh leaves no stage running.
+# When DIR did not exist and the run ends with nothing in it but the lock (a stage's pre-flight
+# refused the inputs), DIR is removed again, still under the lock, so a failed run leaves no exp
+# dir behind; a run that opened the lock file just before it was removed finds, once locked, that
+# the path no longer names the file it holds, and takes the lock again on a new file.
 lock_workdir() {
-  local dir=$1 lock="$1/${2:-run}.lock" abs pids holder=""
-  mkdir -p "$dir" || die "$dir" "cannot create the directory for the run lock"
-  exec {seedkit_lock_fd}<>"$lock" || die "$lock" "cannot open the run lock; check the permissions"
+  local dir=$1 lock="$1/${2:-run}.lock" abs pids holder="" tries
+  [ -d "$dir" ] && seedkit_lock_made_dir=false || seedkit_lock_made_dir=true
+  for tries in 1 2 3; do
+    mkdir -p "$dir" || die "$dir" "cannot create the directory for the run lock"
+    exec {seedkit_lock_fd}<>"$lock" || die "$lock" "cannot open the run lock; check the permissions"
+    flock -n "$seedkit_lock_fd" || break
+    # locked: is the path still the file this descriptor holds (not one removed meanwhile)?
+    [ "$(stat -L -c %d:%i "$lock" 2>/dev/null)" = \
+      "$(stat -L -c %d:%i "/proc/$$/fd/$seedkit_lock_fd")" ] && break
+    exec {seedkit_lock_fd}>&-
+  done
   if ! flock -n "$seedkit_lock_fd"; then
     abs=$(readlink -f "$lock")
     pids=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "$abs" 2>/dev/null | cut -d/ -f3 | grep -vx "$$" \
@@ -210,6 +222,18 @@ lock_workdir() {
     die "$lock" "another run holds this recipe directory (${holder:-a process of another user or" \
       "host}); wait for it to end or stop it (its lock is released when it ends, even when killed)"
   fi
+  seedkit_lock_file=$lock
+  trap release_made_lock_dir EXIT
   setsid "$(dirname "${BASH_SOURCE[0]}")/recipe_watchdog.pl" "$$" \
     </dev/null >/dev/null 2>&1 {seedkit_lock_fd}>&- &
+}
+
+# release_made_lock_dir: the EXIT trap of lock_workdir: removes the directory it made when the run
+# left nothing in it but the lock file (the lock is still held while it does).
+release_made_lock_dir() {
+  local dir
+  $seedkit_lock_made_dir || return 0
+  dir=$(dirname "$seedkit_lock_file")
+  [ -z "$(ls -A "$dir" 2>/dev/null | grep -vxF "$(basename "$seedkit_lock_file")")" ] || return 0
+  rm -f "$seedkit_lock_file" && rmdir "$dir" 2>/dev/null || true
 }
