@@ -37,6 +37,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from seedkit.augment_policy import load_policy
 from seedkit.errors import SeedkitError
 from seedkit.seed.train import Batch, DistInfo, mix_seed, train_from_source, weights_digest
 
@@ -132,7 +133,6 @@ class OnTheFlyPairs:
 
     def __init__(self, opts: OnTheFlyOptions, cfg: Mapping[str, Any], info: DistInfo):
         from seedkit.augment import PairPlanner  # noqa: PLC0415
-        from seedkit.augment_policy import load_policy  # noqa: PLC0415
         from seedkit.extract import build_embedder  # noqa: PLC0415
         from seedkit.models.config import batch_size_for, load_backbone_config  # noqa: PLC0415
 
