@@ -1,4 +1,4 @@
-"""Build VC-Mix (seed-method.md 5.1): every non-target trial of VoxConverse-SV followed by every
+"""Build VC-Mix (docs/method.md §9): every non-target trial of VoxConverse-SV followed by every
 target trial of VoxCeleb1-O, with a data dir of exactly the utterances they use.
 
 <vox1-test-data> and <voxconverse-data> are the data dirs seedkit-prepare-corpus writes

@@ -1,13 +1,14 @@
 """SEED's training objective and its test-time enhancement, around one :class:`RDMMLP`.
 
-Training (``seed-method.md`` §1.1): for a pair (y0 = paired clean-or-noisy embedding, x0 = clean
+Training (``docs/method.md`` §3): for a pair (y0 = paired clean-or-noisy embedding, x0 = clean
 embedding), draw t ~ U{0..T-1} and eps ~ N(0, I), form y_t = sqrt(acp_t) y0 + sqrt(1-acp_t) eps
 and regress the network output f(y_t, t) onto x0 with an L1 loss averaged over all elements.
 Embeddings are used raw (``train_normalize: false``, the official asymmetry) or L2-normalised
 and scaled by s = sqrt(D) (``train_normalize: true``).
 
-Enhancement (§2): x = normalize(e) * s; x_t = sqrt(acp_t*) x + sqrt(1-acp_t*) eps;
-out = clamp(f(x_t, t*), +-3 s). With ``sample_steps`` N > 1, N deterministic DDIM steps instead.
+Enhancement (``docs/method.md`` §7): x = normalize(e) * s;
+x_t = sqrt(acp_t*) x + sqrt(1-acp_t*) eps; out = clamp(f(x_t, t*), +-3 s).
+With ``sample_steps`` N > 1, N deterministic DDIM steps instead.
 
 Regression baseline (``objective: regression``): f(y0, t_fix) is regressed onto x0 with the same
 L1 loss; no noise at all, neither in training nor at test time.

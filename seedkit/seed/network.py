@@ -1,6 +1,6 @@
 """The SEED denoiser: a residual MLP over embedding vectors (``RDMMLP`` of the original code).
 
-Layout and parameter names follow the official state dict exactly (``seed-method.md`` §3), so a
+Layout and parameter names follow the official state dict exactly (``docs/method.md`` §8), so a
 bare official checkpoint loads with ``load_state_dict(strict=True)``::
 
   input_proj                      Linear(D -> C)                     C = model_channels (2D)

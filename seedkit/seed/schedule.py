@@ -1,6 +1,6 @@
 """The DDPM noise schedule of SEED and the two scheduler operations it uses.
 
-Facts (``seed-method.md`` §1.2, diffusers ``DDIMScheduler`` defaults of the original):
+Facts (``docs/method.md`` §2, diffusers ``DDIMScheduler`` defaults of the original):
   betas = linspace(sqrt(1e-4), sqrt(0.02), T=1000, float32) ** 2     ("scaled_linear")
   alphas_cumprod = cumprod(1 - betas) in float32
   add_noise(x, eps, t) = sqrt(acp[t]) * x + sqrt(1 - acp[t]) * eps
