@@ -5,7 +5,10 @@ Also: nothing the repository ships reads a path outside the repository."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 import reference_weights as rw
@@ -64,34 +67,35 @@ def test_waveforms_match_the_fixture_checksums(name):
 # development machine's absolute paths.
 OUTSIDE = re.compile(r"\.\./shared|REPO\.parent|parent\.parent\.parent"
                      r"|/work/main|/work/shared|/home/\w+/")
-SCANNED = ("tests", "seedkit", "tools", ".ci", "utils", "egs", "benchmarks", "docs")
+#: Tracked files the scan leaves out, each for its reason: this file spells the patterns out.
+NOT_SCANNED = {"tests/test_reference_fixtures.py": "holds the patterns themselves"}
 
 
-def _shipped_text_files():
-    for top in SCANNED:
-        for p in sorted((REPO / top).rglob("*")):
-            if not p.is_file() or p.suffix in {".json", ".pt", ".wav", ".png", ".pyc"}:
-                continue
-            if any(part in {"__pycache__", "exp", "data", "corpus", "mfcc"} for part in
-                   p.relative_to(REPO).parts[1:-1]):
-                continue
-            yield p
-    yield REPO / "README.md"
-    yield REPO / "Makefile"
+def _tracked_files() -> list[str]:
+    """Every file git tracks (``git ls-files``): what a clone of the repository ships."""
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True)
+    return sorted(out.stdout.decode("utf-8").split("\0")[:-1])
+
+
+def outside_paths(rel: str, repo: Path = REPO) -> list[str]:
+    """The lines of the tracked file ``rel`` that name an outside path; for a link, its target
+    when that lies outside ``repo``."""
+    p = repo / rel
+    if not p.exists() and not p.is_symlink():  # deleted in the work tree, not yet in git
+        return []
+    if p.is_symlink():  # a link (egs/*/seed/utils) must stay inside the repository
+        target = (p.parent / os.readlink(p)).resolve()
+        return [] if target.is_relative_to(repo.resolve()) else [f"{rel}: -> {target}"]
+    text = p.read_bytes().decode("utf-8", errors="replace")  # binary files (wav) scanned too
+    return [f"{rel}:{n}: {line.strip()}" for n, line in enumerate(text.splitlines(), 1)
+            if OUTSIDE.search(line)]
 
 
 def test_nothing_reads_outside_the_repository():
-    offenders = []
-    for p in _shipped_text_files():
-        if p.name == "test_reference_fixtures.py":
-            continue
-        try:
-            text = p.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            continue
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if OUTSIDE.search(line):
-                offenders.append(f"{p.relative_to(REPO)}:{lineno}: {line.strip()}")
+    tracked = _tracked_files()
+    assert "seedkit/data/datadir.py" in tracked and "seedkit/corpus/make.py" in tracked
+    assert set(NOT_SCANNED) <= set(tracked)
+    offenders = [x for rel in tracked if rel not in NOT_SCANNED for x in outside_paths(rel)]
     assert not offenders, "\n".join(offenders)
 
 
@@ -99,3 +103,16 @@ def test_the_scan_finds_an_outside_path(tmp_path):
     assert OUTSIDE.search('ref = REPO.parent / "shared" / "reference"')
     assert OUTSIDE.search("see ../shared/reference/metrics.json")
     assert not OUTSIDE.search("see tests/data/reference/metrics.json")
+
+
+def test_the_scan_reads_data_folders_and_follows_links(tmp_path):
+    """A tracked file under a ``data``/``corpus`` folder is read, and a link out is caught."""
+    repo = tmp_path / "repo"
+    (repo / "seedkit" / "data").mkdir(parents=True)
+    (repo / "seedkit" / "data" / "x.py").write_text('ROOT = "/work/main/tests"\n')
+    os.symlink(tmp_path, repo / "out")
+    os.symlink("seedkit", repo / "inside")
+    assert outside_paths("seedkit/data/x.py", repo) == [
+        'seedkit/data/x.py:1: ROOT = "/work/main/tests"']
+    assert outside_paths("out", repo) == [f"out: -> {tmp_path}"]
+    assert outside_paths("inside", repo) == []
