@@ -9,14 +9,15 @@ import gzip
 import numpy as np
 import pytest
 
+from seedkit.data.trials import read_trial_list
 from seedkit.embio import iter_embeddings, read_vector_scp, write_embeddings
 from seedkit.errors import SeedkitError
+from seedkit.scoring import score, scorefile
 from seedkit.scoring.index import pair_dot
 from seedkit.scoring.keyrows import kaldi_trial_rows
 from seedkit.scoring.score import load_embedding_set, score_sets, score_trials_file
 from seedkit.scoring.scorefile import write_scores
 from seedkit.scoring.textcols import format_g9, join_lines, key_column
-from seedkit.scoring.trialio import read_trial_list
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 10.0, 100.0, 1e8, 1e9, 123456789.5, 0.5, 9.9999999996,
            99999999.95, 999999999.5, 1e-4, 1e-5, 0.00012345, 1.5e-14, 1e-15, 1e22, 1e23,
@@ -55,13 +56,30 @@ def test_join_lines_and_key_columns():
     assert key_column(["a\0b"]) is None
 
 
-@pytest.mark.parametrize("keys", [["u1", "spk-2", "u3"], ["u1", "sp\u00e9k", "u3"]])
-def test_write_scores_bytes_do_not_depend_on_the_path(tmp_path, keys):
+def spy(monkeypatch, module, name: str) -> list:
+    """Replace ``module.name`` by a wrapper that records each call's arguments; returns the
+    list of calls (what shows which path ran)."""
+    calls: list = []
+    real = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+    return calls
+
+
+@pytest.mark.parametrize("keys,numpy_path", [(["u1", "spk-2", "u3"], True),
+                                             (["u1", "sp\u00e9k", "u3"], False)])
+def test_write_scores_bytes_do_not_depend_on_the_path(tmp_path, monkeypatch, keys, numpy_path):
     r = np.random.default_rng(1)
     enroll = [keys[i] for i in r.integers(0, 3, 300)]
     test = [keys[i] for i in r.integers(0, 3, 300)]
     scores = r.normal(size=300).astype(np.float32)
+    joined = spy(monkeypatch, scorefile, "join_lines")  # the numpy writer's line builder
     write_scores(tmp_path / "s", enroll, test, scores)
+    assert bool(joined) == numpy_path  # ASCII keys: numpy writes; else Python
     want = "".join(f"{a} {b} {'%.9g' % v}\n" for a, b, v in zip(enroll, test, scores.tolist()))
     assert (tmp_path / "s").read_bytes() == want.encode("utf-8")
 
@@ -127,12 +145,20 @@ def _checking_path(trials, spec, out):
     return want.encode()
 
 
-@pytest.mark.parametrize("extra", [(), ("target", "caf\u00e9")])
-def test_fast_path_scores_equal_the_checking_path(tmp_path, extra):
-    # keys named like a label, or not ASCII (their key column is written by Python): the
-    # bytes are the same either way
+@pytest.mark.parametrize("extra,fast", [((), True), (("target",), True),
+                                        (("target", "caf\u00e9"), False)])
+def test_fast_path_scores_equal_the_checking_path(tmp_path, monkeypatch, extra, fast):
+    # keys named like a label take the fast path; a key that is not ASCII (no numpy key column)
+    # sends the whole file through the checking path: the bytes are the same either way
     spec, trials = _setup(tmp_path, extra_keys=extra)
+    rows = spy(monkeypatch, score, "score_rows")  # both paths score through it once
+    checking = spy(monkeypatch, score, "score_sets")  # the checking reader's trial resolver
+    written = spy(monkeypatch, score, "write_scores")
     score_trials_file(str(trials), spec, spec, str(tmp_path / "scores"))
+    assert (len(rows), len(checking), len(written)) == (1, 0 if fast else 1, 1)
+    # the fast path hands the writer numpy key columns, the checking path key lists
+    assert isinstance(written[0][1], np.ndarray) == fast
+    monkeypatch.undo()
     assert (tmp_path / "scores").read_bytes() == _checking_path(trials, spec, tmp_path)
 
 
