@@ -33,12 +33,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seedkit.augment import augment_data_dir, drop_caches, load_spec
+from seedkit.augment import augment_data_dir
 from seedkit.corpus import real_layout as rl
 from seedkit.data.datadir import DataDir, load_data_dir, write_data_dir
 from seedkit.extract import build_embedder, iter_utterances, parse_crop, run_extraction
 from seedkit.models.config import load_backbone_config
 from seedkit.prepare import corpora
+from seedkit.render import drop_caches, load_spec
 
 REPO = Path(__file__).resolve().parent.parent
 CONFS = {

@@ -1,11 +1,10 @@
 """Reading audio named by a ``wav.scp`` entry: a file path or a ``cmd |`` pipe.
 
 Audio is read with ``soundfile`` as float32 in [-1, 1]. Pipes are run with ``bash -c`` and their
-stdout is parsed as a wav file, except the render pipes of a spec-mode augmentation dir
-(``seedkit-render-wav <render.spec> <key> |``, see :mod:`seedkit.augment`), which are rendered
-in process with a cached renderer (same samples, no subprocess). Checks (each a
-:class:`SeedkitError`): the file exists and parses, one channel, the expected sample rate, at
-least one sample.
+stdout is parsed as a wav file (the render pipes of a spec-mode augmentation dir are rendered in
+process by :func:`seedkit.render.read_entry`, which reads everything else through here). Checks
+(each a :class:`SeedkitError`): the file exists and parses, one channel, the expected sample rate,
+at least one sample.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from seedkit.errors import PathLike, SeedkitError
+from seedkit.fileio import atomic_output
 
 
 def read_audio(entry: str, expected_rate: Optional[int] = None, *, where: Optional[PathLike] = None,
@@ -31,14 +31,6 @@ def read_audio(entry: str, expected_rate: Optional[int] = None, *, where: Option
     what = f"{key!r}: " if key else ""
     entry = entry.strip()
     is_pipe = entry.endswith("|")
-    if is_pipe and entry.startswith("seedkit-render-wav "):
-        from seedkit.augment import parse_render_pipe, render_key
-
-        spec = parse_render_pipe(entry)
-        if spec is not None:  # rendered in process (cached spec + renderer), no subprocess
-            samples, rate = render_key(spec[0], spec[1], where, line)
-            _check_rate(rate, expected_rate, f"{what}rendered {spec[1]!r}", where, line)
-            return samples, rate
     src = where if where is not None else (None if is_pipe else entry)
     if is_pipe:
         cmd = entry[:-1].strip()
@@ -66,15 +58,16 @@ def read_audio(entry: str, expected_rate: Optional[int] = None, *, where: Option
     if samples.shape[1] != 1:
         raise SeedkitError(f"{what}{label} has {samples.shape[1]} channels; seedkit needs mono "
                            "(convert with: ffmpeg -i in.wav -ac 1 out.wav)", src, line)
-    _check_rate(rate, expected_rate, f"{what}{label}", src, line)
+    check_rate(rate, expected_rate, f"{what}{label}", src, line)
     if samples.shape[0] == 0:
         raise SeedkitError(f"{what}{label} has no samples; remove the utterance (and run "
                            "utils/fix_data_dir.sh)", src, line)
     return samples[:, 0], int(rate)
 
 
-def _check_rate(rate: int, expected_rate: Optional[int], label: str,
-                src: Optional[PathLike], line: int) -> None:
+def check_rate(rate: int, expected_rate: Optional[int], label: str,
+               src: Optional[PathLike], line: int) -> None:
+    """Raise unless ``rate`` is ``expected_rate`` (any rate when that is None)."""
     if expected_rate is not None and rate != expected_rate:
         raise SeedkitError(f"{label} has sample rate {rate} Hz, expected "
                            f"{expected_rate} Hz; resample first (ffmpeg -ar {expected_rate})",
@@ -83,8 +76,6 @@ def _check_rate(rate: int, expected_rate: Optional[int], label: str,
 
 def write_wav(path: PathLike, samples: np.ndarray, rate: int) -> None:
     """Write 16-bit PCM mono wav atomically."""
-    from seedkit.fileio import atomic_output
-
     with atomic_output(path) as tmp:
         sf.write(str(tmp), np.asarray(samples, dtype=np.float32), rate, subtype="PCM_16",
                  format="WAV")

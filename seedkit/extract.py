@@ -31,9 +31,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from seedkit.audio import read_audio
 from seedkit.device import default_device, parse_device
 from seedkit.errors import PathLike, SeedkitError
+from seedkit.render import check_render_dir, read_entry
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +254,7 @@ def iter_utterances(data_dir: PathLike, rate: int, mode: CropMode, seed: int,
     """``(count, iterator)`` over a data dir's utterances (C order), audio read and cropped.
 
     Without ``segments``, ``read_threads`` threads read (or render) the audio ahead. A data dir
-    of render pipes (spec-mode augmentation, :mod:`seedkit.augment`) has its specs parsed and
+    of render pipes (spec-mode augmentation, :mod:`seedkit.render`) has its specs parsed and
     every entry checked against its sources here, before anything is read or written.
     """
     from seedkit.data.datadir import validate_data_dir
@@ -267,8 +267,6 @@ def iter_utterances(data_dir: PathLike, rate: int, mode: CropMode, seed: int,
     if not utts:
         raise SeedkitError("data directory has no utterances", Path(data_dir) / "utt2spk")
     if any(v.startswith("seedkit-render-wav ") for v in dd.wav_scp.values()):
-        from seedkit.augment import check_render_dir
-
         check_render_dir(dd, data_dir)
     for utt in utts:
         rec = dd.recording_of(utt)
@@ -278,7 +276,7 @@ def iter_utterances(data_dir: PathLike, rate: int, mode: CropMode, seed: int,
 
     if dd.segments is None:
         def one(utt: str) -> Utterance:
-            x, _ = read_audio(dd.wav_scp[utt], rate, where=wav_scp, line=line_of[utt], key=utt)
+            x, _ = read_entry(dd.wav_scp[utt], rate, where=wav_scp, line=line_of[utt], key=utt)
             return Utterance(utt, x, make_crops(x, mode, rate, seed, utt, min_samples))
 
         return len(utts), ordered_map(one, utts, read_threads)
@@ -288,7 +286,7 @@ def iter_utterances(data_dir: PathLike, rate: int, mode: CropMode, seed: int,
         for utt in utts:
             rec = dd.recording_of(utt)
             if cache[0] != rec:
-                x, _ = read_audio(dd.wav_scp[rec], rate, where=wav_scp, line=line_of[rec],
+                x, _ = read_entry(dd.wav_scp[rec], rate, where=wav_scp, line=line_of[rec],
                                   key=rec)
                 cache = (rec, x)
             x = cache[1]

@@ -10,16 +10,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from seedkit.augment import (
-    augment_data_dir,
-    crop_samples,
-    snr_mix,
-    wrap_crop,
-)
+from seedkit.augment import augment_data_dir
 from seedkit.corpus import real_layout as rl
+from seedkit.crops import crop_samples, wrap_crop
 from seedkit.data.datadir import DataDir, load_data_dir, validate_data_dir, write_data_dir
 from seedkit.errors import SeedkitError, run_main
 from seedkit.prepare import corpora
+from seedkit.render import snr_mix
 
 REPO = Path(__file__).resolve().parent.parent
 L = 32240

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from seedkit.augment import drop_caches
 from seedkit.bin.augment_data_dir import main as augment_main
 from seedkit.bin.render_wav import main as render_main
 from seedkit.corpus import real_layout as rl
 from seedkit.data.datadir import DataDir, write_data_dir
 from seedkit.errors import run_main
 from seedkit.prepare import corpora
+from seedkit.render import drop_caches
 
 
 def make_inputs(root: Path) -> Path:

@@ -13,23 +13,22 @@ import pytest
 import soundfile as sf
 from test_augment import inputs  # noqa: F401  (module fixture: clean, MUSAN and RIR data dirs)
 
-from seedkit.audio import read_audio
-from seedkit.augment import (
-    PairPlanner,
-    RenderEntry,
-    Renderer,
-    augment_data_dir,
-    drop_caches,
-    load_spec,
-    read_spec,
-    reverberate,
-    snr_mix,
-    wrap_crop,
-)
+from seedkit.augment import PairPlanner, augment_data_dir
 from seedkit.bin import extract as extract_bin
+from seedkit.crops import wrap_crop
 from seedkit.data.datadir import load_data_dir, validate_data_dir
 from seedkit.embio import read_embeddings
 from seedkit.errors import SeedkitError, run_main
+from seedkit.render import (
+    Renderer,
+    drop_caches,
+    load_spec,
+    read_entry,
+    read_spec,
+    reverberate,
+    snr_mix,
+)
+from seedkit.render_spec import RenderEntry
 
 L = 32240
 
@@ -199,7 +198,7 @@ def test_render_pipe_is_real_and_read_in_process(dirs):
     spec = load_data_dir(dirs / "spec" / "aug")
     mat = load_data_dir(dirs / "mat" / "aug")
     key = next(k for k in spec.wav_scp if "-music" in k)
-    ours, rate = read_audio(spec.wav_scp[key], 16000)
+    ours, rate = read_entry(spec.wav_scp[key], 16000)
     want, _ = sf.read(mat.wav_scp[key], dtype="float32")
     assert rate == 16000 and np.array_equal(ours, want)
     env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}")

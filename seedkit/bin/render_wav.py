@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from seedkit.cli import entry, parse_args
+from seedkit.render import check_render_data_dir, write_rendered_wav
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -32,14 +33,10 @@ def main(argv=None) -> int:
     if args.check_dir is not None:
         if args.spec is not None:
             p.error("--check-dir takes no SPEC KEY")
-        from seedkit.augment import check_render_data_dir
-
         check_render_data_dir(args.check_dir)
         return 0
     if args.key is None:
         p.error("expected SPEC KEY (or --check-dir DATA_DIR)")
-    from seedkit.augment import write_rendered_wav
-
     write_rendered_wav(args.spec, args.key)
     return 0
 
