@@ -257,8 +257,8 @@ def test_onthefly_trainer_draws_the_policy_types(inputs, tmp_path):
     from seedkit.extract import build_embedder
     from seedkit.models.config import load_backbone_config
     from seedkit.seed.config import merge_config
+    from seedkit.seed.distributed import DistInfo
     from seedkit.seed.onthefly import OnTheFlyOptions, OnTheFlyPairs, check_modes
-    from seedkit.seed.train import DistInfo
 
     tiny_ecapa = CONF / "test_tiny_ecapa.yaml"
     cfg = {"model_channels": 16, "num_res_blocks": 1, "batch_size": 10, "epochs": 1,

@@ -45,7 +45,7 @@ def test_commands_share_the_parser(monkeypatch):
     """extract, train-seed and enhance report the same error for the same bad name."""
     from seedkit.bin import enhance as enhance_bin
     from seedkit.extract import device_for_job, resolve_device
-    from seedkit.seed.train import setup_distributed
+    from seedkit.seed.distributed import setup_distributed
 
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     texts = []

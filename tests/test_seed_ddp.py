@@ -17,8 +17,8 @@ import yaml
 
 from seedkit.seed.checkpoint import read_checkpoint
 from seedkit.seed.diffusion import SeedDiffusion
+from seedkit.seed.sampling import mix_seed, pair_noise, rank_positions, step_shard
 from seedkit.seed.synthetic import SyntheticSpec, make_testbed, write_testbed
-from seedkit.seed.train import mix_seed, pair_noise, rank_positions, step_shard
 
 # --------------------------------------------------------------------------------------------
 # fast: the draws and the sharding

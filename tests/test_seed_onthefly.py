@@ -18,14 +18,15 @@ from test_augment import inputs  # noqa: F401  (fixture: small clean/MUSAN/RIR d
 from test_seed_train import one_thread  # noqa: F401  (fixture: one thread, log handlers)
 
 import seedkit.bin.train_seed as train_seed_bin
-from seedkit.augment import Renderer
 from seedkit.errors import run_main
 from seedkit.extract import build_embedder
 from seedkit.models.config import load_backbone_config
+from seedkit.render import Renderer
 from seedkit.seed.checkpoint import read_checkpoint
 from seedkit.seed.config import merge_config
+from seedkit.seed.distributed import DistInfo
 from seedkit.seed.onthefly import OnTheFlyOptions, OnTheFlyPairs
-from seedkit.seed.train import DistInfo, mix_seed, pair_noise
+from seedkit.seed.sampling import mix_seed, pair_noise
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_ECAPA = REPO / "egs/mini/seed/conf/test_tiny_ecapa.yaml"

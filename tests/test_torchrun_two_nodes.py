@@ -168,7 +168,7 @@ def test_killed_node_makes_the_other_exit(testbed, tmp_path):
 
 
 def test_lost_peer_error_only_for_a_vanished_peer_under_torchrun(monkeypatch):
-    from seedkit.seed.train import lost_peer_error
+    from seedkit.seed.distributed import lost_peer_error
 
     gone = RuntimeError("[/pytorch/third_party/gloo/gloo/transport/tcp/pair.cc:547] Connection "
                         "closed by peer [127.0.0.1]:44672\nmore")

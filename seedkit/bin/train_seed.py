@@ -18,8 +18,9 @@ import argparse
 
 from seedkit.cli import add_config_options, entry, parse_args
 from seedkit.seed.config import HELP, load_config_file, merge_config, parse_override
+from seedkit.seed.distributed import lost_peer_error
 from seedkit.seed.onthefly import check_modes, train_seed_onthefly
-from seedkit.seed.train import lost_peer_error, train_seed
+from seedkit.seed.train import train_seed
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -14,12 +14,17 @@ no prefix (``time_embed.0.weight`` ... ``out.2.bias``). It carries no config, so
 
 from __future__ import annotations
 
+import hashlib
 import io
+import logging
 import os
+import random
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 import torch
 
 from seedkit.errors import PathLike, SeedkitError
@@ -29,6 +34,7 @@ from seedkit.seed.config import (
     NETWORK_KEYS,
     SAMPLING_KEYS,
     check_value,
+    config_diff,
     merge_config,
     read_config_file,
     resolve_dims,
@@ -36,8 +42,11 @@ from seedkit.seed.config import (
 from seedkit.seed.diffusion import SeedDiffusion
 from seedkit.seed.network import RDMMLP
 
+log = logging.getLogger(__name__)
+
 FORMAT = "seedkit-seed"
 _PREFIXES = ("module.", "diffusion_network.", "net.", "_orig_mod.")
+CKPT_RE = re.compile(r"^ckpt-(\d{9})\.pt$")
 
 
 def save_checkpoint(obj: Mapping[str, Any], path: PathLike) -> None:
@@ -204,5 +213,107 @@ def load_model(path: PathLike, config: Optional[PathLike] = None,
     return model, cfg
 
 
-__all__ = ["FORMAT", "build_model", "check_value", "load_model", "load_official_state_dict",
-           "read_checkpoint", "save_checkpoint", "strip_prefix"]
+# --------------------------------------------------------------------------- training checkpoints
+def list_checkpoints(ckpt_dir: Path) -> list[tuple[int, Path]]:
+    """The training checkpoints ``ckpt-<step>.pt`` in ``ckpt_dir`` as (step, path), oldest first."""
+    if not ckpt_dir.is_dir():
+        return []
+    out = []
+    for p in ckpt_dir.iterdir():
+        m = CKPT_RE.match(p.name)
+        if m:
+            out.append((int(m.group(1)), p))
+    return sorted(out)
+
+
+def weights_digest(net: torch.nn.Module) -> str:
+    """sha256 of the state dict (names and bytes): equal weights, equal digest."""
+    h = hashlib.sha256()
+    for k, v in net.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def model_file(cfg: Mapping[str, Any], weights: Mapping[str, torch.Tensor], step: int, epoch: int,
+               selected_by: str, eer: Optional[float]) -> dict[str, Any]:
+    """The ``kind: model`` file (``final.pt``, ``best.pt``) of ``weights``."""
+    return {"format": FORMAT, "kind": "model", "config": dict(cfg),
+            "model": {k: v.detach().cpu().clone() for k, v in weights.items()},
+            "step": step, "epoch": epoch, "selected_by": selected_by, "dev_eer": eer}
+
+
+def rng_state(dev: torch.device) -> dict[str, Any]:
+    """The global torch / numpy / python (and CUDA) RNG states of this process (checkpoint data)."""
+    np_state = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": [list(x) if isinstance(x, tuple) else x for x in random.getstate()],
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)),
+                  int(np_state[2]), int(np_state[3]), float(np_state[4])],
+    }
+    if dev.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(dev)
+    return state
+
+
+def set_rng_state(state: Mapping[str, Any], dev: torch.device) -> None:
+    """Restore the states :func:`rng_state` saved."""
+    torch.set_rng_state(state["torch"])
+    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state["python"]))
+    n = state["numpy"]
+    np.random.set_state((n[0], n[1].numpy().astype(np.uint32), n[2], n[3], n[4]))
+    if dev.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], dev)
+
+
+def read_resume_state(ckpt_dir: Path, resume: bool, cfg: Mapping[str, Any], fingerprint: str,
+                      options: str) -> Optional[dict[str, Any]]:
+    """The latest training checkpoint when resuming (None: start from scratch); refuses
+    checkpoints without --resume, foreign files, another config and other data (``fingerprint``
+    of the training data; ``options``: the command-line options that name it)."""
+    existing = list_checkpoints(ckpt_dir)
+    if existing and not resume:
+        raise SeedkitError(f"{ckpt_dir} already holds checkpoints (latest step "
+                           f"{existing[-1][0]}); pass --resume to continue, or use a new exp dir")
+    if not existing:
+        if resume:
+            log.info("--resume given but %s has no checkpoint: starting from scratch", ckpt_dir)
+        return None
+    latest = existing[-1][1]
+    state = read_checkpoint(latest)
+    if not (isinstance(state, Mapping) and state.get("format") == FORMAT
+            and state.get("kind") == "train"):
+        raise SeedkitError("not a seedkit training checkpoint; remove it or use a new exp dir",
+                           latest)
+    diff = config_diff(state["config"], cfg)
+    if diff:
+        shown = "; ".join(f"{k}: {a!r} in checkpoint, {b!r} now" for k, a, b in diff)
+        raise SeedkitError(f"cannot resume: the config differs from the checkpoint's in "
+                           f"{len(diff)} key(s): {shown}. Use the same config, or a new "
+                           "exp dir", latest)
+    if state["data_fingerprint"] != fingerprint:
+        changed = _changed_parts(state["data_fingerprint"], fingerprint)
+        raise SeedkitError("cannot resume: the training pairs/embeddings differ from the "
+                           f"ones this checkpoint was trained on{changed}; use the same "
+                           f"{options}, or a new exp dir", latest)
+    state["path"] = latest
+    return state
+
+
+def _changed_parts(old: str, new: str) -> str:
+    """`` (changed: a, b)`` for fingerprints made of ``;``-separated ``name=hash`` parts (names
+    the inputs that differ); empty otherwise, or when the kinds of data differ."""
+    def parts(fp: str) -> dict[str, str]:
+        return dict(p.split("=", 1) for p in fp.split(";") if "=" in p)
+
+    a, b = parts(old), parts(new)
+    if not a or not b or old.split(";")[0] != new.split(";")[0]:
+        return ""
+    names = [k for k in b if a.get(k) != b[k]]
+    return f" (changed: {', '.join(names)})" if names else ""
+
+
+__all__ = ["CKPT_RE", "FORMAT", "build_model", "check_value", "list_checkpoints", "load_model",
+           "load_official_state_dict", "model_file", "read_checkpoint", "read_resume_state",
+           "rng_state", "save_checkpoint", "set_rng_state", "strip_prefix", "weights_digest"]

@@ -12,7 +12,7 @@ utterances drawn for pass ``q div n`` (every utterance once per pass, like the o
 and its crop and corruptions are round ``k = q + 1`` of that utterance
 (:meth:`seedkit.augment.PairPlanner.plan`, seeded by ``(seed, utterance, k)``): no two draws of a
 run share a round, so every draw is fresh. Pair j of draw i sits at position ``step * B + i * P +
-j`` of the epoch, from which t and epsilon are drawn (:func:`seedkit.seed.train.pair_noise`).
+j`` of the epoch, from which t and epsilon are drawn (:func:`seedkit.seed.sampling.pair_noise`).
 Everything is a function of ``(seed, step, position)``: a resumed run equals an uninterrupted
 one, and W processes draw the same global batch as one: rank r takes draws r, r + W, ...; its mean
 loss is scaled by ``W * (its draws) / U`` so that DDP's average is the mean over the step.
@@ -39,7 +39,11 @@ import torch
 
 from seedkit.augment_policy import load_policy
 from seedkit.errors import SeedkitError
-from seedkit.seed.train import Batch, DistInfo, mix_seed, train_from_source, weights_digest
+from seedkit.seed.batches import Batch
+from seedkit.seed.checkpoint import weights_digest
+from seedkit.seed.distributed import DistInfo
+from seedkit.seed.sampling import mix_seed
+from seedkit.seed.train import train_from_source
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +131,7 @@ def _dir_digest(path: Path) -> str:
 
 
 class OnTheFlyPairs:
-    """A :class:`seedkit.seed.train.BatchSource` that renders and embeds every step's pairs."""
+    """A :class:`seedkit.seed.batches.BatchSource` that renders and embeds every step's pairs."""
 
     options = ", ".join(OPTIONS[:5] + OPTIONS[6:8])
 
