@@ -1,5 +1,5 @@
 """seedkit/prepare patches a few lhotse recipe-module attributes for the length of one call
-(``seedkit.prepare.corpora.patched``): lhotse has no public option for what they change. Those
+(``seedkit.prepare.common.patched``): lhotse has no public option for what they change. Those
 patches were written against lhotse 1.33, so setup.py and requirements.txt pin that range; these
 tests fail naming the patched attribute when the installed lhotse no longer has it, or no longer
 uses it where the patch expects, and when a new patch appears without a row here."""
@@ -63,7 +63,7 @@ def test_patched_attribute_still_used(module, attr, func, use):
     where = f"{module}.{attr}"
     assert hasattr(mod, attr), (
         f"lhotse changed under seedkit's patch of {where}: the attribute is gone; see "
-        "seedkit/prepare (corpora.py, download.py)")
+        "seedkit/prepare (the corpus modules, download.py)")
     src = inspect.getsource(getattr(mod, func))
     assert use in src, (
         f"lhotse changed under seedkit's patch of {where}: {module}.{func} no longer has "

@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from seedkit.corpus import real_layout as rl
+from seedkit.prepare.common import patched
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +54,6 @@ def test_voxceleb1_layout_and_lhotse(trees):
         assert (a.split("/")[0] == b.split("/")[0]) == (label == "1")
     import lhotse.recipes.voxceleb as v
 
-    from seedkit.prepare.corpora import patched
-
     # prepare_voxceleb downloads the uncleaned list from the internet: skip that step only
     # (and read headers in threads: faster than a process pool on a test machine)
     with patched(v, "_prepare_voxceleb_trials", lambda m: {}), \
@@ -95,8 +94,6 @@ def test_librittsr_read_by_lhotse(trees):
 def test_librilight_read_by_lhotse(trees):
     root, t = trees
     import lhotse.recipes.librilight as ll
-
-    from seedkit.prepare.corpora import patched
 
     corpus = root / "librilight"
     js = json.loads((corpus / t["librilight"].files[0]).with_suffix(".json").read_text())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from seedkit.cli import entry, parse_args
-from seedkit.prepare.corpora import make_vcmix
+from seedkit.prepare.vcmix import make_vcmix
 
 
 def get_parser() -> argparse.ArgumentParser:

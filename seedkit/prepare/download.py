@@ -49,7 +49,10 @@ from seedkit.prepare.archive import (
     safe_unzip,
     safe_zipfile_module,
 )
-from seedkit.prepare.corpora import patched
+from seedkit.prepare.common import patched
+
+# lhotse is imported in the download functions that use it: importing it takes seconds, and
+# linking a corpus on disk (--on-disk), Libri-Light and VoxConverse-SV never need it
 
 log = logging.getLogger(__name__)
 

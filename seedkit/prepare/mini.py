@@ -24,16 +24,16 @@ from typing import Optional
 from seedkit.data.datadir import read_utt2x, validate_data_dir
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import c_sorted, write_lines
-from seedkit.prepare.corpora import (
+from seedkit.prepare.common import (
     convert_trials,
     need_dir,
-    prepare_musan,
-    prepare_rirs,
     recordings_from_files,
     save_manifests,
     whole_supervisions,
 )
 from seedkit.prepare.kaldi import write_lhotse_data_dir
+from seedkit.prepare.musan import prepare_musan
+from seedkit.prepare.rirs import prepare_rirs
 
 log = logging.getLogger(__name__)
 
