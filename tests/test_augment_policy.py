@@ -10,20 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seedkit.augment import (
-    RenderEntry,
-    augment_data_dir,
-    read_spec,
-    render_key,
-    reverberate,
-    snr_mix,
-    wrap_crop,
-)
+from seedkit.augment import augment_data_dir
 from seedkit.augment_policy import RELEASE, load_policy, parse_policy
 from seedkit.corpus import real_layout as rl
+from seedkit.crops import wrap_crop
 from seedkit.data.datadir import DataDir, load_data_dir, write_data_dir
 from seedkit.errors import SeedkitError, run_main
 from seedkit.prepare import corpora
+from seedkit.render import read_spec, render_key, reverberate, snr_mix
+from seedkit.render_spec import RenderEntry
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = REPO / "egs" / "mini" / "seed" / "conf"
