@@ -35,6 +35,7 @@ import tracemalloc
 
 import numpy as np
 
+from seedkit.data.trials import read_trial_list
 from seedkit.embio import iter_embeddings, write_embeddings
 from seedkit.scoring.cosine import cosine_pairs
 from seedkit.scoring.index import EmbeddingSet, resolve_trials
@@ -44,7 +45,6 @@ from seedkit.scoring.plda import train_plda_backend
 from seedkit.scoring.score import score_sets, score_trials_file
 from seedkit.scoring.scorefile import read_scores, write_scores
 from seedkit.scoring.snorm import normalize_scores
-from seedkit.scoring.trialio import read_trial_list
 
 
 def timed(fn, *args, trace: bool = True, **kw):

@@ -62,9 +62,9 @@ def test_directory_and_missing(tmp_path):
 
 
 def test_readers_use_it(tmp_path):
+    from seedkit.data.trials import read_trial_list
     from seedkit.embio import read_embeddings
     from seedkit.scoring.scorefile import read_scores
-    from seedkit.scoring.trialio import read_trial_list
 
     ark = tmp_path / "x.ark"
     ark.write_bytes(b"utt1 \x00B\x04\x00\x00\x00\x00")

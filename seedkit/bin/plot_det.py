@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 
 from seedkit.cli import entry, parse_args
+from seedkit.data.trials import read_trial_list
 from seedkit.errors import SeedkitError
 from seedkit.scoring.det import plot_det
 from seedkit.scoring.scorefile import align_scores, read_scores
-from seedkit.scoring.trialio import read_trial_list
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -46,7 +46,7 @@ def cosine_scores(trials, enroll: Table, test: Table, mean: Optional[np.ndarray]
                   skip_missing: bool = False, chunk: int = DEFAULT_CHUNK) -> np.ndarray:
     """Cosine score of every trial, in trial order (float32 array).
 
-    ``trials``: a :class:`~seedkit.scoring.trialio.TrialList`, a list of
+    ``trials``: a :class:`~seedkit.data.trials.TrialList`, a list of
     :class:`seedkit.data.trials.Trial`, or ``(enroll, test[, target])`` tuples. ``enroll`` /
     ``test``: ``key -> vector`` dicts (or :class:`EmbeddingSet`). Absent keys raise
     :class:`~seedkit.errors.SeedkitError` (count and first five) unless ``skip_missing``, which

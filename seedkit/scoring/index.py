@@ -17,6 +17,7 @@ from typing import Optional, Union
 
 import numpy as np
 
+from seedkit.data.trials import as_trial_list
 from seedkit.errors import SeedkitError
 
 log = logging.getLogger(__name__)
@@ -249,8 +250,6 @@ def resolve_tables(trials, enroll: Table, test: Table, skip_missing: bool = Fals
                    ) -> tuple[EmbeddingSet, EmbeddingSet, np.ndarray, np.ndarray]:
     """Library entry helper: trials + two dicts (or sets) -> ``(enroll_set, test_set, ei, ti)``;
     the same object on both sides is indexed once."""
-    from seedkit.scoring.trialio import as_trial_list
-
     tl = as_trial_list(trials)
     if test is enroll:
         e = t = as_set(enroll, "embeddings")

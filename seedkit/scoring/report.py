@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from seedkit.data.datadir import read_spk2utt, read_utt2x
+from seedkit.data.trials import read_trial_list
 from seedkit.errors import SeedkitError
 from seedkit.fileio import atomic_text_writer
 from seedkit.scoring.bootstrap import (
@@ -24,7 +25,6 @@ from seedkit.scoring.bootstrap import (
 )
 from seedkit.scoring.metrics import summarize
 from seedkit.scoring.scorefile import ScoreList, align_scores, read_scores
-from seedkit.scoring.trialio import read_trial_list
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from typing import Optional
 
 import numpy as np
 
+from seedkit.data.trials import TrialList, read_trial_list
 from seedkit.embio import iter_embeddings, read_vector_scp
 from seedkit.errors import SeedkitError
 from seedkit.scoring.cosine import cosine_pairs, normalized_vectors
@@ -32,7 +33,6 @@ from seedkit.scoring.scorefile import write_scores
 from seedkit.scoring.snorm import MODES as NORM_MODES
 from seedkit.scoring.snorm import normalize_scores
 from seedkit.scoring.textcols import key_column
-from seedkit.scoring.trialio import TrialList, read_trial_list
 
 log = logging.getLogger(__name__)
 

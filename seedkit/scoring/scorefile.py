@@ -8,10 +8,10 @@ from typing import Union
 
 import numpy as np
 
+from seedkit.data.trials import TrialList
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import atomic_output, atomic_text_writer, read_text
 from seedkit.scoring.textcols import format_g9, join_lines, key_column
-from seedkit.scoring.trialio import TrialList
 
 log = logging.getLogger(__name__)
 

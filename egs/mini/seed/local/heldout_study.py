@@ -38,10 +38,10 @@ from pathlib import Path
 import numpy as np
 
 from seedkit.data.datadir import read_utt2x
+from seedkit.data.trials import read_trial_list
 from seedkit.scoring.bootstrap import interval, replicates, speaker_clusters
 from seedkit.scoring.metrics import compute_eer
 from seedkit.scoring.scorefile import align_scores, read_scores
-from seedkit.scoring.trialio import read_trial_list
 
 HELDOUT = ("heldout_clean", "heldout_mix", "heldout_rev0", "heldout_snr5")
 INDOMAIN = ("eval_clean", "eval_mix", "eval_snr0", "eval_snr5")
