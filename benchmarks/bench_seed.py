@@ -24,7 +24,7 @@ import torch
 
 from seedkit.seed.config import merge_config, resolve_dims
 from seedkit.seed.diffusion import SeedDiffusion
-from seedkit.seed.enhance import Enhancer, keyed_noise, keyed_noise_rows
+from seedkit.seed.enhance import RowEnhancer, keyed_noise, keyed_noise_rows
 
 
 def _time(fn, repeats: int, min_time: float = 0.2) -> float:
@@ -91,10 +91,10 @@ def bench_enhance(dim: int, batch: int, repeats: int) -> dict:
             repeats)
         out_bf16 = enhance_bf16().float()
         out = model.enhance(x, eps)
-    enh = Enhancer(model, "cpu", seed=0, batch_size=batch)
+    enh = RowEnhancer(model, "cpu", seed=0, batch_size=batch)
     keys = [f"utt{i:06d}" for i in range(batch)]
     entries = [(k, 1) for k in keys]
-    # keyed noise as the Enhancer draws it (one bulk call per batch) and one call per key
+    # keyed noise as the RowEnhancer draws it (one bulk call per batch) and one call per key
     t_noise, t_noise_key = _time_many([lambda: keyed_noise_rows(0, entries, dim),
                                        lambda: [keyed_noise(0, k, 1, dim) for k in keys]],
                                       max(1, repeats // 2))

@@ -69,7 +69,7 @@ class Enhancer:
         Row r's diffusion noise comes from ``(seed, key, r)`` exactly as ``seedkit-enhance``
         draws it for archive entry ``key``; ``noise`` (same shape) gives epsilon instead.
         """
-        from seedkit.seed.enhance import Enhancer as RowEnhancer  # noqa: PLC0415
+        from seedkit.seed.enhance import RowEnhancer  # noqa: PLC0415
 
         x = _as_float32(array, "the embeddings")
         if x.ndim not in (1, 2) or x.shape[-1] != self.embed_dim:
@@ -124,7 +124,7 @@ class Backbone:
         """Embed one mono waveform (float in [-1, 1]): ``full`` and ``random:SEC`` give
         ``[D]``, ``multi:N:SEC`` gives ``[N, D]`` (the SEED evaluation crops); ``random`` crops
         start where ``seedkit-extract --seed seed`` starts them for utterance ``key``."""
-        from seedkit.extract import make_crops, parse_crop  # noqa: PLC0415
+        from seedkit.crops import make_crops, parse_crop  # noqa: PLC0415
 
         x = _as_float32(waveform, "the waveform")
         if x.ndim == 2 and 1 in x.shape:

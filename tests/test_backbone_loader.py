@@ -55,10 +55,10 @@ def test_bad_model_args_named():
 def test_user_backbone_in_one_file(tmp_path):
     (tmp_path / "my_net.py").write_text(textwrap.dedent("""
         import torch
-        from seedkit.models.registry import Backbone, register_backbone
+        from seedkit.models.registry import BackboneNet, register_backbone
 
         @register_backbone("MyMeanNet")
-        class MyMeanNet(Backbone):
+        class MyMeanNet(BackboneNet):
             def __init__(self, embed_dim: int = 3):
                 super().__init__()
                 self.embed_dim = embed_dim

@@ -73,15 +73,15 @@ def _tiny_model_file(tmp_path, poison=None):
 
 
 def test_enhance_steps_beyond_schedule(tmp_path):
-    from seedkit.seed.enhance import Enhancer
+    from seedkit.seed.enhance import RowEnhancer
 
     model, _ = load_model(_tiny_model_file(tmp_path))
     with pytest.raises(SeedkitError, match="--steps must be in 1..1000"):
-        Enhancer(model, steps=2000)
+        RowEnhancer(model, steps=2000)
     with pytest.raises(SeedkitError, match="--t-star must be in 0..999"):
-        Enhancer(model, t_star=1000)
+        RowEnhancer(model, t_star=1000)
     with pytest.raises(SeedkitError, match="--t-star"):
-        Enhancer(model, t_star=-1)
+        RowEnhancer(model, t_star=-1)
 
 
 def test_seed_loader_refuses_non_finite_weights(tmp_path):

@@ -320,14 +320,14 @@ def test_bulk_keyed_noise_is_bit_identical_to_per_row_draws(dim):
 
 
 def test_enhancer_batches_use_the_keyed_noise_of_each_key():
-    from seedkit.seed.enhance import Enhancer
+    from seedkit.seed.enhance import RowEnhancer
 
     model = _random_model()
     rng = np.random.default_rng(3)
     items = [("a", rng.normal(size=D).astype(np.float32)),
              ("b", rng.normal(size=(3, D)).astype(np.float32)),
              ("c", rng.normal(size=D).astype(np.float32))]
-    got = dict(Enhancer(model, seed=11, batch_size=4).stream(items))
+    got = dict(RowEnhancer(model, seed=11, batch_size=4).stream(items))
     for key, arr in items:
         x = torch.from_numpy(arr).reshape(-1, D)
         with torch.no_grad():

@@ -22,7 +22,7 @@ from seedkit.errors import SeedkitError, run_main
 from seedkit.scoring.metrics import compute_eer
 from seedkit.seed.checkpoint import load_model, read_checkpoint
 from seedkit.seed.config import merge_config
-from seedkit.seed.enhance import Enhancer
+from seedkit.seed.enhance import RowEnhancer
 from seedkit.seed.synthetic import SyntheticSpec, make_testbed, write_testbed
 from seedkit.seed.train import STEP_SLEEP_ENV, train_seed
 
@@ -127,7 +127,7 @@ def test_training_reduces_eer_on_testbed(tmp_path):
                str(tmp_path / "exp"), device="cpu")
     model, _ = load_model(tmp_path / "exp" / "final.pt")
     labels = np.array([t.target for t in tb.trials])
-    enh = Enhancer(model, seed=0)
+    enh = RowEnhancer(model, seed=0)
     eer = {}
     for name, emb in tb.eval_sets.items():
         raw = compute_eer(cosine_scores(tb.trials, emb, emb), labels)

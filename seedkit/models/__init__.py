@@ -7,7 +7,7 @@ checkpoint layouts.
 """
 
 from seedkit.models.registry import (
-    Backbone,
+    BackboneNet,
     available_backbones,
     build_backbone,
     get_backbone_class,
@@ -15,7 +15,7 @@ from seedkit.models.registry import (
 )
 
 __all__ = [
-    "Backbone",
+    "BackboneNet",
     "available_backbones",
     "build_backbone",
     "get_backbone_class",

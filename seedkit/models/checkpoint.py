@@ -32,7 +32,7 @@ import torch
 
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.models.registry import (
-    Backbone,
+    BackboneNet,
     available_backbones,
     get_backbone_class,
     state_dict_keys_of,
@@ -196,7 +196,7 @@ def guess_model(keys: set[str], exclude: str = "") -> Optional[str]:
     return best if best_score >= 0.8 else None
 
 
-def load_backbone_state(model: Backbone, state: Mapping[str, torch.Tensor],
+def load_backbone_state(model: BackboneNet, state: Mapping[str, torch.Tensor],
                         path: Optional[PathLike] = None, derived_rtol: float = 1e-4) -> None:
     """Load a normalised state dict into ``model`` strictly (see the module docstring).
 
@@ -252,7 +252,8 @@ def load_backbone_state(model: Backbone, state: Mapping[str, torch.Tensor],
     model.load_state_dict(merged, strict=True)
 
 
-def load_backbone_checkpoint(model: Backbone, source: Union[PathLike, Mapping[str, Any]]) -> None:
+def load_backbone_checkpoint(model: BackboneNet, source: Union[PathLike, Mapping[str, Any]]
+                             ) -> None:
     """Load a checkpoint file (or an already loaded object) into ``model``."""
     if isinstance(source, Mapping):
         load_backbone_state(model, normalise_keys(unwrap_checkpoint(source)))

@@ -38,7 +38,7 @@ from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import read_text
 from seedkit.models.checkpoint import load_backbone_checkpoint
 from seedkit.models.registry import (
-    Backbone,
+    BackboneNet,
     build_backbone,
     get_backbone_class,
     import_model_module,
@@ -264,7 +264,7 @@ def model_file(cfg: BackboneConfig, override: Optional[str] = None) -> Path:
 
 
 def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,
-                      allow_random_weights: bool = False, init_seed: int = 0) -> Backbone:
+                      allow_random_weights: bool = False, init_seed: int = 0) -> BackboneNet:
     """Build ``cfg``'s backbone in eval mode on the CPU and load its weights.
 
     Without a usable checkpoint this raises unless ``allow_random_weights``; random weights are

@@ -20,7 +20,7 @@ import torchaudio
 from torch import nn
 
 from seedkit.models.frontends import PreEmphasis
-from seedkit.models.registry import Backbone, register_backbone
+from seedkit.models.registry import BackboneNet, register_backbone
 
 
 class SEModule(nn.Module):
@@ -77,7 +77,7 @@ class Bottle2neck(nn.Module):
 
 
 @register_backbone("ECAPA_TDNN", "ecapa_tdnn", "ECAPA-TDNN")
-class ECAPA_TDNN(Backbone):  # noqa: N801  (the official class name)
+class ECAPA_TDNN(BackboneNet):  # noqa: N801  (the official class name)
     """SEED ECAPA-TDNN (C=1024, 80 MFCC + CMN, 256-d); ``forward(wav [B, N]) -> [B, embed_dim]``."""
 
     derived_buffers = ("torchmfcc.0.flipped_filter", "torchmfcc.1.dct_mat",

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from seedkit.models.frontends import SlaneyMelSpectrogram
-from seedkit.models.registry import Backbone, register_backbone
+from seedkit.models.registry import BackboneNet, register_backbone
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def plan_partials(num_samples: int, sample_rate: int = 16000, hop_length: int = 
 
 
 @register_backbone("GE2E", "ge2e", "resemblyzer")
-class GE2E(Backbone):
+class GE2E(BackboneNet):
     """GE2E LSTM d-vector; ``forward(wav [B, N]) -> [B, 256]`` unit vectors."""
 
     ignored_checkpoint_keys = ("similarity_weight", "similarity_bias")

@@ -50,7 +50,7 @@ from seedkit.models.kaldi_fbank import (
     KaldiFbankOptions,
     kaldi_fbank,
 )
-from seedkit.models.registry import Backbone, register_backbone
+from seedkit.models.registry import BackboneNet, register_backbone
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def _first_line(err: BaseException) -> str:
 
 
 @register_backbone("ONNX", "onnx")
-class OnnxBackbone(Backbone):
+class OnnxBackbone(BackboneNet):
     """An onnxruntime ``InferenceSession`` behind the seedkit backbone interface.
 
     ``onnx`` is the model file (the conf key ``onnx:``, passed in by the conf loader).

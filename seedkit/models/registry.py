@@ -1,13 +1,14 @@
-"""Backbone base class and the registry that maps a conf file's ``model:`` name to a class.
+"""The backbone network base class (:class:`BackboneNet`) and the registry that maps a conf
+file's ``model:`` name to a class.
 
 Adding a backbone takes one file::
 
     # seedkit/models/my_net.py   (or any importable module / .py file named by the conf key
     #                              ``model_module:``)
-    from seedkit.models.registry import Backbone, register_backbone
+    from seedkit.models.registry import BackboneNet, register_backbone
 
     @register_backbone("MyNet")
-    class MyNet(Backbone):
+    class MyNet(BackboneNet):
         sample_rate = 16000
         def __init__(self, embed_dim: int = 256): ...
         def forward(self, wav):            # [B, N] float32 waveform -> [B, embed_dim]
@@ -34,13 +35,13 @@ from torch import nn
 
 from seedkit.errors import PathLike, SeedkitError
 
-_REGISTRY: dict[str, type["Backbone"]] = {}
+_REGISTRY: dict[str, type["BackboneNet"]] = {}
 _DISCOVERED = False
 
 T = TypeVar("T", bound=type)
 
 
-class Backbone(nn.Module):
+class BackboneNet(nn.Module):
     """A frozen speaker-embedding network: ``forward(wav [B, N]) -> [B, embed_dim]``.
 
     Class attributes a subclass sets:
@@ -126,7 +127,7 @@ def available_backbones() -> list[str]:
 
 
 def get_backbone_class(name: str, where: Optional[PathLike] = None, line: int = 0
-                       ) -> type[Backbone]:
+                       ) -> type[BackboneNet]:
     """The class registered under ``name``; unknown names raise with the list of known ones."""
     _discover()
     try:
@@ -139,7 +140,7 @@ def get_backbone_class(name: str, where: Optional[PathLike] = None, line: int = 
 
 
 def build_backbone(name: str, model_args: Optional[dict[str, Any]] = None,
-                   where: Optional[PathLike] = None, line: int = 0) -> Backbone:
+                   where: Optional[PathLike] = None, line: int = 0) -> BackboneNet:
     """Instantiate ``name`` with ``model_args``; bad arguments raise with the accepted ones."""
     cls = get_backbone_class(name, where, line)
     args = dict(model_args or {})
@@ -182,7 +183,7 @@ def state_dict_keys_of(name: str) -> Optional[set[str]]:
 
 
 __all__ = [
-    "Backbone",
+    "BackboneNet",
     "available_backbones",
     "build_backbone",
     "get_backbone_class",

@@ -20,7 +20,7 @@ import torchaudio
 from torch import nn
 
 from seedkit.models.frontends import PreEmphasis
-from seedkit.models.registry import Backbone, register_backbone
+from seedkit.models.registry import BackboneNet, register_backbone
 
 
 class SELayer(nn.Module):
@@ -65,7 +65,7 @@ class SEBasicBlock(nn.Module):
 
 
 @register_backbone("ResNetSE34V2", "resnetse34v2")
-class ResNetSE34V2(Backbone):
+class ResNetSE34V2(BackboneNet):
     """SE-ResNet34 (half width) + ASP, 512-d; ``forward(wav [B, N]) -> [B, embed_dim]``."""
 
     derived_buffers = ("torchfb.0.flipped_filter", "torchfb.1.spectrogram.window",

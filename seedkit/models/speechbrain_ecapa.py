@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seedkit.models.registry import Backbone, register_backbone
+from seedkit.models.registry import BackboneNet, register_backbone
 
 
 class _Conv1d(nn.Module):
@@ -193,7 +193,7 @@ def speechbrain_mel_matrix(n_mels: int, n_fft: int, sample_rate: int, f_min: flo
 
 
 @register_backbone("SpeechBrainECAPA", "speechbrain_ecapa", "SpeechBrain_ECAPA_TDNN")
-class SpeechBrainECAPA(Backbone):
+class SpeechBrainECAPA(BackboneNet):
     """SpeechBrain ECAPA-TDNN with its Fbank + sentence mean norm: ``[B, N] -> [B, lin_neurons]``.
 
     Defaults are ``speechbrain/spkrec-ecapa-voxceleb``'s hyperparams (C 1024, 3072 MFA channels,

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seedkit.models.kaldi_fbank import WESPEAKER_FBANK, kaldi_fbank
-from seedkit.models.registry import Backbone, register_backbone
+from seedkit.models.registry import BackboneNet, register_backbone
 
 
 class BasicBlock(nn.Module):
@@ -54,7 +54,7 @@ class BasicBlock(nn.Module):
 
 
 @register_backbone("WeSpeakerResNet34", "wespeaker_resnet34", "WeSpeaker_ResNet34")
-class WeSpeakerResNet34(Backbone):
+class WeSpeakerResNet34(BackboneNet):
     """WeSpeaker ResNet34 with its Kaldi fbank + CMN front end: ``[B, N] -> [B, embed_dim]``.
 
     ``fbank`` overrides fields of :data:`seedkit.models.kaldi_fbank.WESPEAKER_FBANK` (e.g.

@@ -20,7 +20,7 @@ from seedkit.scoring.cosine import cosine_scores
 from seedkit.scoring.metrics import compute_eer
 from seedkit.scoring.multicrop import mean_cosine_scores
 from seedkit.seed.diffusion import SeedDiffusion
-from seedkit.seed.enhance import Enhancer
+from seedkit.seed.enhance import RowEnhancer
 
 
 @dataclass
@@ -59,7 +59,7 @@ def dev_eer(dev: DevSet, model: Optional[SeedDiffusion], device: torch.device, s
     """Cosine-scored EER (%) of the dev trials, after enhancement with ``model`` (None: raw)."""
     enroll, test = dev.enroll, dev.test
     if model is not None:
-        enh = Enhancer(model, str(device), seed=seed, batch_size=batch_size)
+        enh = RowEnhancer(model, str(device), seed=seed, batch_size=batch_size)
         enroll = enh.enhance_dict(enroll)
         test = enroll if dev.test is dev.enroll else enh.enhance_dict(test)
     matrices = any(v.ndim == 2 for v in enroll.values()) or any(v.ndim == 2 for v in test.values())

@@ -66,8 +66,9 @@ def keyed_noise(seed: int, key: str, num_rows: int, dim: int) -> torch.Tensor:
     return keyed_noise_rows(seed, [(key, num_rows)], dim)
 
 
-class Enhancer:
-    """Applies a :class:`SeedDiffusion` to batches of rows on a device."""
+class RowEnhancer:
+    """Enhances embedding rows batch by batch with a :class:`SeedDiffusion` on a device (the
+    engine behind ``seedkit.Enhancer`` and ``seedkit-enhance``)."""
 
     def __init__(self, model: SeedDiffusion, device: str = "cpu", seed: int = 0,
                  steps: Optional[int] = None, t_star: Optional[int] = None,
@@ -163,7 +164,7 @@ def enhance_archive(model: SeedDiffusion, rspec: str, wspec: str, device: str = 
                     noise_rspec: Optional[str] = None, batch_size: int = 1024) -> int:
     """Read ``rspec``, enhance every row, write ``wspec`` (atomically). Returns the entry count."""
     noise = read_embeddings(noise_rspec) if noise_rspec else None
-    enh = Enhancer(model, device, seed, steps, t_star, noise, noise_rspec or "", batch_size)
+    enh = RowEnhancer(model, device, seed, steps, t_star, noise, noise_rspec or "", batch_size)
     start = time.perf_counter()
     n_rows = 0
     with EmbeddingWriter(wspec) as w:
