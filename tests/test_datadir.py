@@ -11,13 +11,12 @@ from seedkit.data.datadir import (
     fix_data_dir,
     load_data_dir,
     rename_data_dir,
-    split_data_dir,
     subset_by_speakers,
     subset_data_dir,
     validate_data_dir,
     write_data_dir,
-    write_split,
 )
+from seedkit.data.split import split_data_dir, write_split
 from seedkit.errors import SeedkitError
 
 PIPE = "sox  'my dir/a.wav' -t wav -r 16000 - |"  # two spaces and quotes: kept verbatim

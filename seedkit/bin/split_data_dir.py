@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from seedkit.cli import entry
-from seedkit.data.datadir import validate_data_dir, write_split
+from seedkit.data.datadir import validate_data_dir
+from seedkit.data.split import write_split
 from seedkit.errors import SeedkitError
 
 

@@ -6,13 +6,12 @@ from seedkit.data.datadir import (
     load_data_dir,
     read_utt2x,
     rename_data_dir,
-    split_data_dir,
     subset_by_speakers,
     subset_data_dir,
     validate_data_dir,
     write_data_dir,
-    write_split,
 )
+from seedkit.data.split import split_data_dir, write_split
 from seedkit.data.trials import Trial, read_trials, write_trials
 
 __all__ = [
