@@ -23,6 +23,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from seedkit.api import Backbone, Enhancer
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import atomic_output
 
@@ -83,8 +84,6 @@ def _write(fn, out: PathLike) -> None:
 def export_enhancer(model_path: PathLike, out: PathLike, config: Optional[PathLike] = None
                     ) -> dict:
     """Export a SEED model (``final.pt`` or an official state dict + config) to ``out``."""
-    from seedkit.api import Enhancer  # noqa: PLC0415
-
     enh = Enhancer.load(model_path, config)
     if int(enh.config["sample_steps"]) != 1:
         raise SeedkitError(f"the model's config runs {enh.config['sample_steps']} DDIM steps; "
@@ -119,8 +118,6 @@ def export_enhancer(model_path: PathLike, out: PathLike, config: Optional[PathLi
 def export_backbone(conf: PathLike, out: PathLike, checkpoint: Optional[PathLike] = None,
                     allow_random_weights: bool = False) -> dict:
     """Export the backbone of ``conf`` (ResNetSE34V2 or ECAPA_TDNN) to ``out``."""
-    from seedkit.api import Backbone  # noqa: PLC0415
-
     bb = Backbone.load(conf, checkpoint, "cpu", allow_random_weights)
     name = bb.config.model
     if name not in ("ResNetSE34V2", "ECAPA_TDNN"):

@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 
 from seedkit.cli import entry, parse_args
+from seedkit.embio import check_not_inputs
 from seedkit.errors import SeedkitError
+from seedkit.onnx_export import export_backbone, export_enhancer
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -39,9 +41,6 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parse_args(get_parser(), argv)
-    from seedkit.embio import check_not_inputs  # noqa: PLC0415
-    from seedkit.onnx_export import export_backbone, export_enhancer  # noqa: PLC0415
-
     if args.backbone:
         if len(args.inputs) != 1:
             raise SeedkitError("with --backbone give only the output file: seedkit-export-onnx "

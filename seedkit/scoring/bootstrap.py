@@ -196,7 +196,7 @@ def _class(sorted_class: np.ndarray, col_a: np.ndarray, col_b: np.ndarray, edges
            ) -> _Class:
     # imported here: scipy.sparse adds 0.2-0.7 s to every seedkit-metrics start (this module is
     # imported by seedkit.scoring.report), which only --ci needs (as rir.py's scipy.signal)
-    from scipy import sparse  # noqa: PLC0415
+    from scipy import sparse
 
     bins = np.searchsorted(edges, sorted_class, side="left")  # first edge >= score
     per_bin = np.bincount(bins, minlength=edges.size)

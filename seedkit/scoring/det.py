@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from scipy.special import ndtri  # norm.ppf's kernel, without scipy.stats' 1.2 s import
 
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import atomic_output, atomic_text_writer
@@ -38,8 +39,6 @@ MAX_POINTS = 4000
 
 
 def _ppf(p: np.ndarray) -> np.ndarray:
-    from scipy.special import ndtri  # norm.ppf's kernel, without scipy.stats' 1.2 s import
-
     return ndtri(np.clip(p, 1e-6, 1 - 1e-6))
 
 
@@ -83,6 +82,7 @@ def plot_det(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], out_png: Path
 
     All files are written atomically. Returns their paths (png, pdf, tsv).
     """
+    # imported here: the Agg backend must be chosen before pyplot is imported
     import matplotlib
 
     matplotlib.use("Agg")
