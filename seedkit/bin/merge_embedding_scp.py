@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from seedkit.cli import entry, parse_args
+from seedkit.data.datadir import load_data_dir
+from seedkit.extract import merge_scps
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -25,11 +28,6 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parse_args(get_parser(), argv)
-    from pathlib import Path
-
-    from seedkit.data.datadir import load_data_dir
-    from seedkit.extract import merge_scps
-
     keys = load_data_dir(args.data).utts if args.data else None
     where = Path(args.data) / "wav.scp" if args.data else None
     n = merge_scps(args.inputs, args.output, keys, where)

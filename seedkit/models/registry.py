@@ -89,7 +89,7 @@ def _discover() -> None:
     if _DISCOVERED:
         return
     _DISCOVERED = True
-    import seedkit.models as pkg
+    import seedkit.models as pkg  # here: the package imports this module (no circle at load)
 
     for info in pkgutil.iter_modules(pkg.__path__):
         if not info.name.startswith("_"):
