@@ -15,9 +15,16 @@ import pytest
 import torch
 import yaml
 
+from seedkit.seed.batches import CachedPairs
 from seedkit.seed.checkpoint import read_checkpoint
+from seedkit.seed.data import PairSet
 from seedkit.seed.diffusion import SeedDiffusion
-from seedkit.seed.sampling import mix_seed, pair_noise, rank_positions, step_shard
+from seedkit.seed.sampling import (
+    mix_seed,
+    pair_noise,
+    rank_positions,
+    step_shard,
+)
 from seedkit.seed.synthetic import SyntheticSpec, make_testbed, write_testbed
 
 # --------------------------------------------------------------------------------------------
@@ -38,6 +45,27 @@ def test_pair_noise_depends_only_on_seed_epoch_and_position():
         assert (eps3 != eps).float().mean() > 0.99 and (t3 != t).float().mean() > 0.99
     # the first columns do not depend on the width (one stream per pair)
     assert torch.equal(pair_noise(7, 3, pick, 8, 1000)[1], eps2[:, :8])
+
+
+def test_cached_pairs_gather_the_epoch_order():
+    """A batch is table rows of the pairs at its positions of the epoch's order (padded slots
+    repeat pairs), on the source's device."""
+    n, dim = 7, 3
+    table = np.arange(10 * dim, dtype=np.float32).reshape(10, dim)
+    src = np.array([1, 2, 3, 4, 5, 6, 7], dtype=np.int64)
+    tgt = np.array([0, 0, 0, 8, 8, 9, 9], dtype=np.int64)
+    data = PairSet(table, src, tgt, [f"k{i}" for i in range(10)], n, 0)
+    source = CachedPairs(data, 4, torch.device("cpu"))
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(mix_seed(4, 1, 2)))
+    for world, batch in ((1, 4), (2, 4), (3, 3)):
+        for step in range(source.layout(batch, world)[0]):
+            for rank in range(world):
+                b = source.batch(2, step, rank, world, batch)
+                pos, scale = step_shard(n, rank, world, batch, step)
+                pair = order[pos % n]
+                assert torch.equal(b.positions, pos) and b.scale == scale
+                assert torch.equal(b.x_start, torch.from_numpy(table[src[pair.numpy()]]))
+                assert torch.equal(b.x_target, torch.from_numpy(table[tgt[pair.numpy()]]))
 
 
 def test_pair_noise_distribution():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Optional, Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -24,8 +24,8 @@ from seedkit.seed.sampling import epoch_order, step_shard
 class Batch:
     """The pairs one rank trains at one step.
 
-    ``positions``: the pairs' positions in the epoch (t and epsilon are drawn from
-    ``(seed, epoch, position)``,
+    ``positions``: the pairs' positions in the epoch, on the training device where the source
+    can (t and epsilon are drawn from ``(seed, epoch, position)``,
     :func:`seedkit.seed.sampling.pair_noise`); ``scale``: the factor the rank's mean loss is
     multiplied by so that DDP's average is the mean over the step's real pairs
     (:func:`step_shard`); ``step_pairs``: the real pairs of the whole step, all ranks together.
@@ -67,10 +67,12 @@ class BatchSource(Protocol):
 
 
 class CachedPairs:
-    """Pairs of cached embeddings (:func:`seedkit.seed.data.load_pairs`), read into memory.
+    """Pairs of cached embeddings (:func:`seedkit.seed.data.load_pairs`), held on the device.
 
     Epoch e trains its pairs in the order :func:`epoch_order` ``(seed, e)``; step s of it the
-    positions [s*B, s*B + B) of that order, sharded over the ranks by :func:`step_shard`."""
+    positions [s*B, s*B + B) of that order, sharded over the ranks by :func:`step_shard`. The
+    embedding table, the index arrays and each epoch's order live on the training device, so a
+    step's batch is gathered there without a transfer or a wait for the host."""
 
     options = "--clean/--noisy/--pairs"
 
@@ -78,9 +80,10 @@ class CachedPairs:
         self.data, self.seed, self.device = data, seed, device
         self.dim = data.dim
         self.table = torch.from_numpy(data.table).to(device)
-        self.src = torch.from_numpy(data.src)
-        self.tgt = torch.from_numpy(data.tgt)
-        self._order: tuple[int, Optional[torch.Tensor]] = (-1, None)
+        self.src = torch.from_numpy(data.src).to(device)
+        self.tgt = torch.from_numpy(data.tgt).to(device)
+        self._epoch = -1
+        self._src_order = self._tgt_order = self.src
 
     def describe(self) -> str:
         d = self.data
@@ -96,18 +99,21 @@ class CachedPairs:
         local_b = batch_size // world
         return math.ceil(math.ceil(len(self.data) / world) / local_b), f"{local_b} per process"
 
-    def order(self, epoch: int) -> torch.Tensor:
-        if self._order[0] != epoch:
-            self._order = (epoch, epoch_order(len(self.data), self.seed, epoch))
-        assert self._order[1] is not None
-        return self._order[1]
+    def order(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Source and target table rows of the pairs in the order of ``epoch``, on the device
+        (the order is drawn on the CPU, where :func:`epoch_order` is defined, once per epoch)."""
+        if self._epoch != epoch:
+            order = epoch_order(len(self.data), self.seed, epoch).to(self.device)
+            self._src_order, self._tgt_order = self.src[order], self.tgt[order]
+            self._epoch = epoch
+        return self._src_order, self._tgt_order
 
     def batch(self, epoch: int, step: int, rank: int, world: int, batch_size: int) -> Batch:
         n = len(self.data)
-        pos, scale = step_shard(n, rank, world, batch_size, step)
-        idx = self.order(epoch)[pos % n]
-        return Batch(self.table[self.src[idx].to(self.device)],
-                     self.table[self.tgt[idx].to(self.device)], pos, scale,
+        pos, scale = step_shard(n, rank, world, batch_size, step, self.device)
+        src, tgt = self.order(epoch)
+        slot = pos % n if (step + 1) * batch_size > n else pos  # padded slots repeat pairs
+        return Batch(self.table[src[slot]], self.table[tgt[slot]], pos, scale,
                      min(batch_size, n - step * batch_size))
 
     def timers(self) -> dict[str, float]:

@@ -1,14 +1,15 @@
 """Dev scoring during SEED training: a trial list with its embeddings, scored by cosine EER.
 
 :func:`load_dev` reads and checks the trials and keeps only the embeddings they use;
-:func:`dev_eer` enhances them with the current model (or not: the raw baseline) and returns the
-EER in percent.
+:class:`DevScorer` enhances them with the weights of each epoch (or not: the raw baseline) and
+returns the EER in percent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ from seedkit.scoring.cosine import cosine_scores
 from seedkit.scoring.metrics import compute_eer
 from seedkit.scoring.multicrop import mean_cosine_scores
 from seedkit.seed.diffusion import SeedDiffusion
-from seedkit.seed.enhance import RowEnhancer
+from seedkit.seed.enhance import RowEnhancer, keyed_noise
 
 
 @dataclass
@@ -54,17 +55,53 @@ def load_dev(trials_path: str, enroll_rspec: str, test_rspec: str) -> DevSet:
                   trials_path)
 
 
-def dev_eer(dev: DevSet, model: Optional[SeedDiffusion], device: torch.device, seed: int,
-            batch_size: int) -> float:
-    """Cosine-scored EER (%) of the dev trials, after enhancement with ``model`` (None: raw)."""
-    enroll, test = dev.enroll, dev.test
-    if model is not None:
-        enh = RowEnhancer(model, str(device), seed=seed, batch_size=batch_size)
-        enroll = enh.enhance_dict(enroll)
-        test = enroll if dev.test is dev.enroll else enh.enhance_dict(test)
+def _eer(dev: DevSet, enroll: Mapping[str, np.ndarray], test: Mapping[str, np.ndarray]) -> float:
+    """Cosine-scored EER (%) of the dev trials on these embeddings."""
     matrices = any(v.ndim == 2 for v in enroll.values()) or any(v.ndim == 2 for v in test.values())
     if matrices:
         scores = mean_cosine_scores(dev.trials, enroll, test)
     else:
         scores = cosine_scores(dev.trials, enroll, test)
     return float(compute_eer(np.asarray(scores, dtype=np.float64), dev.labels))
+
+
+def _keyed_noise(emb: Mapping[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
+    """The keyed epsilon of every entry (:func:`seedkit.seed.enhance.keyed_noise`)."""
+    out = {}
+    for key, arr in emb.items():
+        rows = 1 if arr.ndim == 1 else arr.shape[0]
+        out[key] = keyed_noise(seed, key, rows, arr.shape[-1]).numpy().reshape(arr.shape)
+    return out
+
+
+class DevScorer:
+    """The dev EER of the training run's weights, epoch after epoch.
+
+    The probe model and the keyed epsilon of every dev row are made once (they depend only on the
+    config and the dev set); each call loads the weights into the probe, enhances the dev
+    embeddings on ``device`` and scores them: the same numbers as enhancing with a fresh
+    :class:`~seedkit.seed.enhance.RowEnhancer` of a fresh model (``seed`` keys its noise)."""
+
+    def __init__(self, dev: DevSet, cfg: Mapping[str, Any], device: torch.device):
+        self.dev = dev
+        with torch.random.fork_rng(devices=[]):  # building a net draws init weights
+            self.model = SeedDiffusion(cfg)
+        seed, batch = cfg["seed"], cfg["dev_batch_size"]
+        diffusion = self.model.objective == "diffusion"
+        self.enroll = RowEnhancer(self.model, str(device), seed=seed, batch_size=batch,
+                                  noise=_keyed_noise(dev.enroll, seed) if diffusion else None)
+        self.test = self.enroll if dev.test is dev.enroll else RowEnhancer(
+            self.model, str(device), seed=seed, batch_size=batch,
+            noise=_keyed_noise(dev.test, seed) if diffusion else None)
+
+    def raw_eer(self) -> float:
+        """The EER without enhancement."""
+        return _eer(self.dev, self.dev.enroll, self.dev.test)
+
+    def __call__(self, weights: Mapping[str, torch.Tensor]) -> float:
+        """The EER after enhancement with the network weights ``weights``."""
+        self.model.net.load_state_dict(weights)
+        enroll = self.enroll.enhance_dict(self.dev.enroll)
+        test = enroll if self.dev.test is self.dev.enroll else \
+            self.test.enhance_dict(self.dev.test)
+        return _eer(self.dev, enroll, test)

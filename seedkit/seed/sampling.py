@@ -2,10 +2,10 @@
 
 Order. The pair order of epoch e is a permutation drawn from ``(seed, e)`` (:func:`epoch_order`).
 t and epsilon of a pair are a pure function of ``(seed, e, j)``, j the pair's position in that order
-(:func:`pair_noise`: a counter-based hash, vectorised over the batch), not of the rank or the step
-that trains it. Nothing therefore depends on how many steps ran in this process: a run resumed from
-a checkpoint computes the same bytes as an uninterrupted one (single process on CPU; also under DDP
-with the same world size).
+(:class:`DeviceNoise`: a counter-based hash, vectorised over the batch on the training device),
+not of the rank or the step that trains it. Nothing therefore depends on how many steps ran in
+this process: a run resumed from a checkpoint computes the same bytes as an uninterrupted one
+(single process on one device; also under DDP with the same world size).
 
 World size. Global step s of epoch e trains the pairs at positions [s*B, s*B + B) of the epoch
 order (B = ``batch_size``), whatever the number of processes W: rank r takes positions
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import Optional
 
 import numpy as np
 import torch
@@ -49,8 +50,8 @@ def rank_positions(num_pairs: int, rank: int, world: int) -> torch.Tensor:
     return torch.arange(rank, total, world)
 
 
-def step_shard(num_pairs: int, rank: int, world: int, batch_size: int,
-               step: int) -> tuple[torch.Tensor, float]:
+def step_shard(num_pairs: int, rank: int, world: int, batch_size: int, step: int,
+               device: Optional[torch.device] = None) -> tuple[torch.Tensor, float]:
     """Positions (in the epoch order) that ``rank`` trains at step ``step`` of an epoch, and the
     factor its mean loss is multiplied by.
 
@@ -58,59 +59,126 @@ def step_shard(num_pairs: int, rank: int, world: int, batch_size: int,
     rank r takes s*B + r, s*B + r + W, ... (``rank_positions``). Padded slots (>= ``num_pairs``)
     are dropped and the loss scaled by W * (real pairs here) / (real pairs of the step), so DDP's
     average of the ranks' losses is the mean over the step's real pairs. A rank left with no real
-    pair keeps one padded slot with factor 0 (it must still join the gradient all-reduce).
+    pair keeps one padded slot with factor 0 (it must still join the gradient all-reduce). The
+    positions are made on ``device`` (default the CPU); nothing is read back from it.
     """
     total = math.ceil(num_pairs / world) * world
     start = step * batch_size
     end = min(start + batch_size, total)
-    pos = torch.arange(start + rank, end, world)
+    first = start + rank
     if end <= num_pairs:  # no padded slot in this step: every rank holds (end - start) / W pairs
-        return pos, 1.0
-    real = pos < num_pairs
-    n_real = int(real.sum())
-    n_step = num_pairs - start
-    if n_real == 0:
-        return pos[:1], 0.0
-    return pos[real], world * n_real / n_step
+        return torch.arange(first, end, world, device=device), 1.0
+    real = range(first, min(end, num_pairs), world)
+    if not real:
+        return torch.arange(first, first + 1, device=device), 0.0
+    return (torch.arange(real.start, real.stop, world, device=device),
+            world * len(real) / (num_pairs - start))
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+def _signed(x: int) -> int:
+    """A uint64 constant as the int64 with the same bits (torch has no uint64 arithmetic)."""
+    return x - (1 << 64) if x >= (1 << 63) else x
 
 
-def _splitmix64(z: np.ndarray) -> np.ndarray:
-    """The splitmix64 finaliser on a uint64 array (wraps modulo 2**64, as intended)."""
-    z = z ^ (z >> np.uint64(30))
-    z = z * np.uint64(0xBF58476D1CE4E5B9)
-    z = z ^ (z >> np.uint64(27))
-    z = z * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+_GOLDEN = _signed(0x9E3779B97F4A7C15)
+_MIX = ((30, _signed(0xBF58476D1CE4E5B9)), (27, _signed(0x94D049BB133111EB)), (31, 1))
+
+
+def _splitmix64_(z: torch.Tensor, tmp: torch.Tensor) -> torch.Tensor:
+    """The splitmix64 finaliser, in place on an int64 tensor (``tmp``: scratch of its shape).
+
+    The uint64 arithmetic of the definition on int64 bits: multiplication wraps modulo 2**64
+    alike; a logical right shift is the arithmetic one with the sign-extended bits masked off."""
+    for shift, mult in _MIX:
+        torch.bitwise_right_shift(z, shift, out=tmp)
+        tmp &= (1 << (64 - shift)) - 1
+        z ^= tmp
+        if mult != 1:
+            z *= mult
+    return z
+
+
+class DeviceNoise:
+    """t ~ U{0..T-1} and eps ~ N(0, I_dim) of the pairs at given positions of an epoch, drawn with
+    torch on the training device (no host round trip, no loop over pairs).
+
+    A pure function of ``(seed, epoch, position)``: the pair's key is
+    splitmix64(position * golden + k_e), k_e = :func:`mix_seed` (seed, 2, epoch); its j-th 64-bit
+    word is splitmix64(key + (j + 1) * golden), a splitmix64 stream. Word 0 gives t (its top 32
+    bits, multiply-shift); each further word gives two normals by Box-Muller in float32,
+    u1 = (2 * (23 high bits) + 1) / 2**24 in (0, 1) and u2 = (24 low bits) / 2**24
+    (|eps| <= 5.8). t is exact on every device; eps is exact up to the float32 rounding of log,
+    sqrt, sin and cos, which differs between devices and libraries by a few 1e-7 (seedkit before
+    this class drew the same function with numpy on the host; ``tests/test_seed_ddp.py`` keeps
+    that definition and compares).
+
+    The working memory is kept between calls (on the CPU, fresh temporaries of a step's size cost
+    as much as the arithmetic), so the tensors a call returns are valid until the next call.
+    """
+
+    def __init__(self, dim: int, num_timesteps: int, device: torch.device):
+        self.dim, self.num_timesteps, self.device = int(dim), int(num_timesteps), device
+        self.half = (self.dim + 1) // 2
+        self.steps = torch.arange(1, self.half + 2, dtype=torch.int64,
+                                  device=device) * _GOLDEN
+        self._n = -1
+
+    def _buffers(self, n: int) -> None:
+        if n == self._n:
+            return
+        dev, half = self.device, self.half
+        self.t = torch.empty(n, dtype=torch.int64, device=dev)
+        self.eps = torch.empty(n, half, 2, dtype=torch.float32, device=dev)
+        self.key = torch.empty(n, dtype=torch.int64, device=dev)
+        self.key_tmp = torch.empty(n, dtype=torch.int64, device=dev)
+        self.words = torch.empty(n, half + 1, dtype=torch.int64, device=dev)
+        self.tmp = torch.empty(n, half + 1, dtype=torch.int64, device=dev)
+        self.u1 = torch.empty(n, half, dtype=torch.float32, device=dev)
+        self.theta = torch.empty(n, half, dtype=torch.float32, device=dev)
+        self.trig = torch.empty(n, half, dtype=torch.float32, device=dev)
+        self._n = n
+
+    def __call__(self, seed: int, epoch: int, positions: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``t`` (int64, [n]) and ``eps`` (float32, [n, dim]) of the pairs at ``positions``
+        (an int64 tensor on the device)."""
+        n = int(positions.shape[0])
+        self._buffers(n)
+        key = torch.mul(positions, _GOLDEN, out=self.key)
+        key += mix_seed(seed, 2, epoch)
+        _splitmix64_(key, self.key_tmp)
+        w, tmp = self.words, self.tmp
+        torch.add(key[:, None], self.steps, out=w)
+        _splitmix64_(w, tmp)
+        # t: (top 32 bits of word 0) * T >> 32, as pair_noise's multiply-shift
+        hi = torch.bitwise_right_shift(w[:, 0], 32, out=tmp[:, 0])
+        hi &= 0xFFFFFFFF
+        hi *= self.num_timesteps
+        torch.bitwise_right_shift(hi, 32, out=self.t)
+        # Box-Muller: u1 = (2 * (23 high bits) + 1) / 2**24, u2 = (24 low bits) / 2**24
+        words, scratch = w[:, 1:], tmp[:, 1:]
+        torch.bitwise_right_shift(words, 41, out=scratch)
+        scratch &= (1 << 23) - 1
+        scratch *= 2
+        scratch += 1
+        u1, theta, trig = self.u1, self.theta, self.trig
+        u1.copy_(scratch)
+        u1 *= 2.0 ** -24
+        words &= 0xFFFFFF
+        theta.copy_(words)
+        theta *= 2.0 ** -24
+        theta *= float(np.float32(2.0 * np.pi))
+        r = u1.log_().mul_(-2.0).sqrt_()
+        torch.cos(theta, out=trig)
+        torch.mul(r, trig, out=self.eps[:, :, 0])
+        torch.sin(theta, out=trig)
+        torch.mul(r, trig, out=self.eps[:, :, 1])
+        eps = self.eps.view(n, 2 * self.half)
+        return self.t, eps[:, :self.dim] if self.dim != 2 * self.half else eps
 
 
 def pair_noise(seed: int, epoch: int, positions: torch.Tensor, dim: int,
                num_timesteps: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """t ~ U{0..T-1} and eps ~ N(0, I_dim) of the pairs at ``positions`` of epoch ``epoch``.
-
-    A pure function of ``(seed, epoch, position)``, computed for the whole batch at once (numpy,
-    no loop over pairs): the pair's key is splitmix64(position * golden + k_e), k_e a sha256 of
-    (seed, epoch); its j-th 64-bit word is splitmix64(key + (j + 1) * golden), a splitmix64
-    stream. Word 0 gives t (its top 32 bits, multiply-shift); each further word gives two
-    normals by Box-Muller in float32, u1 = (2 * (23 high bits) + 1) / 2**24 in (0, 1) and
-    u2 = (24 low bits) / 2**24 (|eps| <= 5.8). Returns ``t`` (int64, [n]) and ``eps``
-    (float32, [n, dim]).
-    """
-    base = np.uint64(mix_seed(seed, 2, epoch))
-    pos = positions.cpu().numpy().astype(np.uint64)
-    key = _splitmix64(pos * _GOLDEN + base)
-    half = (dim + 1) // 2
-    words = _splitmix64(key[:, None] + np.arange(1, half + 2, dtype=np.uint64) * _GOLDEN)
-    t = ((words[:, 0] >> np.uint64(32)) * np.uint64(num_timesteps)) >> np.uint64(32)
-    w = words[:, 1:]
-    u1 = ((w >> np.uint64(41)) * np.uint64(2) + np.uint64(1)).astype(np.float32) * 2.0 ** -24
-    u2 = (w & np.uint64(0xFFFFFF)).astype(np.float32) * np.float32(2.0 ** -24)
-    r = np.sqrt(np.float32(-2.0) * np.log(u1))
-    theta = np.float32(2.0 * np.pi) * u2
-    eps = np.empty((pos.shape[0], half, 2), dtype=np.float32)
-    eps[:, :, 0] = r * np.cos(theta)
-    eps[:, :, 1] = r * np.sin(theta)
-    return (torch.from_numpy(t.astype(np.int64)),
-            torch.from_numpy(np.ascontiguousarray(eps.reshape(pos.shape[0], 2 * half)[:, :dim])))
+    """:class:`DeviceNoise` of one call, on the device of ``positions``: ``t`` (int64, [n]) and
+    ``eps`` (float32, [n, dim]), tensors of their own."""
+    return DeviceNoise(dim, num_timesteps, positions.device)(seed, epoch, positions.long())

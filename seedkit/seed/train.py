@@ -61,10 +61,10 @@ from seedkit.seed.checkpoint import (
 )
 from seedkit.seed.config import config_hash, dump_config, resolve_dims
 from seedkit.seed.data import load_pairs
-from seedkit.seed.devscore import DevSet, dev_eer, load_dev
+from seedkit.seed.devscore import DevScorer, DevSet, load_dev
 from seedkit.seed.diffusion import SeedDiffusion
 from seedkit.seed.distributed import DistInfo, all_gather, setup_distributed
-from seedkit.seed.sampling import mix_seed, pair_noise
+from seedkit.seed.sampling import DeviceNoise, mix_seed
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,15 @@ class EMA:
     def __init__(self, net: torch.nn.Module, decay: float):
         self.decay = float(decay)
         self.shadow = {k: v.detach().clone().float() for k, v in net.state_dict().items()}
+        self._shadow = list(self.shadow.values())
 
     @torch.no_grad()
     def update(self, net: torch.nn.Module) -> None:
-        for k, v in net.state_dict().items():
-            self.shadow[k].mul_(self.decay).add_(v.detach().float(), alpha=1.0 - self.decay)
+        """shadow = shadow * decay + weights * (1 - decay), for every tensor in two kernels (the
+        same arithmetic as one ``mul_().add_()`` per tensor)."""
+        live = [v.detach().float() for v in net.state_dict().values()]
+        torch._foreach_mul_(self._shadow, self.decay)
+        torch._foreach_add_(self._shadow, live, alpha=1.0 - self.decay)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {k: v.clone() for k, v in self.shadow.items()}
@@ -166,18 +170,21 @@ def _check_dev_options(cfg: Mapping[str, Any], dev_trials: Optional[str],
                            "or set select: last")
 
 
-class _Meter:
+class Meter:
     """Loss, pairs/s and where the time went, logged every ``log_interval`` steps."""
 
-    def __init__(self, source: BatchSource, bar: tqdm):
+    def __init__(self, source: BatchSource, bar: tqdm, device: torch.device):
         self.source, self.bar = source, bar
         self.t_run = self.t_log = time.perf_counter()
         self.pairs_run = self.pairs_log = 0
-        self.loss_sum, self.loss_n, self.steps_run = 0.0, 0, 0
+        # summed on the device in float64 (the sum of Python floats it replaces, without a
+        # host sync per step); read at log intervals
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        self.loss_n, self.steps_run = 0, 0
         self.data_s = self.net_s = 0.0
         self.base = dict(source.timers())
 
-    def add(self, loss: float, pairs: int, data_s: float, net_s: float) -> None:
+    def add(self, loss: torch.Tensor, pairs: int, data_s: float, net_s: float) -> None:
         self.loss_sum += loss
         self.loss_n += 1
         self.pairs_log += pairs
@@ -201,11 +208,12 @@ class _Meter:
     def log(self, step: int, epoch: int) -> None:
         now = time.perf_counter()
         rate = self.pairs_log / max(now - self.t_log, 1e-9)
-        mean = self.loss_sum / max(self.loss_n, 1)
+        mean = float(self.loss_sum) / max(self.loss_n, 1)
         log.info("step %d epoch %d: loss %.5f, %.0f pairs/s; time: %s", step, epoch, mean, rate,
                  self.time_split())
         self.bar.set_postfix(loss=f"{mean:.4f}", pairs_s=f"{rate:.0f}")
-        self.t_log, self.pairs_log, self.loss_sum, self.loss_n = now, 0, 0.0, 0
+        self.loss_sum.zero_()
+        self.t_log, self.pairs_log, self.loss_n = now, 0, 0
 
     def summary(self) -> None:
         dt = time.perf_counter() - self.t_run
@@ -225,12 +233,13 @@ class Trainer:
                  dev: Optional[DevSet], resume: bool, config_comment: Optional[str] = None):
         self.cfg = cfg = resolve_dims(cfg0, source.dim)
         self.source, self.exp, self.info, self.dev = source, exp, info, dev
+        self.scorer: Optional[DevScorer] = None  # made at the first dev pass (rank 0)
         self.chash = config_hash(cfg)
         self.ckpt_dir = exp / "checkpoints"
         self.batch_size = cfg["batch_size"]
         self.steps_per_epoch, split = source.layout(self.batch_size, info.world)
-        state = read_resume_state(self.ckpt_dir, resume, cfg, source.fingerprint(),
-                                  source.options)
+        self.fingerprint = source.fingerprint()  # once per run: it hashes the whole table
+        state = read_resume_state(self.ckpt_dir, resume, cfg, self.fingerprint, source.options)
         if info.is_main:
             with atomic_text_writer(exp / "config.yaml") as f:
                 f.write((config_comment or "") + dump_config(cfg))
@@ -256,6 +265,9 @@ class Trainer:
         cfg, info = self.cfg, self.info
         torch.manual_seed(mix_seed(cfg["seed"], 0))  # initial weights: the same on every rank
         self.model = SeedDiffusion(cfg).to(info.device)
+        sched = self.model.schedule  # its table on the device once, not copied at every step
+        sched.alphas_cumprod = sched.alphas_cumprod.to(info.device)
+        self.noise = DeviceNoise(self.model.embed_dim, sched.num_train_timesteps, info.device)
         # the global RNG (dropout) differs per rank from here on, like the data shards
         torch.manual_seed(mix_seed(cfg["seed"], 3, info.rank))
         self.net = self.model.net
@@ -303,7 +315,7 @@ class Trainer:
         bar = tqdm(total=self.total, initial=min(self.step, self.total),
                    disable=not self.info.is_main, file=sys.stderr, desc="SEED train",
                    unit="step", mininterval=1.0, dynamic_ncols=True)
-        self.meter = _Meter(self.source, bar)
+        self.meter = Meter(self.source, bar, self.info.device)
         done = self.step >= self.total
         while not done and self.epoch < cfg["epochs"]:
             done = self.run_epoch()
@@ -337,10 +349,9 @@ class Trainer:
         cfg, dev = self.cfg, self.info.device
         t0 = time.perf_counter()
         b = self.source.batch(self.epoch, s, self.info.rank, self.info.world, self.batch_size)
-        t, eps = pair_noise(cfg["seed"], self.epoch, b.positions, self.model.embed_dim,
-                            self.model.schedule.num_train_timesteps)
+        t, eps = self.noise(cfg["seed"], self.epoch, b.positions.to(dev))
         t1 = time.perf_counter()
-        loss = self.ddp_model(b.x_start, b.x_target, t.to(dev), eps.to(dev))
+        loss = self.ddp_model(b.x_start, b.x_target, t, eps)
         self.opt.zero_grad(set_to_none=True)
         (loss * b.scale if b.scale != 1.0 else loss).backward()
         if cfg["grad_clip"] > 0:
@@ -349,8 +360,7 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.net)
         self.step += 1
-        value = float(loss.detach())
-        self.meter.add(value, b.step_pairs, t1 - t0, time.perf_counter() - t1)
+        self.meter.add(loss.detach(), b.step_pairs, t1 - t0, time.perf_counter() - t1)
         if self.step % cfg["log_interval"] == 0 or self.step == self.total:
             self.meter.log(self.step, self.epoch)
         if self.sleep:
@@ -365,14 +375,12 @@ class Trainer:
         dev, cfg, ep = self.dev, self.cfg, self.epoch
         if dev is None or not self.info.is_main:
             return
+        if self.scorer is None:
+            self.scorer = DevScorer(dev, cfg, self.info.device)
         if self.base_eer is None:
-            self.base_eer = dev_eer(dev, None, self.info.device, cfg["seed"],
-                                    cfg["dev_batch_size"])
+            self.base_eer = self.scorer.raw_eer()
             log.info("dev EER without enhancement: %.3f%%", self.base_eer)
-        with torch.random.fork_rng(devices=[]):  # building a net draws init weights
-            probe = SeedDiffusion(cfg)
-        probe.net.load_state_dict(self.eval_weights())
-        eer = dev_eer(dev, probe, self.info.device, cfg["seed"], cfg["dev_batch_size"])
+        eer = self.scorer(self.eval_weights())
         self.history.append({"epoch": ep, "step": self.step, "eer": eer})
         improved = self.best is None or eer < self.best["eer"]
         log.info("epoch %d step %d: dev EER %.3f%% (raw %.3f%%)%s", ep, self.step, eer,
@@ -388,7 +396,7 @@ class Trainer:
         if not self.info.is_main:
             return
         obj = {"format": FORMAT, "kind": "train", "config": dict(self.cfg),
-               "config_hash": self.chash, "data_fingerprint": self.source.fingerprint(),
+               "config_hash": self.chash, "data_fingerprint": self.fingerprint,
                "world_size": self.info.world,
                "model": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
                "optimizer": self.opt.state_dict(),
