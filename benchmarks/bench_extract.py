@@ -47,7 +47,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from seedkit.extract import build_embedder, iter_utterances, parse_crop, run_extraction
+from seedkit.crops import parse_crop
+from seedkit.extract import build_embedder, iter_utterances, run_extraction
 from seedkit.models.config import batch_size_for, load_backbone_config
 
 REPO = Path(__file__).resolve().parent.parent

@@ -35,8 +35,9 @@ import torch
 
 from seedkit.augment import augment_data_dir
 from seedkit.corpus import real_layout as rl
+from seedkit.crops import parse_crop
 from seedkit.data.datadir import DataDir, load_data_dir, write_data_dir
-from seedkit.extract import build_embedder, iter_utterances, parse_crop, run_extraction
+from seedkit.extract import build_embedder, iter_utterances, run_extraction
 from seedkit.models.config import load_backbone_config
 from seedkit.prepare import corpora
 from seedkit.render import drop_caches, load_spec

@@ -1,21 +1,12 @@
 """Speaker-embedding extraction for a Kaldi data directory into an ark/scp archive.
 
-Crop modes (``--crop``), as the SEED code cuts its inputs:
-  ``full``          the whole utterance (shorter than the model's minimum: wrap-padded);
-  ``random:SEC``    one crop of round(SEC * rate) samples at a seeded random start
-                    (start = int(u * (len - L)), u uniform from a generator seeded by the run seed
-                    and the utterance id, so the crop does not depend on job splits); for training
-                    pairs (SEED: 2.015 s = 32,240 samples);
-  ``multi:N:SEC``   N crops of L = round(SEC * rate) samples starting at
-                    int(linspace(0, len - L, N)); written as an [N, D] matrix per utterance (SEED
-                    evaluation: ``multi:10:4.015``, L = 64,240).
-A waveform of at most L samples is first wrap-padded to L + 1 samples (``numpy.pad(mode="wrap")``),
-as the original loader does. Empty audio is an error.
+Each utterance is read (render pipes rendered in process, :func:`seedkit.render.read_entry`), cut
+by its crop mode (``--crop``: ``full``, ``random:SEC``, ``multi:N:SEC``; :mod:`seedkit.crops`),
+embedded in batches by the backbone and written with its key. Empty audio is an error.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import queue
@@ -31,97 +22,12 @@ from typing import Any, Optional
 
 import numpy as np
 
+from seedkit.crops import CropMode, make_crops, parse_crop
 from seedkit.device import default_device, parse_device
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.render import check_render_dir, read_entry
 
 log = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------------------- crops
-@dataclass(frozen=True)
-class CropMode:
-    """A parsed ``--crop`` value."""
-
-    kind: str  # "full" | "random" | "multi"
-    num: int = 1
-    seconds: float = 0.0
-
-    def length(self, rate: int) -> int:
-        """Crop length in samples (0 for ``full``)."""
-        return int(round(self.seconds * rate)) if self.kind != "full" else 0
-
-    def __str__(self) -> str:
-        if self.kind == "full":
-            return "full"
-        if self.kind == "random":
-            return f"random:{self.seconds:g}"
-        return f"multi:{self.num}:{self.seconds:g}"
-
-
-def parse_crop(spec: str) -> CropMode:
-    """Parse ``full`` / ``random:SEC`` / ``multi:N:SEC``."""
-    parts = spec.strip().split(":")
-    bad = SeedkitError(f"bad crop mode {spec!r}; use full, random:SEC (e.g. random:2.015) or "
-                       "multi:N:SEC (e.g. multi:10:4.015)")
-    try:
-        if parts == ["full"]:
-            return CropMode("full")
-        if parts[0] == "random" and len(parts) == 2:
-            mode = CropMode("random", 1, float(parts[1]))
-        elif parts[0] == "multi" and len(parts) == 3:
-            mode = CropMode("multi", int(parts[1]), float(parts[2]))
-        else:
-            raise bad
-    except ValueError:
-        raise bad from None
-    if not mode.seconds > 0 or mode.num < 1 or not np.isfinite(mode.seconds):
-        raise bad
-    return mode
-
-
-def wrap_pad(x: np.ndarray, length: int) -> np.ndarray:
-    """Repeat ``x`` periodically up to ``length`` samples (``numpy.pad(..., mode="wrap")``)."""
-    if len(x) == 0:
-        raise ValueError("cannot wrap-pad an empty waveform")
-    if len(x) >= length:
-        return x
-    return x[np.arange(length) % len(x)]
-
-
-def multi_crops(x: np.ndarray, num: int, length: int) -> np.ndarray:
-    """The SEED evaluation crops: [num, length]."""
-    if len(x) <= length:
-        x = wrap_pad(x, length + 1)
-    starts = np.linspace(0, len(x) - length, num=num)
-    return np.stack([x[int(s):int(s) + length] for s in starts])
-
-
-def utterance_rng(seed: int, key: str) -> np.random.Generator:
-    """A generator seeded by (``seed``, ``key``): the same crop whatever the job split."""
-    words = np.frombuffer(hashlib.sha256(key.encode("utf-8")).digest()[:16], dtype="<u4")
-    return np.random.default_rng([int(seed) & 0xFFFFFFFF, *(int(w) for w in words)])
-
-
-def random_crop(x: np.ndarray, length: int, seed: int, key: str) -> np.ndarray:
-    """One seeded random crop: [1, length]."""
-    if len(x) <= length:
-        x = wrap_pad(x, length + 1)
-    start = int(utterance_rng(seed, key).random() * (len(x) - length))
-    return x[None, start:start + length]
-
-
-def make_crops(x: np.ndarray, mode: CropMode, rate: int, seed: int, key: str,
-               min_samples: int = 1) -> np.ndarray:
-    """Cut ``x`` per ``mode``: [K, L] float32 (K = 1 for full and random)."""
-    if len(x) == 0:
-        raise ValueError("empty waveform")
-    if mode.kind == "full":
-        return wrap_pad(x, min_samples)[None]
-    length = mode.length(rate)
-    if mode.kind == "random":
-        return random_crop(x, length, seed, key)
-    return multi_crops(x, mode.num, length)
 
 
 # --------------------------------------------------------------------------------------- model
@@ -517,20 +423,13 @@ def merge_scps(inputs: list[PathLike], output: PathLike,
 
 
 __all__ = [
-    "CropMode",
     "Embedder",
     "ExtractStats",
     "build_embedder",
     "extract_data_dir",
     "iter_utterances",
-    "make_crops",
     "merge_scps",
-    "multi_crops",
     "ordered_map",
     "outputs_complete",
-    "parse_crop",
-    "random_crop",
     "run_extraction",
-    "utterance_rng",
-    "wrap_pad",
 ]

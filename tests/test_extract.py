@@ -14,16 +14,10 @@ import torch
 
 from seedkit.bin import extract as extract_bin
 from seedkit.bin import merge_embedding_scp as merge_bin
+from seedkit.crops import make_crops, multi_crops, parse_crop, random_crop, wrap_pad
 from seedkit.embio import read_embeddings
 from seedkit.errors import SeedkitError, run_main
-from seedkit.extract import (
-    make_crops,
-    multi_crops,
-    parse_crop,
-    random_crop,
-    utterance_rng,
-    wrap_pad,
-)
+from seedkit.rng import utterance_rng
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_RESNET = REPO / "egs/voxceleb/seed/conf/test_tiny_resnet.yaml"

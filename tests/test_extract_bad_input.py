@@ -12,9 +12,9 @@ import torch
 from test_extract import TINY_RESNET, _one_thread, make_data, tone  # noqa: F401 (autouse)
 
 from seedkit.bin import extract as extract_bin
+from seedkit.crops import multi_crops, random_crop
 from seedkit.embio import read_embeddings
 from seedkit.errors import run_main
-from seedkit.extract import multi_crops, random_crop
 
 
 def extract(tmp_path: Path, data: Path, capsys, *extra) -> tuple[int, str, Path]:

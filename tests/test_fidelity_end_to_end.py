@@ -32,8 +32,8 @@ import torch
 from conftest import REPO, load_reference
 
 from seedkit.audio import read_audio
+from seedkit.crops import multi_crops
 from seedkit.embio import read_embeddings, write_embeddings
-from seedkit.extract import multi_crops
 
 RTOL, ATOL = 1e-4, 1e-5
 CROP = 64240  # 4.015 s at 16 kHz: eval_frames 400 * 160 + 240

@@ -41,10 +41,10 @@ from seedkit.corpus.evalsets import CLEAN, EvalSet, design_clean, design_mix, de
 from seedkit.corpus.evalsets import env_id as make_env_id
 from seedkit.corpus.library import noise_recordings, rir_file_list
 from seedkit.corpus.make import _run, _set_summary, _utt_path, _work_eval, _work_utt, _write_set
-from seedkit.corpus.rng import item_rng
 from seedkit.corpus.voices import Speaker, _installed, espeak_binary
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import c_sorted, write_lines
+from seedkit.rng import item_rng
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ Layout (the contract with the corpus preparation code)::
 
 The corpus is built in a hidden sibling directory and renamed into place when complete. Work
 runs in a process pool over items; every item draws from its own seeded generator
-(:mod:`seedkit.corpus.rng`), so the bytes do not depend on ``jobs`` or scheduling.
+(:func:`seedkit.rng.item_rng`), so the bytes do not depend on ``jobs`` or scheduling.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ from seedkit.corpus.library import (
     rir_list_line,
 )
 from seedkit.corpus.rir import Room, draw_room, synth_rir
-from seedkit.corpus.rng import item_rng
 from seedkit.corpus.signal import loop_to_length, normalise_level, reverberate, scale_noise
 from seedkit.corpus.voices import (
     SAMPLE_RATE,
@@ -58,6 +57,7 @@ from seedkit.corpus.voices import (
 from seedkit.data.trials import write_trials
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import c_sorted, write_lines
+from seedkit.rng import item_rng
 
 log = logging.getLogger(__name__)
 

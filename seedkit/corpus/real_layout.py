@@ -35,7 +35,6 @@ exercise the preparation code (file formats, rates, lengths, keys).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,14 +44,9 @@ import numpy as np
 import soundfile as sf
 
 from seedkit.errors import PathLike
+from seedkit.rng import repr_rng
 
 _YT_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
-def _rng(seed: int, *names: object) -> np.random.Generator:
-    """A generator seeded from ``seed`` and a name, so each file is independent of the others."""
-    digest = hashlib.sha256(repr((seed,) + names).encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
 def _write(path: Path, x: np.ndarray, rate: int, fmt: str = "WAV") -> None:
@@ -151,7 +145,7 @@ def write_voxceleb1(root: PathLike, n_dev: int = 3, n_test: int = 4, videos: int
     meta = ["VoxCeleb1 ID\tVGGFace1 ID\tGender\tNationality\tSet"]
     by_spk: dict[str, list[tuple[str, str]]] = {}
     for si, (spk, split) in enumerate(speakers):
-        rng = _rng(seed, "vox1", spk)
+        rng = repr_rng(seed, "vox1", spk)
         gender = "m" if si % 2 == 0 else "f"
         meta.append(f"{spk}\tCeleb_{si:03d}\t{gender}\tNowhere\t{split}")
         f0 = float(rng.uniform(90, 240))
@@ -203,7 +197,7 @@ def write_librittsr(root: PathLike, parts: tuple[str, ...] = ("train-clean-100",
     for pi, part in enumerate(parts):
         for si, spk in enumerate(speakers):
             spk_id = spk if pi == 0 else str(int(spk) + 1000 * pi)
-            rng = _rng(seed, "librittsr", part, spk_id)
+            rng = repr_rng(seed, "librittsr", part, spk_id)
             spk_lines.append(f"{spk_id:<5}| {'F' if si % 2 else 'M'} | {part:<16} | 25.00 | "
                              f"Reader {spk_id}")
             f0 = float(rng.uniform(90, 240))
@@ -229,7 +223,7 @@ def write_librittsr(root: PathLike, parts: tuple[str, ...] = ("train-clean-100",
             spk_id = speakers[0] if pi == 0 else str(int(speakers[0]) + 1000 * pi)
             chapter = "100"
             uid = f"{spk_id}_{chapter}_000999_000000"
-            rng = _rng(seed, "librittsr-extra", part)
+            rng = repr_rng(seed, "librittsr-extra", part)
             _write(base / part / spk_id / chapter / f"{uid}.wav",
                    voice(24000, 1.0, 150.0, 1.0, rng), 24000)
     (base / "SPEAKERS.txt").write_text("\n".join(spk_lines) + "\n")
@@ -250,7 +244,7 @@ def write_librilight(root: PathLike, speakers: tuple[str, ...] = ("100", "1001")
     root = Path(root)
     tree = Tree(root)
     for spk in speakers:
-        rng = _rng(seed, "librilight", spk)
+        rng = repr_rng(seed, "librilight", spk)
         f0 = float(rng.uniform(90, 240))
         tilt = float(rng.uniform(0.7, 1.6))
         for b in range(books):
@@ -297,7 +291,7 @@ def write_musan(root: PathLike, per_subset: int = 2, seconds: tuple[float, float
             ann = []
             for i in range(per_subset):
                 name = f"{cat}-{subset}-{i:04d}"
-                rng = _rng(seed, "musan", name)
+                rng = repr_rng(seed, "musan", name)
                 sec = float(rng.uniform(*seconds))
                 if cat == "noise" and i == 0:
                     sec = 1.2
@@ -335,7 +329,7 @@ def write_rirs_noises(root: PathLike, rooms: int = 2, per_room: int = 2, seed: i
             room = f"Room{r:03d}"
             for k in range(1, per_room + 1):
                 name = f"{room}-{k:05d}"
-                rng = _rng(seed, "rir", rtype, name)
+                rng = repr_rng(seed, "rir", rtype, name)
                 _write(sim / rtype / room / f"{name}.wav", rir(rate, t60, rng), rate)
                 rel = f"simulated_rirs/{rtype}/{room}/{name}.wav"
                 tree.files.append(rel)
@@ -345,7 +339,7 @@ def write_rirs_noises(root: PathLike, rooms: int = 2, per_room: int = 2, seed: i
         (sim / rtype / "room_info").write_text(
             "\n".join(f"{rtype}-Room{r:03d} 5.0 4.0 3.0" for r in range(1, rooms + 1)) + "\n")
     real = base / "real_rirs_isotropic_noises"
-    rng = _rng(seed, "real")
+    rng = repr_rng(seed, "real")
     rir_name = "RVB2014_type1_rir_largeroom1_far_angla"
     noise_name = "RVB2014_type1_noise_largeroom1_1"
     _write(real / f"{rir_name}.wav", rir(rate, 0.4, rng, channels=2), rate)
@@ -364,7 +358,7 @@ def write_rirs_noises(root: PathLike, rooms: int = 2, per_room: int = 2, seed: i
     lines = []
     for i in range(2):
         name = f"noise-free-sound-{i:04d}"
-        _write(point / f"{name}.wav", colored_noise(rate, 1.0, float(i), _rng(seed, name)),
+        _write(point / f"{name}.wav", colored_noise(rate, 1.0, float(i), repr_rng(seed, name)),
                rate)
         tree.files.append(f"pointsource_noises/{name}.wav")
         lines.append(f"--noise-id {name} --noise-type point-source --bg-fg-type "
@@ -392,11 +386,11 @@ def write_voxconverse(root: PathLike, conversations: tuple[str, ...] = ("aepyx",
     tree = Tree(base)
     lines = []
     for conv in conversations:
-        crng = _rng(seed, "vc", conv)
+        crng = repr_rng(seed, "vc", conv)
         bg = colored_noise(16000, 4.0, float(crng.uniform(0, 2)), crng) * 0.2
         files: dict[int, list[str]] = {}
         for s in range(speakers):
-            rng = _rng(seed, "vc", conv, s)
+            rng = repr_rng(seed, "vc", conv, s)
             f0 = float(rng.uniform(90, 240))
             for u in range(utts):
                 rel = f"{conv}/spk{s:02d}_{u + 1:05d}.wav"

@@ -22,10 +22,10 @@ from scipy.signal import resample_poly
 
 from seedkit.corpus.config import CorpusConfig
 from seedkit.corpus.environments import colored_noise
-from seedkit.corpus.rng import item_rng
 from seedkit.corpus.signal import normalise_level, rms
 from seedkit.corpus.text import make_sentence
 from seedkit.errors import SeedkitError
+from seedkit.rng import item_rng
 
 SAMPLE_RATE = 16000
 ESPEAK_RATE = 22050

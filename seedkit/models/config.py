@@ -34,6 +34,7 @@ import torch
 import yaml
 
 from seedkit import release
+from seedkit.crops import parse_crop
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import read_text
 from seedkit.models.checkpoint import load_backbone_checkpoint
@@ -155,8 +156,6 @@ def load_backbone_config(path: Optional[PathLike]) -> BackboneConfig:
                                p, lines.get("input_scale", 0))
     if "crop" in data:
         cfg.crop = typed("crop", str)
-        from seedkit.extract import parse_crop  # noqa: PLC0415 (extract imports this module)
-
         try:
             parse_crop(cfg.crop)
         except SeedkitError as err:
