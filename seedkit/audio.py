@@ -1,7 +1,9 @@
 """Reading audio named by a ``wav.scp`` entry: a file path or a ``cmd |`` pipe.
 
 Audio is read with ``soundfile`` as float32 in [-1, 1]. Pipes are run with ``bash -c`` and their
-stdout is parsed as a wav file (the render pipes of a spec-mode augmentation dir are rendered in
+stdout is parsed as a wav file, except ``seedkit-resample-wav <rate> <file> |`` (a corpus file
+read where it lies, :mod:`seedkit.inplace`), which is read and resampled in process (the render
+pipes of a spec-mode augmentation dir are rendered in
 process by :func:`seedkit.render.read_entry`, which reads everything else through here). Checks
 (each a :class:`SeedkitError`): the file exists and parses, one channel, the expected sample rate,
 at least one sample.
@@ -19,6 +21,7 @@ import soundfile as sf
 
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import atomic_output
+from seedkit.inplace import in_place_file
 
 
 def read_audio(entry: str, expected_rate: Optional[int] = None, *, where: Optional[PathLike] = None,
@@ -30,6 +33,11 @@ def read_audio(entry: str, expected_rate: Optional[int] = None, *, where: Option
     """
     what = f"{key!r}: " if key else ""
     entry = entry.strip()
+    in_place = in_place_file(entry, where, line, key)
+    if in_place is not None:  # read and resampled in process, no subprocess
+        check_rate(in_place.rate, expected_rate, f"{what}{entry[:-1].strip()!r}",
+                   where if where is not None else in_place.path, line)
+        return in_place.read(), in_place.rate
     is_pipe = entry.endswith("|")
     src = where if where is not None else (None if is_pipe else entry)
     if is_pipe:

@@ -35,6 +35,7 @@ from seedkit.crops import wrap_crop
 from seedkit.data.datadir import DataDir, is_pipe, validate_data_dir
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import c_sorted, describe_binary
+from seedkit.inplace import in_place_file
 from seedkit.render_spec import (
     MULTI_KINDS,
     SOURCES_NAME,
@@ -127,7 +128,12 @@ class AudioTable:
         """Number of samples of utterance ``key``."""
         src = self.sources[key]
         if src.length is None:
-            if is_pipe(src.entry) or not os.path.isfile(src.entry):
+            in_place = in_place_file(src.entry, src.where, src.line, key)
+            if in_place is not None:  # a file read where it lies: its header, no decoding
+                check_rate(in_place.rate, self.rate, f"{key!r}: {src.entry!r}", src.where,
+                           src.line)
+                src.length = in_place.length() - src.offset
+            elif is_pipe(src.entry) or not os.path.isfile(src.entry):
                 src.length = len(self._decoded(src.entry, src.where, src.line, key)) - src.offset
             else:
                 src.length = self._info(src).frames - src.offset
@@ -140,6 +146,12 @@ class AudioTable:
         src = self.sources[key]
         n = self.length(key)
         frames = n - start if frames is None else min(frames, n - start)
+        in_place = in_place_file(src.entry, src.where, src.line, key)
+        if in_place is not None:  # only the span (and the resampler's margin) is read
+            x = np.asarray(in_place.read(src.offset + start, frames), np.float64)
+            if not np.isfinite(x).all():
+                self._not_finite(key)
+            return x
         if is_pipe(src.entry) or not os.path.isfile(src.entry):
             x = self._decoded(src.entry, src.where, src.line, key)
             x = np.asarray(x[src.offset + start: src.offset + start + frames], np.float64)

@@ -13,6 +13,15 @@ complete: a re-run skips it (and checks its rate and channel count). ``job``/``n
 part ``job`` of ``nj`` contiguous parts of the C-sorted recording keys and write no data dir;
 ``utils/resample_data_dir.sh`` runs the parts through ``run.pl``/``slurm.pl`` and then this
 function without ``job`` to write ``dest`` (finding every file done).
+
+``in_place=True`` writes no audio for the files soundfile reads (wav, FLAC; mono): a mono 16-bit
+wav already at the rate keeps its path, any other such file becomes
+``seedkit-resample-wav <rate> <file> |`` (:mod:`seedkit.inplace`: resampled in memory when read);
+only the entries that name no such file (other pipes, several channels) are converted into
+``wav_dir`` as above. ``source_rate`` (both modes) is the rate every source file must have: the
+headers are read first (and, in place, each file's last sample), so a file at another rate, an
+unreadable or truncated file ends the run with one error naming it and its ``wav.scp`` line
+before any conversion.
 """
 
 from __future__ import annotations
@@ -39,6 +48,8 @@ from seedkit.data.datadir import (
 )
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import atomic_output, c_sorted, iter_lines
+from seedkit.inplace import InPlaceFile, parse_resample_pipe, resample_pipe
+from seedkit.prepare.kaldi import parse_ffmpeg_pipe
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +144,53 @@ def convert(entry: str, out: Path, rate: int, *, where: PathLike, line: int, key
                                "corrupt", where, line)
 
 
+def source_file(entry: str) -> Optional[str]:
+    """The audio file a ``wav.scp`` value reads whole and unchanged but for its rate: a path, a
+    resample pipe or a one-channel ``ffmpeg_pipe`` of a file; ``None`` for any other pipe."""
+    if not is_pipe(entry):
+        return entry.strip()
+    parsed = parse_resample_pipe(entry)
+    return parsed[1] if parsed is not None else parse_ffmpeg_pipe(entry)
+
+
+def check_sources(dd: DataDir, keys: list[str], rate: int, source_rate: Optional[int],
+                  lines: dict[str, int], in_place: bool) -> dict[str, int]:
+    """Read the header of every source file of ``keys`` (and, ``in_place``, its last sample);
+    refuse a file at a rate other than ``source_rate``. Returns each file's length at ``rate``
+    (samples) for the keys read in place; other keys are left out."""
+    where = (dd.path / "wav.scp") if dd.path else Path("wav.scp")
+    lengths = {}
+    for key in keys:
+        path = source_file(dd.wav_scp[key])
+        if path is None:
+            continue
+        f = InPlaceFile(os.path.abspath(path), rate, where, lines.get(key, 0), key)
+        if not os.path.isfile(f.path):
+            raise SeedkitError(f"{key!r}: audio file {f.path} does not exist", where,
+                               lines.get(key, 0))
+        try:
+            info = sf.info(f.path)
+        except Exception:
+            info = f.info()  # raises naming the file
+        if source_rate is not None and info.samplerate != source_rate:
+            raise SeedkitError(f"{key!r}: {f.path} has sample rate {info.samplerate} Hz, but this "
+                               f"corpus is at {source_rate} Hz; a file of another corpus or a "
+                               "converted copy: replace it, or correct the corpus's rate",
+                               where, lines.get(key, 0))
+        if in_place and info.channels == 1:
+            lengths[key] = f.check_end()
+    return lengths
+
+
+def in_place_entry(path: str, rate: int) -> str:
+    """The ``wav.scp`` value reading ``path`` at ``rate`` where it lies: the path of a mono
+    16-bit wav at ``rate`` (a path without spaces), else a resample pipe."""
+    path = os.path.abspath(path)
+    if already_target_format(path, rate) and not any(ch.isspace() for ch in path):
+        return path
+    return resample_pipe(path, rate)
+
+
 def wav_scp_lines(path: Path) -> dict[str, int]:
     """``{key: line number}`` of a ``wav.scp`` (for error messages)."""
     return {ln.split(maxsplit=1)[0]: n for n, ln in iter_lines(path, "wav.scp")}
@@ -156,27 +214,39 @@ def convert_keys(dd: DataDir, keys: list[str], wav_dir: PathLike, rate: int,
 
 def resample_data_dir(src: PathLike, dest: Optional[PathLike], wav_dir: PathLike,
                       sample_rate: int = 16000, job: Optional[int] = None,
-                      nj: Optional[int] = None) -> dict[str, int]:
-    """Convert ``src``'s audio into ``wav_dir`` and (without ``job``) write data dir ``dest``."""
+                      nj: Optional[int] = None, in_place: bool = False,
+                      source_rate: Optional[int] = None,
+                      check_only: bool = False) -> dict[str, int]:
+    """Convert ``src``'s audio into ``wav_dir`` (``in_place``: only what cannot be read where it
+    lies) and (without ``job``) write data dir ``dest``; ``check_only``: the header checks alone.
+    """
     src = Path(src)
     dd = validate_data_dir(src, check_files=False, check_spk_sort=False)
     if not dd.wav_scp:
         raise SeedkitError("wav.scp is empty", src / "wav.scp")
     if dest is not None and Path(dest).resolve() == src.resolve():
         raise SeedkitError("destination data dir is the source; give another directory", dest)
+    if in_place and job is not None:
+        raise SeedkitError("reading in place converts no files in parts; run it without a job")
     wav_dir = Path(wav_dir)
     keys = c_sorted(dd.wav_scp)
+    part = keys if job is None else job_keys(keys, job, 1 if nj is None else nj)
+    lines = wav_scp_lines(src / "wav.scp")
+    lengths = check_sources(dd, part, sample_rate, source_rate, lines, in_place)
+    if check_only:
+        return {"checked": len(part)}
     if job is not None:
-        stats = convert_keys(dd, job_keys(keys, job, 1 if nj is None else nj), wav_dir, sample_rate,
-                             desc=f"resample {job}/{nj}")
+        stats = convert_keys(dd, part, wav_dir, sample_rate, desc=f"resample {job}/{nj}")
         log.info("job %d/%d: converted %d, already done %d", job, nj, stats["converted"],
                  stats["skipped"])
         return stats
     if dest is None:
         raise SeedkitError("no destination data dir given")
-    stats = convert_keys(dd, keys, wav_dir, sample_rate)
+    stats = convert_keys(dd, [k for k in keys if k not in lengths], wav_dir, sample_rate)
     out = DataDir()
-    out.wav_scp = OrderedDict((k, os.path.abspath(output_path(wav_dir, k))) for k in keys)
+    out.wav_scp = OrderedDict(
+        (k, in_place_entry(source_file(dd.wav_scp[k]), sample_rate) if k in lengths
+         else os.path.abspath(output_path(wav_dir, k))) for k in keys)
     out.utt2spk = dd.utt2spk
     out.spk2utt = spk2utt_from_utt2spk(dd.utt2spk)
     out.segments = dd.segments
@@ -184,8 +254,11 @@ def resample_data_dir(src: PathLike, dest: Optional[PathLike], wav_dir: PathLike
     if dd.segments is None:
         out.utt2dur = OrderedDict()
         for k in c_sorted(dd.utt2spk):
-            info = sf.info(out.wav_scp[k])
-            out.utt2dur[k] = info.frames / info.samplerate
+            if k in lengths:
+                out.utt2dur[k] = lengths[k] / sample_rate
+            else:
+                info = sf.info(out.wav_scp[k])
+                out.utt2dur[k] = info.frames / info.samplerate
     else:
         out.utt2dur = dd.utt2dur
     dest = Path(dest)
@@ -194,9 +267,13 @@ def resample_data_dir(src: PathLike, dest: Optional[PathLike], wav_dir: PathLike
         if (src / name).is_file():
             with atomic_output(dest / name) as tmp:
                 shutil.copyfile(src / name, tmp)
-    log.info("%s -> %s: %d recordings at %d Hz (%d converted now, %d were done)", src, dest,
-             len(keys), sample_rate, stats["converted"], stats["skipped"])
+    if in_place:
+        stats["in_place"] = len(lengths)
+    log.info("%s -> %s: %d recordings at %d Hz (%d read in place, %d converted now, %d were "
+             "done)", src, dest, len(keys), sample_rate, len(lengths), stats["converted"],
+             stats["skipped"])
     return stats
 
 
-__all__ = ["convert", "job_keys", "output_path", "resample_data_dir"]
+__all__ = ["check_sources", "convert", "in_place_entry", "job_keys", "output_path",
+           "resample_data_dir", "source_file"]

@@ -26,6 +26,7 @@ import pytest
 import soundfile as sf
 import yaml
 
+from seedkit.audio import read_audio
 from seedkit.data.datadir import load_data_dir, validate_data_dir
 from seedkit.data.trials import read_trials
 from seedkit.embio import read_embeddings
@@ -121,13 +122,21 @@ def test_stage1_data_dirs_and_trial_lists(recipe_run):
 
 
 @pytest.mark.slow
-def test_stage2_resampled_16k_sets(recipe_run):
+def test_stage2_16k_sets_read_in_place(recipe_run):
+    """Default: no 16 kHz copies; 16 kHz wav keeps its path, LibriTTS-R (24 kHz) and Libri-Light
+    (FLAC) are resample pipes read in process."""
     data = recipe_run["work"] / "data"
     for name in ("train", "eval", "musan", "rirs", "librittsr_train_clean_100", "voxceleb1_test"):
         dd = validate_data_dir(data / name)
-        first = next(iter(dd.wav_scp.values()))
-        info = sf.info(first)
-        assert (info.samplerate, info.channels) == (16000, 1), (name, first)
+        for entry in list(dd.wav_scp.values())[:3]:
+            x, rate = read_audio(entry, 16000)
+            assert rate == 16000 and len(x) > 0, (name, entry)
+    assert all(v.startswith("seedkit-resample-wav 16000 ") for v in
+               load_data_dir(data / "librittsr_train_clean_100").wav_scp.values())
+    assert all(sf.info(v).samplerate == 16000 for v in
+               load_data_dir(data / "voxceleb1_test").wav_scp.values())
+    audio = [p for p in (data / "audio").rglob("*") if p.is_file() and p.parent.name != "log"]
+    assert audio == []  # no audio written by stage 2
     train = load_data_dir(data / "train")
     parts = [load_data_dir(data / n) for n in ("librittsr_train_clean_100",
                                                "librittsr_train_clean_360", "librilight_small")]

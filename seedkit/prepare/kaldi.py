@@ -35,6 +35,21 @@ def ffmpeg_pipe(path: PathLike, rate: int, channel: Optional[int] = None) -> str
             f"{chan}-ac 1 -ar {int(rate)} -acodec pcm_s16le -f wav pipe:1 |")
 
 
+def parse_ffmpeg_pipe(entry: str) -> Optional[str]:
+    """The file an :func:`ffmpeg_pipe` value without a channel map decodes; ``None`` for any
+    other value."""
+    try:
+        words = shlex.split(entry.strip().removesuffix("|"))
+    except ValueError:
+        return None
+    head = ["ffmpeg", "-nostdin", "-loglevel", "error", "-threads", "1", "-i"]
+    if len(words) != 17 or words[:7] != head or words[8:11] != ["-ac", "1", "-ar"]:
+        return None
+    if words[12:] != ["-acodec", "pcm_s16le", "-f", "wav", "pipe:1"] or words[7] == "pipe:0":
+        return None
+    return words[7]
+
+
 def recording_entry(rec, channel: int = 0) -> str:
     """The ``wav.scp`` value for a lhotse ``Recording`` (path or pipe; see the module doc)."""
     if len(rec.sources) != 1:
@@ -130,4 +145,5 @@ def write_lhotse_data_dir(recordings, supervisions, out_dir: PathLike, **kw) -> 
     return dd
 
 
-__all__ = ["ffmpeg_pipe", "lhotse_to_data_dir", "recording_entry", "write_lhotse_data_dir"]
+__all__ = ["ffmpeg_pipe", "lhotse_to_data_dir", "parse_ffmpeg_pipe", "recording_entry",
+           "write_lhotse_data_dir"]

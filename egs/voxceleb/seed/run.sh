@@ -37,6 +37,8 @@ voxsrc23_root=                   # where the VoxSRC-23 list's paths lie ("" = <c
 # stages 1-3: data
 train_corpora="librittsr librilight"  # clean speech SEED trains on (librittsr and/or librilight)
 librilight_segments=false        # true: one Libri-Light utterance per voice-activity segment
+materialise_16k=false            # false: stage 2 reads 16 kHz files where they lie and resamples others in memory; true: 16 kHz wav copies of every corpus
+corpus_rates=conf/corpus_rates.yaml  # each corpus's sample rate (stage 2 refuses a file at another rate)
 test_sets="vox1_o vcmix"         # evaluation trial lists: vox1_o (VoxCeleb1-O cleaned) and/or vcmix
 nj=8                             # parallel jobs for preparation, resampling and augmentation
 aug_rounds=1                     # K: rounds of a clean crop + {music, noise, reverb} copies of it per utterance
@@ -78,7 +80,8 @@ SEED on VoxCeleb (docs/voxceleb_recipe.md). Stages (--stage N --stop-stage M; de
   0 corpora: download (lhotse; Libri-Light small by URL + md5) or link copies on disk
     (--corpora-on-disk DIR, --<corpus>-on-disk DIR)                          -> \$corpora/
   1 lhotse manifests -> Kaldi data dirs; trial lists VoxCeleb1-O cleaned, VC-Mix -> \$data/trials/
-  2 resampling to 16 kHz mono wav; train and eval sets   -> \$data/<set>/, \$data/train, \$data/eval
+  2 16 kHz audio: read in place, resampled in memory when read (--materialise-16k true: wav
+    copies); train and eval sets                         -> \$data/<set>/, \$data/train, \$data/eval
   3 training pairs: --aug-rounds x {a --crop-sec clean crop, music, noise, reverb}, as specs
     that stage 4 renders (--materialise true: wav files) -> \$data/train_crops/, \$data/train_aug/
   4 backbone embeddings: training pairs, evaluation crops and full utterances
@@ -111,7 +114,9 @@ if [ "$stage" -le 2 ]; then
   opts=()
   for v in corpora data corpora_on_disk {voxceleb1,musan,rirs_noises,librittsr,librilight,voxconverse_sv}_on_disk \
       librittsr_parts librilight_url librilight_md5 vox1_trials voxsrc23_trials voxsrc23_root \
-      train_corpora librilight_segments test_sets nj eval_only; do opts+=("--${v//_/-}" "${!v}"); done
+      train_corpora librilight_segments test_sets nj eval_only materialise_16k corpus_rates; do
+    opts+=("--${v//_/-}" "${!v}")
+  done
   local/prepare_data.sh --stage "$stage" --stop-stage "$(( stop_stage < 2 ? stop_stage : 2 ))" "${opts[@]}"
 fi
 

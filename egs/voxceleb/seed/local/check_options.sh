@@ -21,10 +21,12 @@ check_number crop_sec
 check_number eval_crop_sec
 check_probs p_target_seed
 check_probs p_target_wespeaker
-for b in librilight_segments fresh_crops materialise; do
+for b in librilight_segments fresh_crops materialise materialise_16k; do
   case ${!b} in true|false) ;;
     *) die "$0" "--${b//_/-} must be true or false, got '${!b}'" ;; esac
 done
+
+[ -f "$corpus_rates" ] || die "$0" "--corpus-rates $corpus_rates: no such file; give a file like conf/corpus_rates.yaml"
 
 # ---- checks and derived names ----------------------------------------------------------------
 for t in $test_sets; do
@@ -53,21 +55,14 @@ else
 fi
 if [ "$seed_checkpoint" = release ]; then
   # the release's SEED file for this backbone, by its release name
-  seed_checkpoint=$(python3 -c 'import sys
-from seedkit.errors import run_main
-from seedkit.release import print_release_seed_file
-sys.exit(run_main(print_release_seed_file, sys.argv[1], sys.argv[2:]))' \
-    "$(basename "$0")" "$backbone_conf") || exit 1
+  seed_checkpoint=$(local/release_seed.py --prog "$(basename "$0")" file "$backbone_conf") || exit 1
 fi
 [ -z "$seed_checkpoint" ] || [ -f "$seed_checkpoint" ] || \
   die "$seed_checkpoint" "SEED checkpoint not found (--seed-checkpoint)"
 # the enhancement seed: --seed, or the evaluation seed a release checkpoint is named after
 enhance_seed=$seed
-case $(basename "${seed_checkpoint:-none}") in
-  resnet34V2_SEED_evalseed_2690.model) release_seed=2690 ;;
-  ecapa_SEED_evalseed_898.model) release_seed=898 ;;
-  *) release_seed= ;;
-esac
+release_seed=
+[ -z "$seed_checkpoint" ] || release_seed=$(local/release_seed.py eval-seed "$seed_checkpoint") || exit 1
 if [ -n "$release_seed" ] && ! $seed_given; then enhance_seed=$release_seed; fi
 seed_note=
 if [ -n "$release_seed" ] && $seed_given; then

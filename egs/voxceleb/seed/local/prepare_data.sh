@@ -4,8 +4,10 @@
 #   0 corpora: the plan (what is on disk, linked or downloaded), then download with lhotse or link
 #     the copies on disk                                                       -> $corpora/
 #   1 lhotse manifests -> Kaldi data dirs; trial lists        -> $data/local/<set>/, $data/trials/
-#   2 resampling to 16 kHz mono wav; SEED's training set and one evaluation set holding every test
-#     utterance                                 -> $data/<set>/, $data/audio/, $data/train, $data/eval
+#   2 16 kHz audio: every file's header checked against --corpus-rates; 16 kHz files read where
+#     they lie, others resampled in memory when read (--materialise-16k true: 16 kHz mono wav
+#     copies); SEED's training set and one evaluation set holding every test utterance
+#                                               -> $data/<set>/, ($data/audio/), $data/train, $data/eval
 stage=0
 stop_stage=2
 corpora=corpora
@@ -28,6 +30,8 @@ librilight_segments=false
 test_sets="vox1_o vcmix"
 nj=8
 eval_only=false
+materialise_16k=false
+corpus_rates=conf/corpus_rates.yaml
 
 . ./cmd.sh || exit 1
 . utils/parse_options.sh || exit 1
@@ -49,6 +53,21 @@ prepared_sets() {
     librittsr) for p in $librittsr_parts; do echo "librittsr_${p//-/_}"; done ;;
     librilight) echo librilight_small ;; voxconverse_sv) echo voxconverse_sv ;;
   esac
+}
+# data dir set -> the corpus whose rate conf/corpus_rates.yaml gives
+corpus_of_set() {
+  case $1 in
+    librittsr_*) echo librittsr ;; librilight_*) echo librilight ;; rirs) echo rirs_noises ;;
+    voxceleb1_test) echo voxceleb1 ;; *) echo "$1" ;;
+  esac
+}
+# the rate conf/corpus_rates.yaml gives a set's corpus (dies naming the conf when it has none)
+rate_of_set() {
+  local c r
+  c=$(corpus_of_set "$1")
+  r=$(awk -v c="$c:" '$1 == c { print $2 }' "$corpus_rates")
+  [[ $r =~ ^[1-9][0-9]*$ ]] || die "$corpus_rates" "no sample rate for corpus '$c' (a line '$c: <Hz>')"
+  echo "$r"
 }
 # evaluation only: the test sets' corpora; VoxCeleb1's test part alone (the recipe never reads
 # its dev part)
@@ -190,15 +209,25 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   stage_end
 fi
 
-# ---- stage 2: resampling to 16 kHz mono wav; training and evaluation sets ---------------------
+# ---- stage 2: 16 kHz audio (in place, or mono wav copies); training and evaluation sets -------
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
-  stage_begin 2 "resampling to 16 kHz ($nj jobs)"
+  [ -f "$corpus_rates" ] || die "$corpus_rates" "no corpus rates file (--corpus-rates)"
+  if $materialise_16k; then
+    stage_begin 2 "resampling to 16 kHz mono wav copies ($nj jobs)"
+  else
+    stage_begin 2 "16 kHz audio read in place (no copies; --materialise-16k true makes them)"
+  fi
   for x in $resample_sets; do
     [ -f "$data/local/$x/wav.scp" ] || die "$data/local/$x/wav.scp" "not prepared; run stage 1 first"
-    key=$(key_of resample 16000 "$data/local/$x/wav.scp" "$data/local/$x/utt2spk")
+    rate=$(rate_of_set "$x")
+    mode=()  # the copies keep the key they had before reading in place existed
+    $materialise_16k || mode=(in-place)
+    key=$(key_of resample 16000 "${mode[@]}" "$data/local/$x/wav.scp" "$data/local/$x/utt2spk")
     if is_done "$data/$x/.done" "$key" "$data/$x/wav.scp"; then skip "$data/$x"; continue; fi
+    in_place=true
+    $materialise_16k && in_place=false
     utils/resample_data_dir.sh --cmd "$train_cmd" --nj "$nj" --sample-rate 16000 \
-      "$data/local/$x" "$data/$x" "$data/audio/$x"
+      --in-place "$in_place" --source-rate "$rate" "$data/local/$x" "$data/$x" "$data/audio/$x"
     mark_done "$data/$x/.done" "$key"
   done
   # SEED's training set and one evaluation set holding every test utterance (embedded once)
