@@ -1,4 +1,5 @@
-"""Atomic output files and line-oriented Kaldi text tables (``key value...`` per line)."""
+"""Atomic output files, line-oriented Kaldi text tables (``key value...`` per line) and the lines
+of a YAML file's top-level keys."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Optional
+
+import yaml
 
 from seedkit.errors import PathLike, SeedkitError, writing
 
@@ -252,3 +255,17 @@ def is_c_sorted(keys: list[str]) -> bool:
     """True when ``keys`` are in ``LC_ALL=C sort`` order (duplicates allowed)."""
     enc = [k.encode("utf-8") for k in keys]
     return all(a <= b for a, b in zip(enc, enc[1:]))
+
+
+def yaml_key_lines(text: str) -> dict[str, int]:
+    """1-based line of each top-level key of a YAML mapping, for error messages ({} when the
+    text is not YAML or not a mapping). Used by the SEED and the backbone configs."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for k, _ in node.value:
+            lines[str(k.value)] = k.start_mark.line + 1
+    return lines

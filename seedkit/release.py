@@ -89,7 +89,7 @@ IGNORED = {
 
 
 @dataclass
-class Mapping_:
+class ReleaseMapping:
     """The outcome of mapping one release file: seedkit keys and what happened to each key."""
 
     path: Optional[Path]
@@ -126,7 +126,7 @@ class Mapping_:
 _logged: set[tuple[str, str]] = set()
 
 
-def log_once(m: Mapping_) -> None:
+def log_once(m: ReleaseMapping) -> None:
     """Log the mapping (and its warnings) once per file and role in this process."""
     key = (str(m.path), m.role)
     if key in _logged:
@@ -181,7 +181,7 @@ def _whole(v: Any, least: int, bad: Callable[[str, str], SeedkitError], key: str
     return int(n)
 
 
-def _own_keys(data: Mapping[str, Any], m: Mapping_, other_half: tuple[str, ...],
+def _own_keys(data: Mapping[str, Any], m: ReleaseMapping, other_half: tuple[str, ...],
               skip: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
     """The ``(key, value)`` items of ``data`` one half maps: the keys in ``skip`` are passed over,
     the ignored ones go to ``m.ignored`` and those of ``other_half`` to ``m.other``."""
@@ -236,11 +236,11 @@ SEED_KEYS = ("train_diffusion", "diffusion_network", "diffusion_pipeline",
 
 
 def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
-                    lines: Optional[Mapping[str, int]] = None) -> Mapping_:
+                    lines: Optional[Mapping[str, int]] = None) -> ReleaseMapping:
     """Release config -> seedkit SEED keys (unchecked values; the caller checks them)."""
     p = None if path is None else Path(path)
     lines = lines or {}
-    m = Mapping_(p, "SEED")
+    m = ReleaseMapping(p, "SEED")
     out = m.values
 
     def bad(key: str, msg: str) -> SeedkitError:
@@ -416,11 +416,11 @@ def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
 
 # --------------------------------------------------------------------------- backbone half
 def map_backbone_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
-                        lines: Optional[Mapping[str, int]] = None) -> Mapping_:
+                        lines: Optional[Mapping[str, int]] = None) -> ReleaseMapping:
     """Release config -> seedkit backbone conf keys (``model``, ``model_args``, ...)."""
     p = None if path is None else Path(path)
     lines = lines or {}
-    m = Mapping_(p, "backbone")
+    m = ReleaseMapping(p, "backbone")
     name = backbone_name(data, p, lines)
     args: dict[str, Any] = {}
     out = m.values
@@ -500,18 +500,12 @@ def map_backbone_config(data: Mapping[str, Any], path: Optional[PathLike] = None
     return m
 
 
-def print_release_seed_file(argv) -> int:
-    """``argv = [backbone conf]``: print ``pretrained/<the release's SEED file>`` for the conf's
-    backbone (run.sh ``--seed-checkpoint release``)."""
-    from seedkit.models.config import load_backbone_config  # noqa: PLC0415
-
-    model = load_backbone_config(argv[0]).model
+def release_seed_file(model: str) -> str:
+    """The file name of the release's SEED model for backbone ``model`` (a registry name)."""
     if model not in RELEASE_SEED_FILES:
-        raise SeedkitError(f"--seed-checkpoint release: the release has no SEED model for "
-                           f"{model} (only {', '.join(RELEASE_SEED_FILES)}); give the file",
-                           argv[0])
-    print("pretrained/" + RELEASE_SEED_FILES[model])
-    return 0
+        raise SeedkitError(f"the release has no SEED model for {model} (only "
+                           f"{', '.join(RELEASE_SEED_FILES)}); give the file")
+    return RELEASE_SEED_FILES[model]
 
 
 def release_eval_seed(checkpoint: PathLike) -> Optional[int]:
@@ -521,4 +515,4 @@ def release_eval_seed(checkpoint: PathLike) -> Optional[int]:
 
 __all__ = ["BACKBONES", "MARKERS", "RELEASE_BACKBONE_FILES", "RELEASE_EVAL_SEEDS",
            "RELEASE_SEED_FILES", "is_release_config", "log_once", "map_backbone_config",
-           "map_seed_config", "release_eval_seed"]
+           "map_seed_config", "release_eval_seed", "release_seed_file"]

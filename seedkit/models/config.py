@@ -36,7 +36,7 @@ import yaml
 from seedkit import release
 from seedkit.crops import parse_crop
 from seedkit.errors import PathLike, SeedkitError
-from seedkit.fileio import read_text
+from seedkit.fileio import read_text, yaml_key_lines
 from seedkit.models.checkpoint import load_backbone_checkpoint
 from seedkit.models.registry import (
     BackboneNet,
@@ -44,7 +44,6 @@ from seedkit.models.registry import (
     get_backbone_class,
     import_model_module,
 )
-from seedkit.seed.config import yaml_key_lines
 
 log = logging.getLogger(__name__)
 

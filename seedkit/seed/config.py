@@ -19,7 +19,7 @@ import yaml
 
 from seedkit import release
 from seedkit.errors import PathLike, SeedkitError
-from seedkit.fileio import read_text
+from seedkit.fileio import read_text, yaml_key_lines
 
 DEFAULTS: dict[str, Any] = {
     # --- network (RDM-MLP) ---
@@ -151,20 +151,6 @@ _RANGES = {
 }
 _NULLABLE = {"embed_dim", "model_channels", "bottleneck_channels", "time_embed_dim",
              "clamp_scale", "max_steps"}
-
-
-def yaml_key_lines(text: str) -> dict[str, int]:
-    """1-based line of each top-level key of a YAML mapping, for error messages ({} when the
-    text is not YAML or not a mapping). Used by the SEED and the backbone configs."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return {}
-    lines: dict[str, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for k, _ in node.value:
-            lines[str(k.value)] = k.start_mark.line + 1
-    return lines
 
 
 def read_config_file(path: PathLike) -> dict[str, Any]:
