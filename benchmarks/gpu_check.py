@@ -9,6 +9,9 @@ Rows (``benchmarks/gpu_check.sh`` runs this; ``--quick`` is the CPU smoke run CI
     sizes, float32 and bf16 autocast (with bf16's largest relative deviation from float32);
   * SEED training through ``torchrun --standalone --nproc-per-node 1 seedkit-train-seed`` on
     synthetic cached pairs: pairs/s over the whole command (start-up included) and per epoch;
+  * SEED training in the steady state (``benchmarks/bench_train.py``, whose lines are printed
+    under the table too): trainer pairs/s against the bare network step at D = 256 and 512 x
+    1,200 pairs, and the sampler's ms/step against the old host path's;
   * one-step enhancement: embeddings/s at D = 512 and 256.
 
     .venv/bin/python benchmarks/gpu_check.py [--device cuda] [--quick]
@@ -32,6 +35,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the fixtures' weight builder (tests/reference_weights.py)
 
+import bench_train  # noqa: E402  (benchmarks/, this script's folder)
 import reference_weights as rw  # noqa: E402
 
 from seedkit.embio import write_embeddings  # noqa: E402
@@ -198,6 +202,30 @@ def training(dev: torch.device, quick: bool) -> list[Row]:
                  f"{pairs / wall:,.0f} pairs/s", note)]
 
 
+STEADY: list[str] = []  # bench_train's report lines, printed under the table
+
+
+def steady_state(dev: torch.device, quick: bool) -> list[Row]:
+    """benchmarks/bench_train.py: the trainer's steady state against the bare network step, and
+    the sampler alone (the device's and the old host path's)."""
+    if quick:
+        results = bench_train.run(dev, [64], 100, steps=2, warmup=1, repeats=1, num_pairs=400)
+    else:
+        results = bench_train.run(dev, [256, 512], 1200, steps=50, warmup=10, repeats=5,
+                                  num_pairs=120000)
+    rows: list[Row] = []
+    for r in results:
+        STEADY.extend(bench_train.lines(r))
+        setting = f"D={r['dim']}, batch {r['batch']}, {dev.type} fp32"
+        rows.append(("training: steady state", setting, f"{r['train_pairs_s']:,.0f} pairs/s",
+                     f"data {r['data_pct']:.0f}%, net {r['net_pct']:.0f}%; bare network step "
+                     f"{r['bare_pairs_s']:,.0f} pairs/s "
+                     f"({r['train_pairs_s'] / r['bare_pairs_s']:.2f} of it)"))
+        rows.append(("sampler: one training step", setting, f"{r['sampler_ms']:.2f} ms/step",
+                     f"old host path (numpy) {r['old_sampler_ms']:.2f} ms/step"))
+    return rows
+
+
 def enhancement(dev: torch.device, quick: bool) -> list[Row]:
     rows: list[Row] = []
     n = 512 if quick else 65536
@@ -212,6 +240,14 @@ def enhancement(dev: torch.device, quick: bool) -> list[Row]:
         rows.append(("enhancement: one step", f"D={dim}, batch {n}, {dev.type} fp32",
                      f"{n / sec:,.0f} emb/s", f"{1e6 * sec / n:.2f} us/emb"))
     return rows
+
+
+def _setting(module: str, dev: torch.device) -> str:
+    """The setting column of a command row: the device, or on a CPU-only check the options the
+    checked run adds (``cpu [--batch-size 7] vs cpu``)."""
+    if dev.type != "cpu":
+        return dev.type
+    return f"cpu [{' '.join(CPU_VARIANT[module])}] vs cpu"
 
 
 def _run_module(module: str, args: list[str]) -> tuple[float, str]:
@@ -233,10 +269,29 @@ def _max_diff(a_scp: Path, b_scp: Path) -> float:
     return max(float(np.abs(np.asarray(a[k]) - np.asarray(b[k])).max()) for k in a)
 
 
+# On a CPU-only check the "device" run of a command differs from the CPU reference in these
+# options (threads, batch size), so its row still compares two real computations, not one with
+# itself.
+CPU_VARIANT = {"seedkit.bin.extract": ["--num-threads", "2", "--batch-size", "3"],
+               "seedkit.bin.enhance": ["--batch-size", "7"]}
+
+
+def _variant(module: str, dev: torch.device, d: str) -> list[str]:
+    """The extra options of the run on ``d`` (the checked run on a CPU-only check)."""
+    return CPU_VARIANT[module] if dev.type == "cpu" and d != "cpu" else []
+
+
+def _runs(dev: torch.device) -> list[str]:
+    """The two runs of a command: on the device and the CPU reference (on a CPU-only check:
+    ``cpu+variant`` and ``cpu``)."""
+    return [str(dev) if dev.type != "cpu" else "cpu+variant", "cpu"]
+
+
 def commands(dev: torch.device, quick: bool) -> list[Row]:
     """The command-line tools on the device against the same tools on the CPU: seedkit-extract
     (10 x 4.015 s crops of a data dir of wav files, random weights from init seed 0) and
-    seedkit-enhance (the model the training section wrote); max abs difference of the outputs."""
+    seedkit-enhance (the model the training section wrote); max abs difference of the outputs.
+    On a CPU-only check the first run takes other threads and batch sizes (``CPU_VARIANT``)."""
     import soundfile as sf
 
     rows: list[Row] = []
@@ -258,22 +313,24 @@ def commands(dev: torch.device, quick: bool) -> list[Row]:
     for conf in confs:
         name = Path(conf).stem
         outs = {}
-        for d in (str(dev), "cpu"):
-            out = root / f"{name}.{d.replace(':', '')}"
+        run, ref = _runs(dev)
+        for d in (run, ref):
+            out = root / f"{name}.{d.replace(':', '').replace('+', '-')}"
+            extra = _variant("seedkit.bin.extract", dev, d)
             sec, err = _run_module("seedkit.bin.extract", [
                 "--config", str(REPO / conf), "--allow-random-weights", "--crop", "multi:10:4.015",
-                "--device", d, "--no-progress", str(data), f"ark,scp:{out}.ark,{out}.scp"])
+                "--device", d.split("+")[0], "--no-progress", *extra, str(data),
+                f"ark,scp:{out}.ark,{out}.scp"])
             if err:
                 return rows + [(f"command: seedkit-extract {name}", d, "FAIL", err)]
             outs[d] = (out.with_suffix(out.suffix + ".scp"), sec)
-            if d == "cpu" and dev.type == "cpu":
-                break
-        diff = _max_diff(outs[str(dev)][0], outs["cpu"][0]) if dev.type != "cpu" else 0.0
+        diff = _max_diff(outs[run][0], outs[ref][0])
         ok = "ok" if diff <= 1e-3 else "FAIL"
-        rows.append((f"command: seedkit-extract {name}", f"{n_utts} utts x 10 crops, {dev.type}",
+        rows.append((f"command: seedkit-extract {name}",
+                     f"{n_utts} utts x 10 crops, {_setting('seedkit.bin.extract', dev)}",
                      f"{ok} (max abs diff vs cpu {diff:.2e})",
-                     f"{outs[str(dev)][1]:.1f} s on {dev.type} (start-up included), "
-                     f"{outs['cpu'][1]:.1f} s on cpu"))
+                     f"{outs[run][1]:.1f} s on {dev.type} (start-up included), "
+                     f"{outs[ref][1]:.1f} s on cpu"))
     if "final.pt" not in WORK:
         return rows + [("command: seedkit-enhance", str(dev), "FAIL", "the training section "
                         "left no model")]
@@ -284,19 +341,20 @@ def commands(dev: torch.device, quick: bool) -> list[Row]:
     vecs = r.standard_normal((256, dim)).astype(np.float32)
     write_embeddings(f"ark,scp:{src}.ark,{src}.scp", ((f"e{i:04d}", v) for i, v in enumerate(vecs)))
     outs = {}
-    for d in (str(dev), "cpu"):
-        out = root / f"enh.{d.replace(':', '')}"
+    run, ref = _runs(dev)
+    for d in (run, ref):
+        out = root / f"enh.{d.replace(':', '').replace('+', '-')}"
         sec, err = _run_module("seedkit.bin.enhance", [
-            "--device", d, str(WORK["final.pt"]), f"scp:{src}.scp", f"ark,scp:{out}.ark,{out}.scp"])
+            "--device", d.split("+")[0], *_variant("seedkit.bin.enhance", dev, d),
+            str(WORK["final.pt"]), f"scp:{src}.scp", f"ark,scp:{out}.ark,{out}.scp"])
         if err:
             return rows + [("command: seedkit-enhance", d, "FAIL", err)]
         outs[d] = (Path(f"{out}.scp"), sec)
-        if d == "cpu" and dev.type == "cpu":
-            break
-    diff = _max_diff(outs[str(dev)][0], outs["cpu"][0]) if dev.type != "cpu" else 0.0
-    rows.append(("command: seedkit-enhance", f"256 x D={dim}, {dev.type}",
+    diff = _max_diff(outs[run][0], outs[ref][0])
+    rows.append(("command: seedkit-enhance",
+                 f"256 x D={dim}, {_setting('seedkit.bin.enhance', dev)}",
                  f"{'ok' if diff <= 1e-4 else 'FAIL'} (max abs diff vs cpu {diff:.2e})",
-                 f"{outs[str(dev)][1]:.1f} s on {dev.type}, {outs['cpu'][1]:.1f} s on cpu "
+                 f"{outs[run][1]:.1f} s on {dev.type}, {outs[ref][1]:.1f} s on cpu "
                  "(start-up included)"))
     return rows
 
@@ -323,7 +381,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         WORK["root"] = Path(tmp)
-        for section in (equivalence, extraction, training, enhancement, commands):
+        for section in (equivalence, extraction, training, steady_state, enhancement, commands):
             try:
                 rows += section(dev, args.quick)
             except Exception as e:  # one broken section is a FAIL row; the others still run
@@ -333,6 +391,8 @@ def main(argv=None) -> int:
     print("|---|---|---:|---|")
     for check, setting, value, note in rows:
         print(f"| {check} | {setting} | {value} | {note} |")
+    for line in STEADY:
+        print(f"# {line}")
     print(f"# {len(rows)} rows in {time.perf_counter() - t0:.0f} s")
     failed = [r for r in rows if r[2].startswith("FAIL")]
     for r in failed:

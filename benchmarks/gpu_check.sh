@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # benchmarks/gpu_check.sh [--quick] [--device cuda|cuda:N|cpu]
 # The CUDA paths of seedkit in one table (benchmarks/gpu_check.py): equivalence with the original
-# code on the device, extraction crops/s (fp32, bf16), torchrun training pairs/s, enhancement
-# emb/s. On one GPU it takes a few minutes; --quick is the CPU smoke run CI does
+# code on the device, extraction crops/s (fp32, bf16), torchrun training pairs/s, the steady-state
+# training lines of benchmarks/bench_train.py, enhancement emb/s. On one GPU it takes a few minutes; --quick is the CPU smoke run CI does
 # (tests/test_gpu_check.py) so the script cannot rot. Run it from the repository root.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

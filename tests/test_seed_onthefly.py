@@ -24,6 +24,7 @@ from seedkit.models.config import load_backbone_config
 from seedkit.render import Renderer
 from seedkit.seed.checkpoint import read_checkpoint
 from seedkit.seed.config import merge_config
+from seedkit.seed.diffusion import SeedDiffusion
 from seedkit.seed.distributed import DistInfo
 from seedkit.seed.onthefly import OnTheFlyOptions, OnTheFlyPairs
 from seedkit.seed.sampling import mix_seed, pair_noise
@@ -157,7 +158,6 @@ def test_trains_writes_final_and_resume_equals_uninterrupted(corpus, tmp_path):
     assert cfg["embed_dim"] == 24  # from the backbone
     # the weights moved
     torch.manual_seed(mix_seed(3, 0))
-    from seedkit.seed.diffusion import SeedDiffusion
     init = SeedDiffusion(final["config"]).net.state_dict()
     assert max(float((final["model"][k] - init[k]).abs().max()) for k in init) > 1e-3
     # "interrupted" after epoch 0 (max_steps 3, a checkpoint there), then resumed to the end
@@ -200,6 +200,12 @@ def test_two_processes_give_the_weights_of_one(corpus, tmp_path):
     diff = max(float((one["model"][k] - two["model"][k]).abs().max()) for k in one["model"])
     print(f"\non the fly, 1 vs 2 processes, 6 steps: max abs weight diff {diff:.3e}")
     assert diff <= 1e-5
+    # and the weights trained: both moved far from the initial weights the trainer draws
+    torch.manual_seed(mix_seed(one["config"]["seed"], 0))
+    init = SeedDiffusion(one["config"]).net.state_dict()
+    for final in (one, two):
+        moved = max(float((final["model"][k] - init[k]).abs().max()) for k in init)
+        assert moved > 1e-3 > 100 * diff, (moved, diff)
 
 
 # ------------------------------------------------------------------------------- bad options

@@ -19,9 +19,11 @@ import yaml
 import seedkit.bin.train_seed as train_seed_bin
 from seedkit.embio import read_embeddings, write_embeddings
 from seedkit.errors import SeedkitError, run_main
+from seedkit.scoring.cosine import cosine_scores
 from seedkit.scoring.metrics import compute_eer
 from seedkit.seed.checkpoint import load_model, read_checkpoint
 from seedkit.seed.config import merge_config
+from seedkit.seed.data import load_pairs
 from seedkit.seed.enhance import RowEnhancer
 from seedkit.seed.synthetic import SyntheticSpec, make_testbed, write_testbed
 from seedkit.seed.train import STEP_SLEEP_ENV, train_seed
@@ -116,9 +118,6 @@ def test_cli_run_layout_and_log(small, tmp_path, capsys):
 
 
 def test_training_reduces_eer_on_testbed(tmp_path):
-    from seedkit.scoring.cosine import cosine_scores
-    from seedkit.scoring.metrics import compute_eer
-
     tb = make_testbed(SyntheticSpec())  # D=64, held-out eval environments
     paths = write_testbed(tb, tmp_path / "tb")
     cfg = merge_config({"model_channels": 64, "batch_size": 128, "epochs": 10, "lr": 2e-3,
@@ -307,8 +306,6 @@ def test_duplicate_pair_line_and_matrix_refused(tmp_path, vecs):
 
 
 def test_identity_pairs(tmp_path, vecs):
-    from seedkit.seed.data import load_pairs
-
     clean, noisy = vecs
     pairs = tmp_path / "p"
     pairs.write_text("n0 c0\nn1 c0\nc1 c1\nn2 c1\n")
