@@ -6,7 +6,8 @@ A bin script is::
     def get_parser() -> argparse.ArgumentParser: ...
     def main(argv=None) -> int:
         args = parse_args(get_parser(), argv)   # parse, then the log lines
-        ... call the library ...
+        with option_names({"plda_path": "--plda"}):  # only where options differ from the
+            ... call the library ...                 # library's parameter names
     console_main = entry(main)
     if __name__ == "__main__":
         console_main()
@@ -17,15 +18,16 @@ and gets a console script ``seedkit-<name>`` (underscores become dashes) automat
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from seedkit.errors import SeedkitError, run_main
+from seedkit.errors import OptionError, SeedkitError, run_main
 
-__all__ = ["SeedkitError", "add_config_options", "entry", "parse_args", "run_main",
-           "setup_logging", "true_false"]
+__all__ = ["SeedkitError", "add_config_options", "entry", "option_names", "parse_args",
+           "run_main", "setup_logging", "true_false"]
 
 
 def true_false(text: str) -> bool:
@@ -48,6 +50,21 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
     args = parser.parse_args(argv)
     setup_logging(getattr(args, "verbose", False))
     return args
+
+
+@contextlib.contextmanager
+def option_names(options: Mapping[str, str]) -> Iterator[None]:
+    """Name a command's options in the :class:`~seedkit.errors.OptionError` raised inside.
+
+    ``options`` maps a library parameter (``"plda_path"``) or one of its values
+    (``"check_spk_sort=False"``, ``"by=utt"``) to the option that sets it (``"--plda"``,
+    ``"--no-spk-sort"``, ``"--per-utt"``); parameters not named are written as argparse spells
+    them (``top_n`` -> ``--top-n``). An inner block's names win."""
+    try:
+        yield
+    except OptionError as err:
+        err.options = {**options, **err.options}
+        raise
 
 
 def entry(main):

@@ -9,6 +9,11 @@ line on stderr::
 
 and exits with status 1. Command-line mistakes caught by argparse end the same way (after the
 usage line), with status 2.
+
+A library error about a parameter's value is an :class:`OptionError`: its text names the
+parameters as :class:`Param` parts, which the library writes as its own names (``lda_dim=300``)
+and a command line as its options (``--lda-dim 300``; a bin whose options are spelled otherwise
+names them with :func:`seedkit.cli.option_names`), so the library never names a CLI flag.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ import contextlib
 import errno
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from typing import Optional, Union
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -74,6 +80,57 @@ class SeedkitError(Exception):
         """The one-line form printed by command-line tools."""
         text = " ".join(str(self).split("\n"))
         return f"ERROR ({prog}): {text}"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter named in an :class:`OptionError`, optionally with the value the text is about.
+
+    The library writes ``name`` (``name=value!r``); a command line writes its option: the one a
+    bin maps ``name=value`` or ``name`` to (:func:`seedkit.cli.option_names`), else argparse's
+    spelling of ``name`` (``lda_dim`` -> ``--lda-dim``); a value follows the option (``--lda-dim
+    300``) unless it is a bool (a switch: ``--skip-missing``; ``False``: ``--no-<name>``) or the
+    option was mapped from ``name=value`` (``by=utt`` -> ``--per-utt``)."""
+
+    name: str
+    value: Any = None
+
+    def as_param(self) -> str:
+        """The library's wording: ``name`` or ``name=value!r``."""
+        return self.name if self.value is None else f"{self.name}={self.value!r}"
+
+    def as_option(self, options: Mapping[str, str]) -> str:
+        """The command line's wording, with a bin's option names ``options``."""
+        if self.value is not None and f"{self.name}={self.value}" in options:
+            return options[f"{self.name}={self.value}"]
+        flag = options.get(self.name, "--" + self.name.replace("_", "-"))
+        if self.value is None or self.value is True:
+            return flag
+        if self.value is False:
+            return options.get(self.name, "--no-" + self.name.replace("_", "-"))
+        return f"{flag} {self.value}"
+
+
+class OptionError(SeedkitError):
+    """A :class:`SeedkitError` whose text names parameters (:class:`Param` parts between text
+    parts): ``str(err)`` and ``err.message`` name them as the library does, the ERROR line of a
+    command (:meth:`format`) as its options (``options``, added by
+    :func:`seedkit.cli.option_names` on the way out of a bin)."""
+
+    def __init__(self, *parts: Union[str, Param], path: Optional[PathLike] = None,
+                 line: int = 0):
+        self.parts = parts
+        self.options: dict[str, str] = {}
+        super().__init__(self.worded(Param.as_param), path, line)
+
+    def worded(self, name: Callable[[Param], str]) -> str:
+        """The text with each :class:`Param` part written by ``name``."""
+        return "".join(p if isinstance(p, str) else name(p) for p in self.parts)
+
+    def format(self, prog: str) -> str:
+        """The ERROR line, naming the command's options."""
+        text = self.worded(lambda p: p.as_option(self.options))
+        return f"ERROR ({prog}): " + " ".join((self.location() + text).split("\n"))
 
 
 class UsageError(Exception):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from seedkit.bin import split_data_dir as split_cli
+from seedkit.bin import validate_data_dir as validate_cli
 from seedkit.data.datadir import (
     fix_data_dir,
     load_data_dir,
@@ -17,7 +19,7 @@ from seedkit.data.datadir import (
     write_data_dir,
 )
 from seedkit.data.split import split_data_dir, write_split
-from seedkit.errors import SeedkitError
+from seedkit.errors import SeedkitError, run_main
 
 PIPE = "sox  'my dir/a.wav' -t wav -r 16000 - |"  # two spaces and quotes: kept verbatim
 
@@ -286,7 +288,8 @@ def test_split_by_utt(tmp_path):
 
 def test_split_too_many_parts(tmp_path):
     dd = load_data_dir(many_speakers(tmp_path, [2, 2]))
-    with pytest.raises(SeedkitError, match=r"cannot split 2 speakers into 3 parts.*--per-utt"):
+    with pytest.raises(SeedkitError, match=r"cannot split 2 speakers into 3 parts; use fewer "
+                       r"jobs \(num_parts\) or split by utterance \(by='utt'\)$"):
         split_data_dir(dd, 3)
     assert len(split_data_dir(dd, 3, by="utt")) == 3
 
@@ -303,3 +306,22 @@ def test_write_split_layout_reuse_and_refresh(tmp_path):
     write_split(load_data_dir(d), d, 2)  # changed content (same utterances): rewritten
     assert "y.wav" in (root / "1" / "wav.scp").read_text()
     assert write_split(load_data_dir(d), d, 3, by="utt") == d / "split3utt"
+
+
+@pytest.mark.parametrize("module,argv,option", [
+    (validate_cli, ["--no-check-files"], "--no-spk-sort"),
+    (split_cli, [], "--per-utt"),  # split's switch that drops the order check
+])
+def test_speaker_order_error_names_the_commands_option(tmp_path, capsys, module, argv, option):
+    d = write_dir(tmp_path / "d", {"utt2spk": "a-1 b\nb-1 a\n", "spk2utt": "a b-1\nb a-1\n",
+                                   "wav.scp": "a-1 x.wav\nb-1 y.wav\n"})
+    with pytest.raises(SeedkitError) as err:
+        validate_data_dir(d, check_files=False)
+    assert err.value.message.endswith("(or pass check_spk_sort=False)")  # the library's words
+    parts = ["2"] if module is split_cli else []
+    assert run_main(module.main, prog="p", argv=[*argv, str(d), *parts]) == 1
+    assert capsys.readouterr().err == (
+        f"ERROR (p): {d}/utt2spk:2: utterance 'b-1' (speaker 'a') is out of speaker order: "
+        "sorted utterance ids must also be sorted by speaker; make every utterance id start with "
+        f"'<speaker>-' (or pass {option})\n")
+    assert not (d / "split2").exists()

@@ -5,7 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from seedkit.errors import SeedkitError, run_main
+from seedkit.cli import option_names
+from seedkit.errors import OptionError, Param, SeedkitError, run_main
 
 
 def test_run_main_prints_one_error_line(capsys):
@@ -29,6 +30,36 @@ def test_error_without_location_and_multiline_message(capsys):
 
     assert run_main(main, prog="p") == 1
     assert capsys.readouterr().err == "ERROR (p): two lines; do Y\n"
+
+
+def _option_error() -> OptionError:
+    return OptionError(Param("method", "plda"), " needs ", Param("plda_path"), "; or pass ",
+                       Param("skip_missing", True), ", ", Param("check_spk_sort", False), ", ",
+                       Param("by", "utt"), " or ", Param("level", 95), path="t", line=2)
+
+
+def test_option_error_names_parameters_in_the_library_and_options_on_the_command_line(capsys):
+    err = _option_error()
+    library = ("method='plda' needs plda_path; or pass skip_missing=True, check_spk_sort=False, "
+               "by='utt' or level=95")
+    assert err.message == library and str(err) == "t:2: " + library and err.path == "t"
+
+    def main(argv):
+        raise _option_error()
+
+    def mapped(argv):  # a bin whose options are not the parameters' names
+        with option_names({"plda_path": "--plda", "level": "--ci", "by=utt": "--per-utt"}):
+            with option_names({"check_spk_sort": "--no-spk-sort", "level": "--inner"}):
+                raise _option_error()
+
+    assert run_main(main, prog="p") == 1
+    assert capsys.readouterr().err == ("ERROR (p): t:2: --method plda needs --plda-path; or pass "
+                                       "--skip-missing, --no-check-spk-sort, --by utt or "
+                                       "--level 95\n")
+    assert run_main(mapped, prog="p") == 1
+    assert capsys.readouterr().err == ("ERROR (p): t:2: --method plda needs --plda; or pass "
+                                       "--skip-missing, --no-spk-sort, --per-utt or "
+                                       "--inner 95\n")  # the inner block's names win
 
 
 def test_usage_error_is_one_error_line_status_2(capsys):

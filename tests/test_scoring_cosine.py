@@ -52,7 +52,8 @@ def test_missing_keys_error_lists_count_and_first_five():
     msg = str(err.value)
     assert "8 of 8 trials cannot be scored" in msg
     assert "7 enroll key(s)" in msg and "x0, x1, x2, x3, x4)" in msg and "x5" not in msg
-    assert "1 test key(s)" in msg and "--skip-missing" in msg
+    assert "1 test key(s)" in msg and msg.endswith("or pass skip_missing=True")
+    assert err.value.format("p").endswith("or pass --skip-missing")  # a command's ERROR line
 
 
 def test_skip_missing_logs_count(caplog):
@@ -70,5 +71,8 @@ def test_dimension_mismatch_between_sides():
 
 def test_matrices_refused_with_hint():
     e = {k: np.stack([v, v]) for k, v in _emb().items()}
-    with pytest.raises(SeedkitError, match="--method seed"):
+    with pytest.raises(SeedkitError, match="method='cosine' needs one vector per utterance "
+                       r"\(use method='seed' or seed-cosine") as err:
         cosine_scores([("u0", "u1")], e, e)
+    assert "; --method cosine needs one vector per utterance (use --method seed or" in \
+        err.value.format("p")

@@ -137,7 +137,7 @@ def test_results_table_layout_and_relative_change(tmp_path, capsys):
 
 def test_results_table_errors(tmp_path):
     _metrics(tmp_path / "a" / "x.json", 1.0, 0.1, 0.1)
-    with pytest.raises(SeedkitError, match="--baseline 'zz' is not one of the systems: a"):
+    with pytest.raises(SeedkitError, match="^baseline 'zz' is not one of the systems: a"):
         markdown_table(collect([f"a={tmp_path}/a"]), "zz")
     with pytest.raises(SeedkitError, match="SYSTEM=DIR or SYSTEM:TESTSET=FILE"):
         collect(["nonsense"])

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 from typing import Optional
 
-from seedkit.cli import entry, parse_args
+from seedkit.cli import entry, option_names, parse_args
 from seedkit.embio import check_not_inputs
 from seedkit.errors import SeedkitError
 from seedkit.scoring.bootstrap import UNITS
@@ -66,6 +66,11 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: The library's parameters (BootstrapOptions fields, evaluate_scores_file's bootstrap) whose
+#: options are spelled otherwise.
+_OPTIONS = {"level": "--ci", "bootstrap": "--ci", "resamples": "--bootstrap",
+            "seed": "--bootstrap-seed", "unit": "--bootstrap-unit"}
+
 _CI_ONLY = ("bootstrap", "bootstrap_seed", "bootstrap_unit", "utt2spk", "spk2utt",
             "speaker_from_key", "compare")
 
@@ -92,10 +97,11 @@ def main(argv=None) -> int:
     args = parse_args(get_parser(), argv)
     check_not_inputs([args.json], [args.scores, args.trials, args.compare, args.utt2spk,
                                    args.spk2utt])
-    opts = bootstrap_options(args)
-    result = evaluate_scores_file(args.scores, args.trials, parse_p_targets(args.p_target),
-                                  json_out=args.json, skip_missing=args.skip_missing,
-                                  bootstrap=opts, compare=args.compare)
+    with option_names(_OPTIONS):
+        opts = bootstrap_options(args)
+        result = evaluate_scores_file(args.scores, args.trials, parse_p_targets(args.p_target),
+                                      json_out=args.json, skip_missing=args.skip_missing,
+                                      bootstrap=opts, compare=args.compare)
     print("\n".join(ci_lines(result)) if opts else summary_line(result))
     return 0
 

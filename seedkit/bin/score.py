@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry, parse_args
+from seedkit.cli import entry, option_names, parse_args
 from seedkit.embio import check_not_inputs
 from seedkit.scoring.score import METHODS, score_trials_file
 
@@ -48,10 +48,11 @@ def main(argv=None) -> int:
     check_not_inputs([args.scores_out], [args.trials, args.enroll_rspecifier,
                                          args.test_rspecifier, args.plda, args.cohort,
                                          args.mean_from])
-    score_trials_file(args.trials, args.enroll_rspecifier, args.test_rspecifier,
-                      args.scores_out, method=args.method, mean_from=args.mean_from,
-                      cohort=args.cohort, top_n=args.top_n, plda_path=args.plda,
-                      skip_missing=args.skip_missing, chunk=max(1, args.chunk))
+    with option_names({"plda_path": "--plda"}):
+        score_trials_file(args.trials, args.enroll_rspecifier, args.test_rspecifier,
+                          args.scores_out, method=args.method, mean_from=args.mean_from,
+                          cohort=args.cohort, top_n=args.top_n, plda_path=args.plda,
+                          skip_missing=args.skip_missing, chunk=max(1, args.chunk))
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry
+from seedkit.cli import entry, option_names
 from seedkit.data.datadir import validate_data_dir
 from seedkit.data.split import write_split
 from seedkit.errors import SeedkitError
@@ -24,8 +24,11 @@ def main(argv=None) -> int:
     if args.num_parts < 1:
         raise SeedkitError(f"number of parts must be >= 1, got {args.num_parts}")
     # As Kaldi's split_data.sh: sorted tables, and (by speaker) utterance order = speaker order.
-    dd = validate_data_dir(args.data_dir, check_files=False, check_spk_sort=not args.per_utt)
-    write_split(dd, args.data_dir, args.num_parts, by="utt" if args.per_utt else "speaker")
+    # The recipes' --nj is the number of parts; --per-utt drops the speaker-order check.
+    with option_names({"num_parts": "--nj", "by=utt": "--per-utt",
+                       "check_spk_sort=False": "--per-utt"}):
+        dd = validate_data_dir(args.data_dir, check_files=False, check_spk_sort=not args.per_utt)
+        write_split(dd, args.data_dir, args.num_parts, by="utt" if args.per_utt else "speaker")
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from seedkit.cli import entry
+from seedkit.cli import entry, option_names
 from seedkit.data.datadir import validate_data_dir
 
 
@@ -21,8 +21,9 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
-    dd = validate_data_dir(args.data_dir, check_files=not args.no_check_files,
-                           check_spk_sort=not args.no_spk_sort)
+    with option_names({"check_spk_sort": "--no-spk-sort"}):
+        dd = validate_data_dir(args.data_dir, check_files=not args.no_check_files,
+                               check_spk_sort=not args.no_spk_sort)
     print(f"{args.data_dir}: OK ({len(dd)} utterances, {len(dd.spk2utt)} speakers)",
           file=sys.stderr)
     return 0

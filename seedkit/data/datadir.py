@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from seedkit.errors import PathLike, SeedkitError
+from seedkit.errors import OptionError, Param, PathLike, SeedkitError
 from seedkit.fileio import (
     c_sorted,
     is_c_sorted,
@@ -351,10 +351,11 @@ def _check_speaker_order(dd: DataDir, where: Path) -> None:
     by_spk = sorted(utts, key=lambda u: (dd.utt2spk[u].encode("utf-8"), u.encode("utf-8")))
     for have, want in zip(utts, by_spk):
         if have != want:  # ``want`` is the first utterance that sits away from its speaker
-            raise SeedkitError(
+            raise OptionError(
                 f"utterance {want!r} (speaker {dd.utt2spk[want]!r}) is out of speaker order: "
                 "sorted utterance ids must also be sorted by speaker; make every utterance id "
-                "start with '<speaker>-' (or pass --no-spk-sort)", where, utts.index(want) + 1)
+                "start with '<speaker>-' (or pass ", Param("check_spk_sort", False), ")",
+                path=where, line=utts.index(want) + 1)
 
 
 def _check_keys(table: Path, have: set[str], want: set[str], ref: str) -> None:

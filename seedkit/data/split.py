@@ -10,7 +10,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from seedkit.data.datadir import DataDir, subset_data_dir, write_data_dir
-from seedkit.errors import PathLike, SeedkitError
+from seedkit.errors import OptionError, Param, PathLike, SeedkitError
 from seedkit.fileio import atomic_text_writer, c_sorted
 
 __all__ = ["split_data_dir", "write_split"]
@@ -60,9 +60,9 @@ def split_data_dir(dd: DataDir, num_parts: int, by: str = "speaker") -> list[Dat
         units = list(groups.values())
     if len(units) < num_parts:
         what = "speakers" if by == "speaker" else "utterances"
-        raise SeedkitError(f"cannot split {len(units)} {what} into {num_parts} parts; use fewer "
-                           "jobs (--nj)" + (" or split by utterance (--per-utt)"
-                                            if by == "speaker" else ""), dd.path)
+        per_utt = (" or split by utterance (", Param("by", "utt"), ")") if by == "speaker" else ()
+        raise OptionError(f"cannot split {len(units)} {what} into {num_parts} parts; use fewer "
+                          "jobs (", Param("num_parts"), ")", *per_utt, path=dd.path)
     bounds = _contiguous_bounds([len(u) for u in units], num_parts)
     return [subset_data_dir(dd, [u for unit in units[a:b] for u in unit])
             for a, b in zip(bounds, bounds[1:])]

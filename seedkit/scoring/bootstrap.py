@@ -54,7 +54,7 @@ from typing import Optional
 
 import numpy as np
 
-from seedkit.errors import PathLike, SeedkitError
+from seedkit.errors import OptionError, Param, PathLike, SeedkitError
 from seedkit.scoring.metrics import check_scores_labels, summarize
 
 __all__ = ["UNITS", "Clusters", "Replicates", "bootstrap_ci", "compare_systems",
@@ -144,11 +144,11 @@ def parse_ci_level(text) -> float:
     try:
         level = float(text)
     except (TypeError, ValueError):
-        raise SeedkitError(f"--ci {text!r} is not a number; give a level in percent, e.g. "
-                           "--ci 95") from None
+        raise OptionError(Param("level"), f" {text!r} is not a number; give a level in percent, "
+                          "e.g. ", Param("level", 95)) from None
     if not 0.0 < level < 100.0:
-        raise SeedkitError(f"--ci {text!r} is outside (0, 100); give a level in percent, e.g. "
-                           "--ci 95")
+        raise OptionError(Param("level"), f" {text!r} is outside (0, 100); give a level in "
+                          "percent, e.g. ", Param("level", 95))
     return level
 
 

@@ -18,7 +18,7 @@ from typing import Optional, Union
 import numpy as np
 
 from seedkit.data.trials import as_trial_list
-from seedkit.errors import SeedkitError
+from seedkit.errors import OptionError, Param, SeedkitError
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +91,9 @@ class EmbeddingSet:
 
     def require_vectors(self, method: str) -> np.ndarray:
         if self.vectors is None:
-            raise SeedkitError(f"{self.name} holds multi-crop matrices; --method {method} needs "
-                               "one vector per utterance (use --method seed or seed-cosine, or "
-                               "average the crops first)")
+            raise OptionError(f"{self.name} holds multi-crop matrices; ", Param("method", method),
+                              " needs one vector per utterance (use ", Param("method", "seed"),
+                              " or seed-cosine, or average the crops first)")
         return self.vectors
 
     def mean_vector(self) -> np.ndarray:
@@ -162,8 +162,8 @@ def resolve_trials(enroll_keys: list[str], test_keys: list[str], enroll: Embeddi
                              f"{', '.join(first)})")
         msg = f"{n_drop} of {keep.size} trials cannot be scored: " + "; ".join(parts)
         if not skip_missing:
-            raise SeedkitError(msg + "; extract the missing embeddings or pass --skip-missing",
-                               trials_path)
+            raise OptionError(msg + "; extract the missing embeddings or pass ",
+                              Param("skip_missing", True), path=trials_path)
         log.warning("%s; skipped (--skip-missing)", msg)
         if n_drop == keep.size:
             raise SeedkitError("no trial can be scored: every trial has a key absent from the "

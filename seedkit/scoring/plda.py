@@ -47,7 +47,7 @@ from typing import Optional
 import numpy as np
 import scipy.linalg
 
-from seedkit.errors import PathLike, SeedkitError
+from seedkit.errors import OptionError, Param, PathLike, SeedkitError
 from seedkit.fileio import atomic_output
 from seedkit.scoring.index import DEFAULT_CHUNK, pair_dot
 
@@ -85,12 +85,12 @@ def compute_lda(x: np.ndarray, spk: np.ndarray, dim: int) -> np.ndarray:
     counts, sums, idx = _class_stats(x, spk)
     n_spk, d_in = counts.size, x.shape[1]
     if not 0 < dim <= d_in:
-        raise SeedkitError(f"--lda-dim {dim} must be between 1 and the embedding dimension "
-                           f"{d_in}")
+        raise OptionError(Param("lda_dim", dim), " must be between 1 and the embedding "
+                          f"dimension {d_in}")
     if dim > n_spk - 1:
-        raise SeedkitError(f"--lda-dim {dim} needs at least {dim + 1} speakers (the between-class "
-                           f"scatter has rank <= speakers - 1); got {n_spk}: lower --lda-dim or "
-                           "train on more speakers")
+        raise OptionError(Param("lda_dim", dim), f" needs at least {dim + 1} speakers (the "
+                          "between-class scatter has rank <= speakers - 1); got "
+                          f"{n_spk}: lower ", Param("lda_dim"), " or train on more speakers")
     means = sums / counts[:, None]
     m = x.mean(axis=0)
     dev = x - means[idx]
@@ -189,9 +189,9 @@ def train_plda(x: np.ndarray, spk: np.ndarray, n_iter: int = 10,
             history.append(model.log_likelihood(x, spk))
         log.debug("PLDA EM iteration %d done", it + 1)
     if not all(np.all(np.isfinite(a)) for a in (model.mu, model.phi_b, model.phi_w)):
-        raise SeedkitError("PLDA training diverged (NaN or inf in the model): a covariance is "
-                           "singular; use more embeddings per speaker and more speakers than "
-                           "dimensions, or reduce the dimension with --lda-dim")
+        raise OptionError("PLDA training diverged (NaN or inf in the model): a covariance is "
+                          "singular; use more embeddings per speaker and more speakers than "
+                          "dimensions, or reduce the dimension with ", Param("lda_dim"))
     return model
 
 

@@ -12,7 +12,7 @@ from typing import Optional
 
 from seedkit.data.datadir import read_spk2utt, read_utt2x
 from seedkit.data.trials import read_trial_list
-from seedkit.errors import SeedkitError
+from seedkit.errors import OptionError, Param, SeedkitError
 from seedkit.fileio import atomic_text_writer
 from seedkit.scoring.bootstrap import (
     UNITS,
@@ -52,23 +52,24 @@ class BootstrapOptions:
         unit, or a speaker bootstrap without (or with two kinds of) speaker information."""
         self.level = parse_ci_level(self.level)
         if self.resamples < 1:
-            raise SeedkitError(f"--bootstrap {self.resamples}: the number of resamples must be "
-                               ">= 1 (e.g. 1000)")
+            raise OptionError(Param("resamples", self.resamples), ": the number of resamples "
+                              "must be >= 1 (e.g. 1000)")
         if self.seed < 0:
-            raise SeedkitError(f"--bootstrap-seed {self.seed}: must be >= 0")
+            raise OptionError(Param("seed", self.seed), ": must be >= 0")
         if self.unit not in UNITS:
-            raise SeedkitError(f"--bootstrap-unit {self.unit!r}: use one of {', '.join(UNITS)}")
-        given = [n for n, v in (("--utt2spk", self.utt2spk), ("--spk2utt", self.spk2utt),
-                                ("--speaker-from-key", self.speaker_from_key)) if v]
+            raise OptionError(Param("unit"), f" {self.unit!r}: use one of {', '.join(UNITS)}")
+        given = [Param(n) for n, v in (("utt2spk", self.utt2spk), ("spk2utt", self.spk2utt),
+                                       ("speaker_from_key", self.speaker_from_key)) if v]
         if self.unit == "speaker" and not given:
-            raise SeedkitError("--ci resamples speakers and needs each trial's speakers: give "
-                               "--utt2spk (the eval set's utt2spk), --spk2utt, or "
-                               "--speaker-from-key (keys start with '<speaker>-'); or "
-                               "--bootstrap-unit model-segment")
+            raise OptionError(Param("level"), " resamples speakers and needs each trial's "
+                              "speakers: give ", Param("utt2spk"), " (the eval set's utt2spk), ",
+                              Param("spk2utt"), ", or ", Param("speaker_from_key"), " (keys "
+                              "start with '<speaker>-'); or ", Param("unit", "model-segment"))
         if len(given) > 1:
-            raise SeedkitError(f"give one source of speakers, not {' and '.join(given)}")
+            raise OptionError("give one source of speakers, not ",
+                              *[p for g in given for p in (" and ", g)][1:])
         if self.unit != "speaker" and given:
-            raise SeedkitError(f"{given[0]}: only with --bootstrap-unit speaker")
+            raise OptionError(given[0], ": only with ", Param("unit", "speaker"))
 
     def clusters(self, enroll: Sequence[str], test: Sequence[str],
                  trials_path: Optional[str] = None) -> Clusters:
@@ -91,9 +92,9 @@ def parse_p_targets(text: str) -> list[float]:
         try:
             p = float(part)
         except ValueError:
-            raise SeedkitError(f"--p-target {text!r}: {part!r} is not a number") from None
+            raise OptionError(Param("p_target"), f" {text!r}: {part!r} is not a number") from None
         if not 0.0 < p < 1.0:
-            raise SeedkitError(f"--p-target {text!r}: {p} is not in (0, 1)")
+            raise OptionError(Param("p_target"), f" {text!r}: {p} is not in (0, 1)")
         out.append(p)
     return out
 
@@ -109,9 +110,9 @@ def _same_trials(a: ScoreList, b: ScoreList) -> None:
     if a.enroll != b.enroll or a.test != b.test:
         i = next((i for i in range(min(len(a), len(b)))
                   if a.enroll[i] != b.enroll[i] or a.test[i] != b.test[i]), min(len(a), len(b)))
-        raise SeedkitError(f"--compare: this file scores other trials than {a.path} (first "
-                           f"difference at its line {i + 1}); compare systems scored on the same "
-                           "trials", b.path, i + 1)
+        raise OptionError(Param("compare"), f": this file scores other trials than {a.path} "
+                          f"(first difference at its line {i + 1}); compare systems scored on "
+                          "the same trials", path=b.path, line=i + 1)
 
 
 def evaluate_scores_file(scores_path: str, trials_path: str, p_targets: Sequence[float],
@@ -125,7 +126,8 @@ def evaluate_scores_file(scores_path: str, trials_path: str, p_targets: Sequence
     ``result["compare"]``: ``{"other": path, "other_metrics": summarize(...), **paired}``
     (:func:`seedkit.scoring.bootstrap.compare_systems`, A = this file, B = the other)."""
     if compare is not None and bootstrap is None:
-        raise SeedkitError("--compare needs --ci (the paired comparison is a bootstrap)")
+        raise OptionError(Param("compare"), " needs ", Param("bootstrap"), " (the paired "
+                          "comparison is a bootstrap)")
     if bootstrap is not None:
         bootstrap.check()
     trials = read_trial_list(trials_path, require_labels=True)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from seedkit.errors import SeedkitError
+from seedkit.errors import OptionError, Param, SeedkitError
 from seedkit.fileio import read_text
 
 __all__ = ["Entry", "collect", "markdown_table", "natural_key", "parse_spec"]
@@ -203,8 +203,8 @@ def markdown_table(entries: Sequence[Entry], baseline: str,
     """The Markdown table (see module docstring); raises if ``baseline`` is not a system."""
     systems = list(dict.fromkeys(e.system for e in entries))
     if baseline not in systems:
-        raise SeedkitError(f"--baseline {baseline!r} is not one of the systems: "
-                           f"{', '.join(systems)}")
+        raise OptionError(Param("baseline"), f" {baseline!r} is not one of the systems: "
+                          f"{', '.join(systems)}")
     testsets = list(dict.fromkeys(e.testset for e in entries))
     by = {(e.system, e.testset): e.metrics for e in entries}
     head = ["test set", "system", "trials", "EER (%)", "rel."]

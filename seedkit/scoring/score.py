@@ -18,7 +18,7 @@ import numpy as np
 
 from seedkit.data.trials import TrialList, read_trial_list
 from seedkit.embio import iter_embeddings, read_vector_scp
-from seedkit.errors import SeedkitError
+from seedkit.errors import OptionError, Param, SeedkitError
 from seedkit.scoring.cosine import cosine_pairs, normalized_vectors
 from seedkit.scoring.index import (
     DEFAULT_CHUNK,
@@ -51,31 +51,34 @@ def load_embedding_set(rspecifier: str) -> EmbeddingSet:
 
 
 def _check_options(method: str, mean, cohort, top_n, plda) -> None:
+    """Refuse options that do not go together (named as :func:`score_trials_file`'s
+    parameters)."""
     if method not in METHODS:
-        raise SeedkitError(f"unknown --method {method!r}; use one of {', '.join(METHODS)}")
+        raise OptionError("unknown ", Param("method"), f" {method!r}; use one of "
+                          f"{', '.join(METHODS)}")
     if method in NORM_MODES and cohort is None:
-        raise SeedkitError(f"--method {method} needs --cohort <rspecifier> (e.g. per-speaker "
-                           "mean embeddings of a training set)")
+        raise OptionError(Param("method", method), " needs ", Param("cohort"), " <rspecifier> "
+                          "(e.g. per-speaker mean embeddings of a training set)")
     if method not in NORM_MODES and cohort is not None:
-        raise SeedkitError(f"--cohort is only used by {', '.join(NORM_MODES)}")
+        raise OptionError(Param("cohort"), f" is only used by {', '.join(NORM_MODES)}")
     if top_n is not None and method not in NORM_MODES:
-        raise SeedkitError(f"--top-n is only used by {', '.join(NORM_MODES)}")
+        raise OptionError(Param("top_n"), f" is only used by {', '.join(NORM_MODES)}")
     if method == "plda" and plda is None:
-        raise SeedkitError("--method plda needs --plda <model> (train it with "
-                           "seedkit-train-plda)")
+        raise OptionError(Param("method", "plda"), " needs ", Param("plda_path"), " <model> "
+                          "(train it with seedkit-train-plda)")
     if method != "plda" and plda is not None:
-        raise SeedkitError("--plda is only used by --method plda")
+        raise OptionError(Param("plda_path"), " is only used by ", Param("method", "plda"))
     if method == "plda" and mean is not None:
-        raise SeedkitError("--mean-from is not used with --method plda: the PLDA model "
-                           "subtracts its own training mean")
+        raise OptionError(Param("mean_from"), " is not used with ", Param("method", "plda"),
+                          ": the PLDA model subtracts its own training mean")
 
 
 def _check_inputs(method: str, mean, cohort, top_n, plda, enroll: EmbeddingSet,
                   test: EmbeddingSet) -> None:
     _check_options(method, mean, cohort, top_n, plda)
     if mean is not None and mean.shape[0] != enroll.dim:
-        raise SeedkitError(f"the --mean-from embeddings have dimension {mean.shape[0]} but the "
-                           f"trial embeddings have {enroll.dim}")
+        raise OptionError("the ", Param("mean_from"), f" embeddings have dimension "
+                          f"{mean.shape[0]} but the trial embeddings have {enroll.dim}")
     check_same_dim(enroll, test)
 
 

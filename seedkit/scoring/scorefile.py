@@ -9,7 +9,7 @@ from typing import Union
 import numpy as np
 
 from seedkit.data.trials import TrialList
-from seedkit.errors import PathLike, SeedkitError
+from seedkit.errors import OptionError, Param, PathLike, SeedkitError
 from seedkit.fileio import atomic_output, atomic_text_writer, read_text
 from seedkit.scoring.textcols import format_g9, join_lines, key_column
 
@@ -111,10 +111,11 @@ def align_scores(scores: ScoreList, trials: TrialList, skip_missing: bool = Fals
                     f"pair '{scores.enroll[i]} {scores.test[i]}' does not match trial "
                     f"'{trials.enroll[i]} {trials.test[i]}' ({trials.path}:{i + 1}); score this "
                     "trials file with seedkit-score (same pairs, same order)", scores.path, i + 1)
-        raise SeedkitError(f"{n_s} scores for {n_t} trials ({trials.path}); score this trials "
-                           "file with seedkit-score"
-                           + ("" if n_s > n_t else ", or pass --skip-missing if it was scored "
-                              "with --skip-missing"), scores.path, min(n_s, n_t) + 1)
+        skipped = () if n_s > n_t else (", or pass ", Param("skip_missing", True),
+                                         " if it was scored with ", Param("skip_missing", True))
+        raise OptionError(f"{n_s} scores for {n_t} trials ({trials.path}); score this trials "
+                          "file with seedkit-score", *skipped, path=scores.path,
+                          line=min(n_s, n_t) + 1)
     keep = np.zeros(n_t, dtype=bool)
     j = 0
     for i in range(n_t):

@@ -20,7 +20,7 @@ from typing import Optional
 
 import numpy as np
 
-from seedkit.errors import SeedkitError
+from seedkit.errors import OptionError, Param, SeedkitError
 
 __all__ = ["MODES", "cohort_stats", "normalize_scores"]
 
@@ -33,7 +33,7 @@ def cohort_stats(x_unit: np.ndarray, cohort_unit: np.ndarray, top_n: Optional[in
     """Mean and std (ddof 0, float64) of each row's top-N cosine scores against the cohort."""
     n_c = cohort_unit.shape[0]
     if top_n is not None and top_n <= 0:
-        raise SeedkitError(f"--top-n must be positive, got {top_n}")
+        raise OptionError(Param("top_n"), f" must be positive, got {top_n}")
     k = n_c if top_n is None else min(int(top_n), n_c)
     mu = np.empty(x_unit.shape[0])
     sd = np.empty(x_unit.shape[0])
