@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import errno
 import os
 import sys
@@ -70,6 +71,15 @@ class SeedkitError(Exception):
         self.path = None if path is None else os.fspath(path)
         self.line = int(line)
         super().__init__(self.location() + message)
+
+    def at(self, path: Optional[PathLike], line: int = 0) -> SeedkitError:
+        """This error (same type, same words) located at ``path:line`` instead: for a caller that
+        knows which file the user should look at."""
+        located = copy.copy(self)
+        located.path = None if path is None else os.fspath(path)
+        located.line = int(line)
+        located.args = (located.location() + located.message,)
+        return located
 
     def location(self) -> str:
         if self.path is None:

@@ -62,6 +62,18 @@ def test_option_error_names_parameters_in_the_library_and_options_on_the_command
                                        "--inner 95\n")  # the inner block's names win
 
 
+def test_error_at_another_file_keeps_its_type_and_words():
+    err = _option_error()
+    err.options = {"plda_path": "--plda"}
+    moved = err.at("trials", 5)
+    assert type(moved) is OptionError and (moved.path, moved.line) == ("trials", 5)
+    assert str(moved) == "trials:5: " + err.message and (err.path, err.line) == ("t", 2)
+    assert moved.format("p") == err.format("p").replace("t:2:", "trials:5:")
+    plain = SeedkitError("bad", "a", 1).at(None)
+    assert type(plain) is SeedkitError and str(plain) == "bad"
+    assert plain.format("p") == "ERROR (p): bad"
+
+
 def test_usage_error_is_one_error_line_status_2(capsys):
     def main(argv):
         p = argparse.ArgumentParser(prog="seedkit-x")

@@ -103,7 +103,7 @@ def _summarize(s, lab, p_targets: Sequence[float], trials_path: str) -> dict:
     try:
         return summarize(s, lab, p_targets)
     except SeedkitError as err:  # name the file the user should look at
-        raise SeedkitError(err.message, trials_path) from None
+        raise err.at(trials_path) from None
 
 
 def _same_trials(a: ScoreList, b: ScoreList) -> None:
