@@ -193,7 +193,7 @@ class Augmenter:
                  materialise: bool = False, fresh_crops: bool = True,
                  policy: AugmentPolicy = RELEASE):
         if rounds < 1:
-            raise SeedkitError(f"--rounds must be >= 1, got {rounds}")
+            raise SeedkitError(f"the number of rounds must be >= 1, got {rounds}")
         if subtype not in ("PCM_16", "FLOAT"):
             raise SeedkitError(f"wav subtype must be PCM_16 or FLOAT, got {subtype!r}")
         self.out_clean, self.out_aug = Path(out_clean), Path(out_aug)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from seedkit.crops import CropMode, make_crops, parse_crop
 from seedkit.device import default_device, parse_device
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.render import check_render_dir, read_entry
+
+if TYPE_CHECKING:
+    from seedkit.models.config import WeightsOptions
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,7 @@ def device_for_job(device: Optional[str], job_index: Optional[int]) -> Optional[
     if job_index is None:
         return device
     if job_index < 1:
-        raise SeedkitError(f"--job-index must be >= 1, got {job_index}")
+        raise SeedkitError(f"the job index must be >= 1, got {job_index}")
     import torch
 
     name = default_device() if device in (None, "auto") else device
@@ -112,16 +115,19 @@ class Embedder:
 
 
 def build_embedder(cfg, checkpoint: Optional[str] = None, device: Optional[str] = None,
-                   allow_random_weights: bool = False) -> Embedder:
+                   allow_random_weights: bool = False,
+                   names: Optional[WeightsOptions] = None) -> Embedder:
     """Build and load ``cfg``'s model (a :class:`BackboneConfig`) on ``device``.
 
     Random weights (only with ``allow_random_weights``) always come from init seed 0, so every
-    job and every run (whatever its crop seed) builds the same model.
+    job and every run (whatever its crop seed) builds the same model. ``names``: what the caller
+    calls ``checkpoint`` and ``allow_random_weights`` in its errors (its flags).
     """
-    from seedkit.models.config import build_from_config
+    from seedkit.models.config import WeightsOptions, build_from_config
 
     dev = resolve_device(device)
-    model = build_from_config(cfg, checkpoint, allow_random_weights, init_seed=0)
+    model = build_from_config(cfg, checkpoint, allow_random_weights, init_seed=0,
+                              names=names or WeightsOptions())
     return Embedder(model, dev, cfg.input_scale)
 
 
@@ -355,10 +361,12 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
                      seed: int = 0, device: Optional[str] = None,
                      allow_random_weights: bool = False, batch_size: Optional[int] = None,
                      skip_if_complete: bool = False, progress: bool = True,
-                     job_index: Optional[int] = None, read_threads: int = 2) -> ExtractStats:
+                     job_index: Optional[int] = None, read_threads: int = 2,
+                     names: Optional[WeightsOptions] = None) -> ExtractStats:
     """``seedkit-extract``: embed ``data_dir`` into ``wspecifier``; logs utterances/s at the end.
 
-    ``read_threads`` threads read (spec-mode dirs: render) the audio ahead of the backbone."""
+    ``read_threads`` threads read (spec-mode dirs: render) the audio ahead of the backbone;
+    ``names``: the caller's names of ``checkpoint`` and ``allow_random_weights`` in errors."""
     from seedkit.data.datadir import load_data_dir
 
     if skip_if_complete:
@@ -372,7 +380,7 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
     cfg = load_backbone_config(config)
     mode = parse_crop(crop if crop is not None else cfg.crop)
     embedder = build_embedder(cfg, checkpoint, device_for_job(device, job_index),
-                              allow_random_weights)
+                              allow_random_weights, names)
     total, utts = iter_utterances(data_dir, cfg.sample_rate, mode, seed, embedder.min_samples,
                                   read_threads)
     log.info("extracting %d utterances of %s with %s (crop %s) on %s%s", total, data_dir,

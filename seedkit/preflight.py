@@ -14,6 +14,13 @@ from pathlib import Path
 from typing import Optional
 
 from seedkit.errors import PathLike, SeedkitError
+from seedkit.models.config import (
+    WeightsOptions,
+    build_from_config,
+    load_backbone_config,
+    resolve_checkpoint,
+)
+from seedkit.seed.checkpoint import load_model
 
 
 @dataclass
@@ -34,28 +41,23 @@ class ModelReport:
 
 def check_models(backbone_conf: PathLike, backbone_checkpoint: Optional[str] = None,
                  allow_random_weights: bool = False, seed_model: Optional[PathLike] = None,
-                 seed_conf: Optional[PathLike] = None) -> ModelReport:
+                 seed_conf: Optional[PathLike] = None,
+                 names: WeightsOptions = WeightsOptions()) -> ModelReport:
     """Load the backbone (and the SEED model when given) exactly as the recipe's stages will.
 
     Raises :class:`SeedkitError` naming the file when a checkpoint is missing, does not load into
     the conf's model, or when the SEED model's embedding size differs from the backbone's.
+    ``names``: the caller's names of the checkpoint and random-weights options in its errors.
     """
-    from seedkit.models.config import (  # noqa: PLC0415 (torch import only when checking)
-        build_from_config,
-        load_backbone_config,
-        resolve_checkpoint,
-    )
-
     cfg = load_backbone_config(backbone_conf)
     ckpt = resolve_checkpoint(cfg, backbone_checkpoint or None)
-    model = build_from_config(cfg, backbone_checkpoint or None, allow_random_weights)
+    model = build_from_config(cfg, backbone_checkpoint or None, allow_random_weights,
+                              names=names)
     usable = ckpt is not None and Path(ckpt).is_file()
     report = ModelReport(cfg.model, int(model.embed_dim),
                          f"pretrained: {ckpt}" if usable else "random")
     if seed_model is None:
         return report
-    from seedkit.seed.checkpoint import load_model  # noqa: PLC0415
-
     if not Path(seed_model).is_file():
         raise SeedkitError("SEED model not found", seed_model)
     _, seed_cfg = load_model(seed_model, seed_conf)
@@ -64,7 +66,7 @@ def check_models(backbone_conf: PathLike, backbone_checkpoint: Optional[str] = N
         raise SeedkitError(f"the SEED model enhances {d}-d embeddings but the backbone of "
                            f"{backbone_conf} ({cfg.model}) makes {report.embed_dim}-d ones; use "
                            "the SEED model trained for this backbone (or the matching "
-                           "--backbone-conf)", seed_model)
+                           "backbone conf)", seed_model)
     report.seed_embed_dim = d
     return report
 

@@ -17,7 +17,7 @@ from seedkit.models.checkpoint import (
     read_checkpoint,
     unwrap_checkpoint,
 )
-from seedkit.models.config import build_from_config, load_backbone_config
+from seedkit.models.config import WeightsOptions, build_from_config, load_backbone_config
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_RESNET = dict(embed_dim=16, n_mels=16, channels=(8, 8, 16, 16), layers=(1, 1, 1, 1),
@@ -199,9 +199,12 @@ def test_missing_checkpoint_needs_allow_random_weights(tmp_path):
                     "channels: [8, 8, 16, 16], layers: [1, 1, 1, 1]}\n"
                     f"checkpoint: {tmp_path / 'official.model'}\n")
     cfg = load_backbone_config(conf)
-    with pytest.raises(SeedkitError, match="does not exist.*--allow-random-weights") as err:
+    with pytest.raises(SeedkitError, match="does not exist.*allow_random_weights=True") as err:
         build_from_config(cfg)
-    assert err.value.line == 3
+    assert err.value.line == 3 and "--" not in err.value.message  # the library names no flag
+    with pytest.raises(SeedkitError, match=r"\(--ckpt\); .* or pass --random to run") as err:
+        build_from_config(cfg, str(tmp_path / "other.model"), names=WeightsOptions("--ckpt",
+                                                                                  "--random"))
     a = build_from_config(cfg, allow_random_weights=True)
     b = build_from_config(cfg, allow_random_weights=True)
     for k, v in a.state_dict().items():  # random init is the same in every job

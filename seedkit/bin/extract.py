@@ -52,11 +52,14 @@ def main(argv=None) -> int:
     args = parse_args(get_parser(), argv)
     from seedkit.errors import SeedkitError
     from seedkit.extract import extract_data_dir
+    from seedkit.models.config import WeightsOptions
 
     if args.batch_size is not None and args.batch_size < 1:
         raise SeedkitError("--batch-size must be >= 1")
     if args.read_threads < 1:
         raise SeedkitError(f"--read-threads must be >= 1, got {args.read_threads}")
+    if args.job_index is not None and args.job_index < 1:
+        raise SeedkitError(f"--job-index must be >= 1, got {args.job_index}")
     if args.num_threads > 0:
         import torch
 
@@ -66,7 +69,8 @@ def main(argv=None) -> int:
                      allow_random_weights=args.allow_random_weights,
                      batch_size=args.batch_size, skip_if_complete=args.skip_if_complete,
                      progress=not args.no_progress, job_index=args.job_index,
-                     read_threads=args.read_threads)
+                     read_threads=args.read_threads,
+                     names=WeightsOptions("--checkpoint", "--allow-random-weights"))
     return 0
 
 

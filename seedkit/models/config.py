@@ -242,9 +242,20 @@ def resolve_checkpoint(cfg: BackboneConfig, override: Optional[str] = None) -> O
     return path
 
 
-def model_file(cfg: BackboneConfig, override: Optional[str] = None) -> Path:
-    """The model file of a backbone whose weights are in it (``onnx:``; ``--checkpoint``
-    overrides it): it must exist, and ``checkpoint:`` must not be set beside it."""
+@dataclass(frozen=True)
+class WeightsOptions:
+    """What the caller calls its checkpoint override and its random-weights switch in error
+    messages: a command passes its flags (``seedkit-extract``: ``--checkpoint``,
+    ``--allow-random-weights``); the defaults are the Python arguments."""
+
+    checkpoint: str = "the checkpoint argument"
+    allow_random: str = "allow_random_weights=True"
+
+
+def model_file(cfg: BackboneConfig, override: Optional[str] = None,
+               names: WeightsOptions = WeightsOptions()) -> Path:
+    """The model file of a backbone whose weights are in it (``onnx:``; the checkpoint override
+    replaces it): it must exist, and ``checkpoint:`` must not be set beside it."""
     if override is None and cfg.checkpoint is not None:
         raise SeedkitError(f"model {cfg.model} reads its weights from the file in 'onnx:'; "
                            "remove the key 'checkpoint'", cfg.path, cfg.line("checkpoint"))
@@ -254,7 +265,7 @@ def model_file(cfg: BackboneConfig, override: Optional[str] = None) -> Path:
                            "exported model)", cfg.path, cfg.line("model"))
     path = Path(value)
     if not path.is_file():
-        where = "--checkpoint" if override is not None else "key 'onnx'"
+        where = names.checkpoint if override is not None else "key 'onnx'"
         raise SeedkitError(f"ONNX model file {path} ({where}) does not exist; give the exported "
                            "model file (relative paths are read from the current directory)",
                            cfg.path, 0 if override is not None else cfg.line("onnx"))
@@ -262,11 +273,13 @@ def model_file(cfg: BackboneConfig, override: Optional[str] = None) -> Path:
 
 
 def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,
-                      allow_random_weights: bool = False, init_seed: int = 0) -> BackboneNet:
+                      allow_random_weights: bool = False, init_seed: int = 0,
+                      names: WeightsOptions = WeightsOptions()) -> BackboneNet:
     """Build ``cfg``'s backbone in eval mode on the CPU and load its weights.
 
     Without a usable checkpoint this raises unless ``allow_random_weights``; random weights are
-    drawn from ``init_seed`` so parallel jobs build identical models.
+    drawn from ``init_seed`` so parallel jobs build identical models. ``names``: the caller's
+    names of ``checkpoint`` and ``allow_random_weights`` in its error messages.
     """
     if cfg.model_module:
         import_model_module(cfg.model_module, cfg.path, cfg.line("model_module"))
@@ -274,7 +287,7 @@ def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,
     file_arg = getattr(get_backbone_class(cfg.model, cfg.path, cfg.line("model")),
                        "model_file_arg", None)
     if file_arg:  # weights inside the model file (ONNX): the file is a constructor argument
-        args = {**args, file_arg: str(model_file(cfg, checkpoint))}
+        args = {**args, file_arg: str(model_file(cfg, checkpoint, names))}
     elif cfg.onnx is not None:
         raise SeedkitError(f"key 'onnx' is read by model: ONNX only, not by {cfg.model}; "
                            "remove it", cfg.path, cfg.line("onnx"))
@@ -296,13 +309,13 @@ def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,
         log.info("loaded %s from %s", cfg.model, args[file_arg])
         return model
     ckpt = resolve_checkpoint(cfg, checkpoint)
-    where = "--checkpoint" if checkpoint is not None else "conf key 'checkpoint'"
+    where = names.checkpoint if checkpoint is not None else "conf key 'checkpoint'"
     if ckpt is None or not ckpt.is_file():
         what = ("no checkpoint is set" if ckpt is None
                 else f"checkpoint {ckpt} does not exist")
         if not allow_random_weights:
             raise SeedkitError(f"{what} ({where}); give the official weights file, or pass "
-                               "--allow-random-weights to run with random weights (tests only)",
+                               f"{names.allow_random} to run with random weights (tests only)",
                                cfg.path, cfg.line("checkpoint"))
         log.warning("%s: using RANDOM weights for %s (init seed %d); embeddings are meaningless "
                     "for evaluation", what, cfg.model, init_seed)
@@ -314,6 +327,7 @@ def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,
 
 __all__ = [
     "BackboneConfig",
+    "WeightsOptions",
     "build_from_config",
     "load_backbone_config",
     "resemblyzer_checkpoint",

@@ -3,7 +3,7 @@
 Every step draws U = ``batch_size / P`` utterances of a clean data dir (P pairs per draw: the
 corrupted copies ``music``, ``noise``, ``reverb`` -> their clean crop, plus ``clean -> clean``
 when ``add_identity_pairs``; official: 1200 = 300 utterances x 4). Each draw gets a *fresh* crop
-and fresh corruptions, rendered by :class:`seedkit.augment.Renderer` (the code behind the cached
+and fresh corruptions, rendered by :class:`seedkit.render.Renderer` (the code behind the cached
 mode's wav files and render-on-extract), embedded without grad by the backbone, and trained on.
 
 Determinism. Draw i of global step g (g = epoch * steps_per_epoch + step) is draw number
@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from seedkit.augment_policy import load_policy
+from seedkit.crops import crop_samples
 from seedkit.errors import SeedkitError
 from seedkit.seed.batches import Batch
 from seedkit.seed.checkpoint import weights_digest
@@ -136,9 +137,11 @@ class OnTheFlyPairs:
     options = ", ".join(OPTIONS[:5] + OPTIONS[6:8])
 
     def __init__(self, opts: OnTheFlyOptions, cfg: Mapping[str, Any], info: DistInfo):
-        from seedkit.augment import PairPlanner  # noqa: PLC0415
-        from seedkit.extract import build_embedder  # noqa: PLC0415
-        from seedkit.models.config import batch_size_for, load_backbone_config  # noqa: PLC0415
+        # imported here: the render and backbone stack adds 3-4 s (measured at load ~5) to every
+        # seedkit-train-seed start, and cached-pair training never uses it
+        from seedkit.augment import PairPlanner
+        from seedkit.extract import build_embedder
+        from seedkit.models.config import WeightsOptions, batch_size_for, load_backbone_config
 
         self.opts, self.seed = opts, int(cfg["seed"])
         self.identity = bool(cfg["add_identity_pairs"])
@@ -147,19 +150,16 @@ class OnTheFlyPairs:
         self.kinds = (("clean",) if self.identity else ()) + self.policy.names
         self.split(cfg["batch_size"], info.world)  # before the (slow) backbone is built
         bcfg = load_backbone_config(opts.backbone_config)
+        crop_samples(opts.crop_sec, bcfg.sample_rate, "--crop-sec")
         self.planner = PairPlanner(opts.train_data, opts.musan, opts.rirs, opts.crop_sec,
                                    seed=self.seed, sample_rate=bcfg.sample_rate, fresh_crops=True,
                                    policy=self.policy)
         self.renderer = self.planner.renderer()
         self.utts = self.planner.utterances
-        try:
-            self.embedder = build_embedder(bcfg, opts.backbone_checkpoint, str(info.device),
-                                           opts.allow_random_backbone)
-        except SeedkitError as err:
-            raise SeedkitError(err.message.replace("--allow-random-weights",
-                                                   "--allow-random-backbone")
-                               .replace("(--checkpoint)", "(--backbone-checkpoint)"),
-                               err.path, err.line) from None
+        self.embedder = build_embedder(bcfg, opts.backbone_checkpoint, str(info.device),
+                                       opts.allow_random_backbone,
+                                       WeightsOptions("--backbone-checkpoint",
+                                                      "--allow-random-backbone"))
         length = self.planner.length
         if length < self.embedder.min_samples:
             raise SeedkitError(f"--crop-sec {opts.crop_sec} gives {length} samples; "

@@ -4,7 +4,8 @@
 
 Run by run.sh before stage 0: the backbone conf builds and its checkpoint loads, the SEED model
 (when given) loads and fits the backbone's embedding size. Prints what it found, one line each;
-otherwise one ERROR line naming the file, exit 1 (seedkit.preflight.check_models).
+otherwise one ERROR line naming the file, exit 1 (seedkit.preflight.check_models); the ERROR
+names run.sh's options (--backbone-checkpoint, --allow-random-backbone true).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from seedkit.cli import entry
+from seedkit.models.config import WeightsOptions
 from seedkit.preflight import check_models
 
 
@@ -25,7 +27,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     report = check_models(args.backbone_conf, args.backbone_checkpoint or None,
                           args.allow_random_weights == "true", args.seed_model or None,
-                          args.seed_conf or None)
+                          args.seed_conf or None,
+                          WeightsOptions("--backbone-checkpoint", "--allow-random-backbone true"))
     for line in report.lines():
         print(line)
     return 0
