@@ -196,17 +196,19 @@ def test_ecapa_checkpoint_found_under_either_name(tmp_path, monkeypatch):
     (("predict_type : sample", "predict_type : epsilon"), "predict_type", "x0"),
     (("self_cond    : True", "self_cond    : False"), "self_cond", "clean denoiser"),
     (("lr_decay : 1", "lr_decay : 0.95"), "lr_decay", "constant learning rate"),
-    (("conditional_diffusion : False", "conditional_diffusion : True"), "conditional", ""),
+    (("conditional_diffusion : False", "conditional_diffusion : True"), "conditional",
+     "only False is accepted"),
     (("normalize_type : l2", "normalize_type : meanstd"), "normalize_type", "meanstd"),
-    (("diffusion_network  : rdm_mlp", "diffusion_network  : unet"), "diffusion_network", ""),
-    (("optimizer : adamW", "optimizer : sgd"), "optimizer", ""),
+    (("diffusion_network  : rdm_mlp", "diffusion_network  : unet"), "diffusion_network",
+     "rdm_mlp only"),
+    (("optimizer : adamW", "optimizer : sgd"), "optimizer", "seedkit has adamW and adam"),
     (("normalize_type : l2", "normalize_type : l2\nfeature_ensemble : True"),
      "feature_ensemble", "raw embedding"),
     (("normalize_type : l2", "normalize_type : l2\nema : 0.999"), "ema", "broken"),
     (("normalize_type : l2", "normalize_type : l2\nmystery_key : 3"), "mystery_key", "unknown"),
 ])
 def test_result_changing_keys_refused(tmp_path, edit, key, what):
-    assert edit[0] in RESNET_SEED
+    assert edit[0] in RESNET_SEED and what  # every case names the words its ERROR must hold
     text = RESNET_SEED.replace(edit[0], edit[1])
     p = write(tmp_path, "bad.yaml", text)
     line = next(i for i, s in enumerate(text.splitlines(), 1) if s.startswith(key))
