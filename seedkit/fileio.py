@@ -8,6 +8,7 @@ import errno
 import gzip
 import os
 import re
+import shutil
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -77,6 +78,25 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
             # LibsndfileError(2, ''), torch.save a RuntimeError, ffmpeg's failure is a
             # SeedkitError about the audio) on a disk now full: say so
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(path)) from err
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(path: PathLike) -> Iterator[Path]:
+    """Yield a new hidden sibling directory of ``path`` to build in; when the block finishes it
+    replaces ``path`` (an old ``path`` is removed first), on error it is removed. It gets the
+    permissions ``mkdir`` would give (0777 minus the umask; ``mkdtemp`` alone makes 0700)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
+    try:
+        yield tmp
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

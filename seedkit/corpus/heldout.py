@@ -29,8 +29,6 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +41,7 @@ from seedkit.corpus.library import noise_recordings, rir_file_list
 from seedkit.corpus.make import _run, _set_summary, _utt_path, _work_eval, _work_utt, _write_set
 from seedkit.corpus.voices import Speaker, _installed, espeak_binary
 from seedkit.errors import PathLike, SeedkitError
-from seedkit.fileio import c_sorted, write_lines
+from seedkit.fileio import atomic_dir, c_sorted, write_lines
 from seedkit.rng import item_rng
 
 log = logging.getLogger(__name__)
@@ -150,9 +148,7 @@ def make_heldout_sets(corpus: PathLike, out_dir: PathLike, num_speakers: int = 3
     if missing:
         raise SeedkitError(f"held-out library file missing ({len(missing)} in all); {HINT}",
                            missing[0])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         summary = _build(cfg, tmp, out, spks, recs, rirs, rec_path, rir_path, seed)
         summary.update({"corpus": str(corpus), "heldout_languages": langs,
                         "heldout_variants": variants,
@@ -161,13 +157,6 @@ def make_heldout_sets(corpus: PathLike, out_dir: PathLike, num_speakers: int = 3
         with open(tmp / "heldout.json", "w", encoding="utf-8") as f:
             json.dump(summary, f, indent=1, sort_keys=True)
             f.write("\n")
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return summary
 
 

@@ -22,7 +22,6 @@ import logging
 import multiprocessing
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -56,7 +55,7 @@ from seedkit.corpus.voices import (
 )
 from seedkit.data.trials import write_trials
 from seedkit.errors import PathLike, SeedkitError
-from seedkit.fileio import c_sorted, write_lines
+from seedkit.fileio import atomic_dir, c_sorted, write_lines
 from seedkit.rng import item_rng
 
 log = logging.getLogger(__name__)
@@ -193,20 +192,8 @@ def make_mini_corpus(out_dir: PathLike, config: Optional[CorpusConfig] = None,
     if out.is_dir() and any(out.iterdir()) and not force:
         raise SeedkitError("output directory exists and is not empty; remove it or pass --force",
                            out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; the corpus gets the usual permissions
-    try:
-        summary = _build(cfg, tmp)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return summary
+    with atomic_dir(out) as tmp:
+        return _build(cfg, tmp)
 
 
 def _build(cfg: CorpusConfig, root: Path) -> dict[str, Any]:
