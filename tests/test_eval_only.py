@@ -9,6 +9,8 @@ a bare RDM-MLP state dict (the official SEED checkpoint layout) of the backbone'
 
 from __future__ import annotations
 
+import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +45,42 @@ def recipe_args(work: Path, *more: str) -> list[str]:
 
 def _error_lines(proc: subprocess.CompletedProcess) -> list[str]:
     return [ln for ln in proc.stderr.splitlines() if ln.startswith("ERROR")]
+
+
+def results_numbers(text: str, test_sets=("vox1_o", "vcmix")) -> list[tuple]:
+    """The rows of a RESULTS.md's tables (``| test set | system | trials | EER (%) | rel. |
+    minDCF@p | rel. |``, one table per protocol) as ``(test set, system, trials, EER, minDCF)``;
+    raises AssertionError when a cell is not a finite number in its range: trials >= 1, EER in
+    [0, 100] %, minDCF in [0, 1] (c_miss = c_fa = 1), rel. ``-`` for the baseline and a
+    signed percentage otherwise."""
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] not in test_sets:
+            continue
+        assert len(cells) == 7, line
+        test_set, system, trials, eer, rel_eer, dcf, rel_dcf = cells
+        trials_n, eer_v, dcf_v = int(trials), float(eer.split()[0]), float(dcf.split()[0])
+        assert trials_n >= 1, line
+        assert math.isfinite(eer_v) and 0.0 <= eer_v <= 100.0, line
+        assert math.isfinite(dcf_v) and 0.0 <= dcf_v <= 1.0, line
+        for rel in (rel_eer, rel_dcf):
+            assert rel == "-" if system.startswith("**") else re.fullmatch(
+                r"[+-]\d+\.\d%", rel.split(" [")[0]), line
+        rows.append((test_set, system.strip("*"), trials_n, eer_v, dcf_v))
+    return rows
+
+
+def test_results_numbers_refuses_what_is_not_a_number():
+    good = ("| vox1_o | **baseline** | 40 | 25.000 | - | 0.9500 | - |\n"
+            "| vox1_o | seed | 40 | 20.000 | -20.0% | 0.9000 | -5.3% |\n")
+    assert results_numbers(good) == [("vox1_o", "baseline", 40, 25.0, 0.95),
+                                     ("vox1_o", "seed", 40, 20.0, 0.9)]
+    for bad in (good.replace("20.000", "nan"), good.replace("0.9000", "inf"),
+                good.replace("20.000", "120.000"), good.replace("0.9000", "1.2000"),
+                good.replace("-20.0%", "n/a"), good.replace("| 40 | 20", "| 0 | 20")):
+        with pytest.raises(AssertionError):
+            results_numbers(bad)
 
 
 # ------------------------------------------------------------------------ download: test part only
@@ -170,9 +208,10 @@ def test_eval_only_run_reads_only_the_evaluation_corpora(tmp_path, eval_corpora)
     for x in ("eval_full", "eval_multi"):
         assert (sdir / "xvectors" / x / "xvector.scp").is_file()
     results = (work / "RESULTS.md").read_text()
-    for t in ("vox1_o", "vcmix"):
-        assert t in results
-    assert "official_seed32" in results and "baseline" in results
+    # both protocols' tables: each test set, baseline and SEED, finite numbers in range
+    rows = results_numbers(results)
+    assert sorted((r[0], r[1]) for r in rows) == sorted(
+        [(t, s) for t in ("vox1_o", "vcmix") for s in ("baseline", "official_seed32")] * 2)
     # a second run skips every stage and touches nothing
     before = snapshot(work)
     second = run_recipe(*args)
