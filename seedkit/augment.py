@@ -1,6 +1,6 @@
 """SEED's training pairs: K rounds per clean utterance of a seeded crop and its corrupted copies.
 
-Round ``k`` of utterance ``u`` (``seed-method.md`` §1.5) is drawn by :class:`PairPlanner` from its
+Round ``k`` of utterance ``u`` (docs/method.md §5) is drawn by :class:`PairPlanner` from its
 own generator seeded by ``(seed, u, k)`` (:func:`round_rng`), so round k is the same whatever K,
 whatever the job split:
 

@@ -17,7 +17,7 @@ Every key of the release has one of four fates (:data:`SEED_TABLE`, docs/seed.md
   mapping's log line, nothing else.
 
 A key this table does not know is refused (the release warned and went on; seedkit does not let a
-typo fall back to a default). The release's own quirks (seed-method.md §6): the backbone key is
+typo fall back to a default). The release's own quirks (docs/method.md §11): the backbone key is
 ``backbone``, and the release ignored ``model:`` and built its default ECAPA_TDNN (its ResNet
 baseline config hits this); here ``model:`` names the backbone, with a warning. Keys the ECAPA
 SEED config leaves out take the release's argparse defaults: ``batch_size`` 200 utterances,
@@ -211,7 +211,7 @@ def backbone_name(data: Mapping[str, Any], path, lines, warn: bool = True) -> st
           and (str(path), "model-key") not in _logged):
         _logged.add((str(path), "model-key"))
         log.warning("%s: 'model: %s' taken as the backbone; the release reads only 'backbone:' "
-                    "and would have built its default ECAPA_TDNN here (seed-method.md §6)",
+                    "and would have built its default ECAPA_TDNN here (docs/method.md §11)",
                     path, name)
     key = "backbone" if b is not None else "model"
     if name not in BACKBONES:
@@ -341,7 +341,7 @@ def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
         elif key == "sampling_clamp_norm":
             if _bool(v) is None:
                 raise bad(key, "must be True or False")
-            # the release normalises test inputs unconditionally (seed-method.md §1.3)
+            # the release normalises test inputs unconditionally (docs/method.md §4)
             m.mapped.append(f"sampling_clamp_norm: {v} -> (sample_normalize: true, as the "
                             "release's sample() always does)")
         elif key == "feature_ensemble":
@@ -353,7 +353,7 @@ def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
             m.mapped.append("feature_ensemble: False -> feature_ensemble: 0.0")
         elif key == "ema":
             if _num(v) != 0.0:
-                raise bad(key, "the release's EMA was broken when enabled (seed-method.md §7.1) "
+                raise bad(key, "the release's EMA was broken when enabled (docs/method.md §12) "
                                "and its runs used none; set ema_decay in a seedkit conf instead")
             out["ema_decay"] = 0.0
             m.mapped.append("ema: 0 -> ema_decay: 0.0")
@@ -485,8 +485,8 @@ def map_backbone_config(data: Mapping[str, Any], path: Optional[PathLike] = None
             want = {"max_frames": 200, "eval_frames": 400, "num_eval": 10}[key]
             if _num(v, int) != want:
                 raise bad(key, f"the recipe's crops are the release's ({key}: {want}); other "
-                               "crops are run.sh options (--crop-sec, --eval-crop-sec, "
-                               "--eval-crops), not conf keys")
+                               "crops are options of the recipe (its crop lengths and number "
+                               "of evaluation crops), not conf keys")
             m.mapped.append(f"{key}: {v} -> (the recipe's default crops)")
         else:
             raise SeedkitError(f"unknown key {key!r} in a release config; seedkit knows the "

@@ -1,5 +1,5 @@
 """The SEED release's YAML configs, written here in their shipped form (keys and values of
-seed-method.md §1.4, §6: spaces before colons, ``lr : 5e-4`` read by YAML as a string, the
+docs/method.md §11: spaces before colons, ``lr : 5e-4`` read by YAML as a string, the
 ECAPA config's ``model:`` key and missing keys), read as they are by the SEED and backbone
 config readers, seedkit-train-seed, seedkit-enhance and seedkit-extract."""
 
