@@ -248,3 +248,41 @@ def test_a_truncated_flac_and_a_crop_beyond_the_end(tmp_path, capsys):
     f = InPlaceFile(str(flac), 16000, src / "wav.scp", 1, "s1-a")
     with pytest.raises(Exception, match=r"crop \[63990, 64010\) lies beyond the end of"):
         f.read(63990, 20)
+
+
+@pytest.mark.parametrize("in_place", ["true", "false"])
+def test_shell_helper_checks_rates_before_any_work(tmp_path, in_place):
+    """utils/resample_data_dir.sh --source-rate: a file at another rate is one ERROR line naming
+    it and its wav.scp line, and nothing is converted or written (either mode)."""
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    for i, rate in enumerate((24000, 24000, 22050)):
+        sf.write(audio / f"{i}.wav", 0.1 * np.sin(np.arange(rate) / 5.0), rate, subtype="PCM_16")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "wav.scp").write_text("".join(f"s1-{i} {audio / f'{i}.wav'}\n" for i in range(3)))
+    (src / "utt2spk").write_text("".join(f"s1-{i} s1\n" for i in range(3)))
+    (src / "spk2utt").write_text("s1 s1-0 s1-1 s1-2\n")
+    env = dict(PATH=f"{REPO / '.venv' / 'bin'}:{REPO / 'utils'}:/usr/bin:/bin", HOME=str(tmp_path))
+    cmd = ["bash", str(REPO / "utils" / "resample_data_dir.sh"), "--nj", "2", "--in-place",
+           in_place, "--source-rate", "24000", str(src), str(tmp_path / "dest"),
+           str(tmp_path / "wav")]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("ERROR")]
+    assert proc.returncode == 1 and len(errors) == 1, proc.stderr
+    assert f"{src / 'wav.scp'}:3:" in errors[0] and f"{audio / '2.wav'}" in errors[0]
+    assert "22050 Hz" in errors[0]
+    assert not (tmp_path / "dest").exists()
+    assert not [p for p in (tmp_path / "wav").rglob("*.wav")]
+    (src / "wav.scp").write_text("".join(f"s1-{i} {audio / f'{i}.wav'}\n" for i in range(2)))
+    (src / "utt2spk").write_text("".join(f"s1-{i} s1\n" for i in range(2)))
+    (src / "spk2utt").write_text("s1 s1-0 s1-1\n")
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    dd = load_data_dir(tmp_path / "dest")
+    written = [p for p in (tmp_path / "wav").rglob("*.wav")]
+    if in_place == "true":
+        assert written == [] and all(parse_resample_pipe(v) for v in dd.wav_scp.values())
+    else:
+        assert len(written) == 2 and all(sf.info(v).samplerate == 16000
+                                         for v in dd.wav_scp.values())
