@@ -18,17 +18,23 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 import numpy as np
+from tqdm import tqdm
 
 from seedkit.crops import CropMode, make_crops, parse_crop
+from seedkit.data.datadir import load_data_dir, validate_data_dir
 from seedkit.device import default_device, parse_device
+from seedkit.embio import EmbeddingWriter, parse_wspecifier, read_scp_index
 from seedkit.errors import PathLike, SeedkitError
+from seedkit.fileio import c_sorted, write_lines
+from seedkit.option_names import WeightsOptions
 from seedkit.render import check_render_dir, read_entry
 
-if TYPE_CHECKING:
-    from seedkit.models.config import WeightsOptions
+# torch and seedkit.models.config (the backbone stack) are imported in the functions that use
+# them ("heavy" below): they add 3-4 s (measured: import 2.2-2.8 s -> 5.9-6.3 s) to
+# seedkit-merge-embedding-scp, which imports this module for merge_scps and never uses them
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +49,7 @@ def device_for_job(device: Optional[str], job_index: Optional[int]) -> Optional[
         return device
     if job_index < 1:
         raise SeedkitError(f"the job index must be >= 1, got {job_index}")
-    import torch
+    import torch  # heavy (see the imports)
 
     name = default_device() if device in (None, "auto") else device
     if name != "cuda" or not torch.cuda.is_available():
@@ -55,7 +61,7 @@ def device_for_job(device: Optional[str], job_index: Optional[int]) -> Optional[
 def resolve_device(device: Optional[str]):
     """:func:`seedkit.device.parse_device` (None: cuda when available), with TF32 switched off
     on cuda."""
-    import torch
+    import torch  # heavy (see the imports)
 
     dev = parse_device(device)
     if dev.type == "cuda":
@@ -67,9 +73,8 @@ def resolve_device(device: Optional[str]):
 
 class Embedder:
     """A loaded backbone on a device: ``embed(crops [B, L] float32) -> [B, D] float32``."""
-
     def __init__(self, model, device=None, input_scale: float = 1.0):
-        import torch
+        import torch  # heavy (see the imports)
 
         self.device = resolve_device(device) if not hasattr(device, "type") else device
         self.model = model.to(self.device).eval()
@@ -123,7 +128,7 @@ def build_embedder(cfg, checkpoint: Optional[str] = None, device: Optional[str] 
     job and every run (whatever its crop seed) builds the same model. ``names``: what the caller
     calls ``checkpoint`` and ``allow_random_weights`` in its errors (its flags).
     """
-    from seedkit.models.config import WeightsOptions, build_from_config
+    from seedkit.models.config import build_from_config  # heavy
 
     dev = resolve_device(device)
     model = build_from_config(cfg, checkpoint, allow_random_weights, init_seed=0,
@@ -169,8 +174,6 @@ def iter_utterances(data_dir: PathLike, rate: int, mode: CropMode, seed: int,
     of render pipes (spec-mode augmentation, :mod:`seedkit.render`) has its specs parsed and
     every entry checked against its sources here, before anything is read or written.
     """
-    from seedkit.data.datadir import validate_data_dir
-
     dd = validate_data_dir(data_dir, check_files=False, check_spk_sort=False)
     wav_scp = Path(data_dir) / "wav.scp"
     line_of = {rec: n for n, rec in enumerate(dd.wav_scp, start=1)}
@@ -272,8 +275,6 @@ class ExtractStats:
 
 def outputs_complete(wspecifier: str, keys: list[str]) -> bool:
     """True when an ``ark,scp`` output already holds exactly ``keys`` (a re-run may skip it)."""
-    from seedkit.embio import parse_wspecifier, read_scp_index
-
     spec = parse_wspecifier(wspecifier)
     if spec.scp is None or spec.ark == "-" or not (os.path.isfile(spec.scp)
                                                    and os.path.isfile(spec.ark)):
@@ -296,10 +297,6 @@ def run_extraction(embedder: Embedder, utterances: Iterable[Utterance], total: i
                    wspecifier: str, mode: CropMode, batch_size: int = 32,
                    progress: bool = True) -> ExtractStats:
     """Embed every utterance and write one vector (``multi``: one [N, D] matrix) per key."""
-    from tqdm import tqdm
-
-    from seedkit.embio import EmbeddingWriter
-
     stats = ExtractStats()
     rate = embedder.sample_rate
     pending: list[Utterance] = []
@@ -367,15 +364,13 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
 
     ``read_threads`` threads read (spec-mode dirs: render) the audio ahead of the backbone;
     ``names``: the caller's names of ``checkpoint`` and ``allow_random_weights`` in errors."""
-    from seedkit.data.datadir import load_data_dir
-
     if skip_if_complete:
         keys = load_data_dir(data_dir).utts
         if outputs_complete(wspecifier, keys):
             log.info("%s already holds all %d utterances of %s; skipping", wspecifier, len(keys),
                      data_dir)
             return ExtractStats(utterances=len(keys), skipped=True)
-    from seedkit.models.config import load_backbone_config
+    from seedkit.models.config import load_backbone_config  # heavy
 
     cfg = load_backbone_config(config)
     mode = parse_crop(crop if crop is not None else cfg.crop)
@@ -386,7 +381,7 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
     log.info("extracting %d utterances of %s with %s (crop %s) on %s%s", total, data_dir,
              cfg.model, mode, embedder.device,
              f" (job {job_index})" if job_index is not None else "")
-    from seedkit.models.config import batch_size_for
+    from seedkit.models.config import batch_size_for  # heavy
 
     stats = run_extraction(embedder, utts, total, wspecifier, mode,
                            batch_size or batch_size_for(cfg, embedder.device.type), progress)
@@ -405,9 +400,6 @@ def merge_scps(inputs: list[PathLike], output: PathLike,
     ``expected_keys`` (the data dir's utterances) must be matched exactly: the error names the
     count and the first missing / extra keys. Returns the number of entries.
     """
-    from seedkit.embio import read_scp_index
-    from seedkit.fileio import c_sorted, write_lines
-
     entries: dict[str, str] = {}
     for path in inputs:
         for n, key, loc in read_scp_index(str(path)):

@@ -14,12 +14,8 @@ from pathlib import Path
 from typing import Optional
 
 from seedkit.errors import PathLike, SeedkitError
-from seedkit.models.config import (
-    WeightsOptions,
-    build_from_config,
-    load_backbone_config,
-    resolve_checkpoint,
-)
+from seedkit.models.config import build_from_config, load_backbone_config, resolve_checkpoint
+from seedkit.option_names import WeightsOptions
 from seedkit.seed.checkpoint import load_model
 
 

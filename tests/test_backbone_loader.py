@@ -17,7 +17,8 @@ from seedkit.models.checkpoint import (
     read_checkpoint,
     unwrap_checkpoint,
 )
-from seedkit.models.config import WeightsOptions, build_from_config, load_backbone_config
+from seedkit.models.config import build_from_config, load_backbone_config
+from seedkit.option_names import WeightsOptions
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_RESNET = dict(embed_dim=16, n_mels=16, channels=(8, 8, 16, 16), layers=(1, 1, 1, 1),

@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 
 from seedkit.cli import entry, parse_args
+from seedkit.errors import SeedkitError
+from seedkit.extract import extract_data_dir
+from seedkit.option_names import WeightsOptions
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -50,9 +53,6 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parse_args(get_parser(), argv)
-    from seedkit.errors import SeedkitError
-    from seedkit.extract import extract_data_dir
-    from seedkit.models.config import WeightsOptions
 
     if args.batch_size is not None and args.batch_size < 1:
         raise SeedkitError("--batch-size must be >= 1")
@@ -61,6 +61,8 @@ def main(argv=None) -> int:
     if args.job_index is not None and args.job_index < 1:
         raise SeedkitError(f"--job-index must be >= 1, got {args.job_index}")
     if args.num_threads > 0:
+        # imported here: torch takes 3-4 s, which a --skip-if-complete rerun of a finished job
+        # (it returns before building the model) would pay for nothing
         import torch
 
         torch.set_num_threads(args.num_threads)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import lfilter
 
 SPEED_OF_SOUND = 343.0
 
@@ -120,6 +121,4 @@ def synth_rir(rng: np.random.Generator, room: Room, rate: int = 16000) -> np.nda
 
 def _one_pole(x: np.ndarray, a: float) -> np.ndarray:
     """y[n] = (1 - a) x[n] + a y[n-1] (scipy's lfilter: deterministic, fast)."""
-    from scipy.signal import lfilter
-
     return lfilter([1 - a], [1, -a], x)

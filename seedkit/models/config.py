@@ -44,6 +44,7 @@ from seedkit.models.registry import (
     get_backbone_class,
     import_model_module,
 )
+from seedkit.option_names import WeightsOptions
 
 log = logging.getLogger(__name__)
 
@@ -242,16 +243,6 @@ def resolve_checkpoint(cfg: BackboneConfig, override: Optional[str] = None) -> O
     return path
 
 
-@dataclass(frozen=True)
-class WeightsOptions:
-    """What the caller calls its checkpoint override and its random-weights switch in error
-    messages: a command passes its flags (``seedkit-extract``: ``--checkpoint``,
-    ``--allow-random-weights``); the defaults are the Python arguments."""
-
-    checkpoint: str = "the checkpoint argument"
-    allow_random: str = "allow_random_weights=True"
-
-
 def model_file(cfg: BackboneConfig, override: Optional[str] = None,
                names: WeightsOptions = WeightsOptions()) -> Path:
     """The model file of a backbone whose weights are in it (``onnx:``; the checkpoint override
@@ -327,7 +318,6 @@ def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,
 
 __all__ = [
     "BackboneConfig",
-    "WeightsOptions",
     "build_from_config",
     "load_backbone_config",
     "resemblyzer_checkpoint",

@@ -40,6 +40,7 @@ import torch
 from seedkit.augment_policy import load_policy
 from seedkit.crops import crop_samples
 from seedkit.errors import SeedkitError
+from seedkit.option_names import WeightsOptions
 from seedkit.seed.batches import Batch
 from seedkit.seed.checkpoint import weights_digest
 from seedkit.seed.distributed import DistInfo
@@ -141,7 +142,7 @@ class OnTheFlyPairs:
         # seedkit-train-seed start, and cached-pair training never uses it
         from seedkit.augment import PairPlanner
         from seedkit.extract import build_embedder
-        from seedkit.models.config import WeightsOptions, batch_size_for, load_backbone_config
+        from seedkit.models.config import batch_size_for, load_backbone_config
 
         self.opts, self.seed = opts, int(cfg["seed"])
         self.identity = bool(cfg["add_identity_pairs"])

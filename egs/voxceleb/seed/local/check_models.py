@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from seedkit.cli import entry
-from seedkit.models.config import WeightsOptions
+from seedkit.option_names import WeightsOptions
 from seedkit.preflight import check_models
 
 

@@ -1,0 +1,23 @@
+"""How a caller names its options in the library's error messages.
+
+A library error says what is wrong and names the option to change in the caller's words: a
+command passes its flags (``seedkit-extract``: ``--checkpoint``, ``--allow-random-weights``), the
+Python API keeps the defaults, its argument names. Light on purpose (no torch): a command builds
+these before it knows whether it will load a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WeightsOptions:
+    """The caller's names of a backbone's checkpoint override and of its random-weights switch
+    (:func:`seedkit.models.config.build_from_config`)."""
+
+    checkpoint: str = "the checkpoint argument"
+    allow_random: str = "allow_random_weights=True"
+
+
+__all__ = ["WeightsOptions"]
