@@ -17,7 +17,10 @@ For each D, in one process:
     (order and gather on the host, t and epsilon by numpy, copied to the device), kept in this
     file as the reference.
 Trainer, bare step and samplers are sampled in alternation (medians of ``--repeats``), so a
-change of machine load during the run affects them alike.
+change of machine load during the run affects them alike. On the CPU the times are CPU seconds of
+the process (``time.process_time``: on a shared machine the wall clock measures the other jobs
+too; pairs/s = pairs per CPU second, one thread by default here), on a GPU wall seconds with the
+device synchronised.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from seedkit.seed.train import Meter, Trainer
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = REPO / "egs/voxceleb/seed/conf/seed_rdm_mlp3.yaml"
+SAMPLER_CALLS = 10  # sampler calls per timed sample (each synchronised)
 
 # ------------------------------------------------------------------- the old host-side sampler
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -118,17 +122,24 @@ def _sync(dev: torch.device) -> None:
         torch.cuda.synchronize(dev)
 
 
+def clock(dev: torch.device) -> Callable[[], float]:
+    """The clock of a timing: CPU seconds of this process on the CPU (on a shared machine the
+    wall clock measures the other jobs too); on a GPU the wall clock (the device synchronised)."""
+    return time.perf_counter if dev.type == "cuda" else time.process_time
+
+
 def _medians(fns: list[Callable[[], None]], repeats: int, dev: torch.device) -> list[float]:
-    """Median seconds per call of each ``fn`` (each sample: ``fn`` once, then a device sync;
-    ``fn`` may run several steps and divide later), sampled in alternation."""
+    """Median seconds of each ``fn`` (each sample: ``fn`` once, then a device sync; ``fn`` may
+    run several steps), sampled in alternation."""
+    now = clock(dev)
     samples: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
         for i, fn in enumerate(fns):
             _sync(dev)
-            start = time.perf_counter()
+            start = now()
             fn()
             _sync(dev)
-            samples[i].append(time.perf_counter() - start)
+            samples[i].append(now() - start)
     return [statistics.median(s) for s in samples]
 
 
@@ -175,13 +186,17 @@ def bench_dim(dim: int, batch: int, steps: int, warmup: int, repeats: int, num_p
     k = {"new": 0, "old": 0}
 
     def new_sampler() -> None:
-        s = k["new"] = (k["new"] + 1) % n_steps
-        b = new.batch(1, s, 0, 1, batch)
-        noise(cfg["seed"], 1, b.positions)
+        for _ in range(SAMPLER_CALLS):
+            s = k["new"] = (k["new"] + 1) % n_steps
+            b = new.batch(1, s, 0, 1, batch)
+            noise(cfg["seed"], 1, b.positions)
+            _sync(dev)
 
     def old_sampler() -> None:
-        s = k["old"] = (k["old"] + 1) % n_steps
-        old(1, s, batch)
+        for _ in range(SAMPLER_CALLS):
+            s = k["old"] = (k["old"] + 1) % n_steps
+            old(1, s, batch)
+            _sync(dev)
 
     train_steps(warmup)
     bare_steps(warmup)
@@ -190,6 +205,7 @@ def bench_dim(dim: int, batch: int, steps: int, warmup: int, repeats: int, num_p
     t_train, t_bare, t_new, t_old = _medians([train_steps, bare_steps, new_sampler, old_sampler],
                                              repeats, dev)
     step_s, bare_s = t_train / steps, t_bare / steps
+    t_new, t_old = t_new / SAMPLER_CALLS, t_old / SAMPLER_CALLS
     data_share = min(1.0, t_new / step_s)
     return {"dim": dim, "batch": batch, "train_pairs_s": batch / step_s,
             "bare_pairs_s": batch / bare_s, "data_pct": 100 * data_share,
@@ -226,7 +242,8 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--repeats", type=int, default=5, help="timed samples (median)")
     p.add_argument("--pairs", type=int, default=24000, help="synthetic training pairs")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1; 0: torch's default)")
     args = p.parse_args(argv)
     dev = torch.device(args.device)
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -238,9 +255,10 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else \
         f"cpu, {torch.get_num_threads()} thread(s)"
+    secs = "wall seconds" if dev.type == "cuda" else "CPU seconds of the process"
     print(f"# bench_train: {name}, torch {torch.__version__}, {args.steps} steps x "
-          f"{args.repeats} samples after {args.warmup} warm-up steps, {args.pairs} pairs",
-          flush=True)
+          f"{args.repeats} samples after {args.warmup} warm-up steps, {args.pairs} pairs, "
+          f"times in {secs}", flush=True)
     for r in run(dev, [int(d) for d in args.dims.split(",")], args.batch, args.steps,
                  args.warmup, args.repeats, args.pairs):
         print("\n".join(lines(r)), flush=True)

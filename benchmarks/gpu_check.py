@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ sys.path.insert(0, str(REPO / "tests"))  # the fixtures' weight builder (tests/r
 import bench_train  # noqa: E402  (benchmarks/, this script's folder)
 import reference_weights as rw  # noqa: E402
 
-from seedkit.embio import write_embeddings  # noqa: E402
+from seedkit.embio import read_embeddings, write_embeddings  # noqa: E402
 from seedkit.models import build_backbone  # noqa: E402
 from seedkit.models.checkpoint import load_backbone_checkpoint  # noqa: E402
 from seedkit.seed.checkpoint import load_official_state_dict  # noqa: E402
@@ -261,8 +262,6 @@ def _run_module(module: str, args: list[str]) -> tuple[float, str]:
 
 
 def _max_diff(a_scp: Path, b_scp: Path) -> float:
-    from seedkit.embio import read_embeddings
-
     a, b = dict(read_embeddings(f"scp:{a_scp}")), dict(read_embeddings(f"scp:{b_scp}"))
     if a.keys() != b.keys():
         raise ValueError(f"{a_scp} and {b_scp} hold different keys")
@@ -292,8 +291,6 @@ def commands(dev: torch.device, quick: bool) -> list[Row]:
     (10 x 4.015 s crops of a data dir of wav files, random weights from init seed 0) and
     seedkit-enhance (the model the training section wrote); max abs difference of the outputs.
     On a CPU-only check the first run takes other threads and batch sizes (``CPU_VARIANT``)."""
-    import soundfile as sf
-
     rows: list[Row] = []
     root = WORK["root"] / "commands"
     data = root / "data"
@@ -334,8 +331,6 @@ def commands(dev: torch.device, quick: bool) -> list[Row]:
     if "final.pt" not in WORK:
         return rows + [("command: seedkit-enhance", str(dev), "FAIL", "the training section "
                         "left no model")]
-    from seedkit.embio import write_embeddings
-
     dim = 64 if quick else 512  # the training section's model
     src = root / "enh_in"
     vecs = r.standard_normal((256, dim)).astype(np.float32)

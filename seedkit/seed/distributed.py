@@ -41,7 +41,7 @@ def setup_distributed(device: str = "auto") -> DistInfo:
     """Join the process group when started by torchrun (WORLD_SIZE > 1); pick the device.
 
     ``device``: auto (cuda if available, else cpu), cpu, cuda or cuda:N. Under torchrun with
-    CUDA each rank uses ``cuda:LOCAL_RANK`` and NCCL; on CPU gloo.
+    CUDA each rank uses ``cuda:LOCAL_RANK`` and NCCL, with TF32 off; on CPU gloo.
     """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -51,6 +51,9 @@ def setup_distributed(device: str = "auto") -> DistInfo:
         dev = torch.device("cuda", local_rank if world > 1 else 0)
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
+        # full float32 matmuls, as on the CPU (TF32 would change the weights' rounding)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     if world > 1 and not dist.is_initialized():
         backend = "nccl" if dev.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend)

@@ -81,6 +81,7 @@ def _signed(x: int) -> int:
 
 
 _GOLDEN = _signed(0x9E3779B97F4A7C15)
+_TWO_PI_2_24 = float(np.float32(2.0 * np.pi)) * 2.0 ** -24
 _MIX = ((30, _signed(0xBF58476D1CE4E5B9)), (27, _signed(0x94D049BB133111EB)), (31, 1))
 
 
@@ -135,7 +136,6 @@ class DeviceNoise:
         self.tmp = torch.empty(n, half + 1, dtype=torch.int64, device=dev)
         self.u1 = torch.empty(n, half, dtype=torch.float32, device=dev)
         self.theta = torch.empty(n, half, dtype=torch.float32, device=dev)
-        self.trig = torch.empty(n, half, dtype=torch.float32, device=dev)
         self._n = n
 
     def __call__(self, seed: int, epoch: int, positions: torch.Tensor
@@ -155,24 +155,23 @@ class DeviceNoise:
         hi &= 0xFFFFFFFF
         hi *= self.num_timesteps
         torch.bitwise_right_shift(hi, 32, out=self.t)
-        # Box-Muller: u1 = (2 * (23 high bits) + 1) / 2**24, u2 = (24 low bits) / 2**24
+        # Box-Muller: u1 = (2 * (23 high bits) + 1) / 2**24 = ((24 high bits) | 1) / 2**24,
+        # theta = 2 pi * (24 low bits) / 2**24 (2 pi rounded to float32 first, as numpy did; the
+        # power-of-two factors are exact, so one multiply rounds as the two did)
         words, scratch = w[:, 1:], tmp[:, 1:]
-        torch.bitwise_right_shift(words, 41, out=scratch)
-        scratch &= (1 << 23) - 1
-        scratch *= 2
-        scratch += 1
-        u1, theta, trig = self.u1, self.theta, self.trig
+        torch.bitwise_right_shift(words, 40, out=scratch)
+        scratch &= 0xFFFFFF
+        scratch |= 1
+        u1, theta = self.u1, self.theta
         u1.copy_(scratch)
         u1 *= 2.0 ** -24
         words &= 0xFFFFFF
         theta.copy_(words)
-        theta *= 2.0 ** -24
-        theta *= float(np.float32(2.0 * np.pi))
+        theta *= _TWO_PI_2_24
         r = u1.log_().mul_(-2.0).sqrt_()
-        torch.cos(theta, out=trig)
-        torch.mul(r, trig, out=self.eps[:, :, 0])
-        torch.sin(theta, out=trig)
-        torch.mul(r, trig, out=self.eps[:, :, 1])
+        torch.cos(theta, out=self.eps[:, :, 0])
+        torch.sin(theta, out=self.eps[:, :, 1])
+        self.eps *= r[:, :, None]
         eps = self.eps.view(n, 2 * self.half)
         return self.t, eps[:, :self.dim] if self.dim != 2 * self.half else eps
 
