@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from seedkit.errors import SeedkitError
+from seedkit.option_names import python_name
 
 #: espeak-ng language voices that read the English word list with Latin-script rules.
 DEFAULT_LANGUAGES: tuple[str, ...] = (
@@ -135,8 +137,9 @@ class CorpusConfig:
                 raise SeedkitError(f"corpus config key {k} must be like {want!r}, got {v!r}")
         return cls(**kw)
 
-    def validate(self) -> None:
-        """Raise :class:`SeedkitError` for a config that cannot make a corpus."""
+    def validate(self, names: Callable[[str], str] = python_name) -> None:
+        """Raise :class:`SeedkitError` for a config that cannot make a corpus; ``names`` gives
+        the caller's name of a field in the message (a command: its flag, :func:`cli_flag`)."""
         def need(cond: bool, msg: str) -> None:
             if not cond:
                 raise SeedkitError(msg)
@@ -144,66 +147,67 @@ class CorpusConfig:
         for name in ("noise_dur", "babble_talkers", "mix_snr"):
             value = getattr(self, name)
             need(isinstance(value, tuple) and len(value) == 2,
-                 f"--{name.replace('_', '-')} needs two values LO,HI, got {value!r}")
+                 f"{names(name)} needs two values LO,HI, got {value!r}")
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             for v in value if isinstance(value, tuple) else (value,):
                 if isinstance(v, float):
-                    need(math.isfinite(v), f"--{f.name.replace('_', '-')} must be finite, got "
-                         f"{value!r}")
+                    need(math.isfinite(v), f"{names(f.name)} must be finite, got {value!r}")
         need(isinstance(self.seed, int) and 0 <= self.seed < 2**32,
-             f"--seed must be in 0..2^32-1, got {self.seed}")
-        need(-80 <= self.level_dbfs <= 0, f"--level-dbfs must be in -80..0, got {self.level_dbfs}")
+             f"{names('seed')} must be in 0..2^32-1, got {self.seed}")
+        need(-80 <= self.level_dbfs <= 0,
+             f"{names('level_dbfs')} must be in -80..0, got {self.level_dbfs}")
         need(0 <= self.noise_floor_db <= 120,
-             f"--noise-floor-db must be in 0..120, got {self.noise_floor_db}")
+             f"{names('noise_floor_db')} must be in 0..120, got {self.noise_floor_db}")
         need(0 <= self.utt_speed_jitter < 1,
-             f"--utt-speed-jitter must be in [0, 1), got {self.utt_speed_jitter}")
+             f"{names('utt_speed_jitter')} must be in [0, 1), got {self.utt_speed_jitter}")
         need(0 <= self.utt_pitch_jitter <= 50,
-             f"--utt-pitch-jitter must be in 0..50, got {self.utt_pitch_jitter}")
+             f"{names('utt_pitch_jitter')} must be in 0..50, got {self.utt_pitch_jitter}")
         need(0 <= self.utt_range_jitter <= 100,
-             f"--utt-range-jitter must be in 0..100, got {self.utt_range_jitter}")
-        need(self.max_dur <= 60, f"--max-dur must be at most 60 s, got {self.max_dur}")
+             f"{names('utt_range_jitter')} must be in 0..100, got {self.utt_range_jitter}")
+        need(self.max_dur <= 60, f"{names('max_dur')} must be at most 60 s, got {self.max_dur}")
         need(self.noise_dur[1] <= 600, f"noise_dur must be at most 600 s, got {self.noise_dur}")
         lo_snr, hi_snr = self.mix_snr
         need(-20 <= lo_snr <= hi_snr <= 60,
-             f"--mix-snr must be LO,HI with -20 <= LO <= HI <= 60, got {self.mix_snr}")
+             f"{names('mix_snr')} must be LO,HI with -20 <= LO <= HI <= 60, got {self.mix_snr}")
 
         for name in ("num_train_speakers", "num_eval_speakers", "train_utts_per_speaker",
                      "eval_utts_per_speaker", "rooms_per_type", "eval_rooms_per_type",
                      "rirs_per_room", "noises_per_kind", "eval_noises_per_kind",
                      "music_per_kind", "eval_music_per_kind", "jobs", "trials_per_set",
                      "mix_speakers_per_env", "mix_utts_per_speaker_env"):
-            need(int(getattr(self, name)) >= 1, f"--{name.replace('_', '-')} must be >= 1, got "
+            need(int(getattr(self, name)) >= 1, f"{names(name)} must be >= 1, got "
                  f"{getattr(self, name)}")
         need(self.num_babble_speakers >= 2 and self.num_babble_speakers % 2 == 0,
-             "--num-babble-speakers must be even and >= 2 (half make training babble, half "
-             f"held-out babble), got {self.num_babble_speakers}")
-        need(self.babble_utts_per_speaker >= 1, "--babble-utts-per-speaker must be >= 1")
+             f"{names('num_babble_speakers')} must be even and >= 2 (half make training "
+             f"babble, half held-out babble), got {self.num_babble_speakers}")
+        need(self.babble_utts_per_speaker >= 1, f"{names('babble_utts_per_speaker')} must be >= 1")
         need(0.5 <= self.min_dur <= self.max_dur,
-             f"need 0.5 <= --min-dur <= --max-dur, got {self.min_dur} and {self.max_dur}")
-        need(self.num_eval_speakers >= 2, "--num-eval-speakers must be >= 2 (non-target trials "
-             "need two speakers)")
-        need(self.eval_utts_per_speaker >= 2, "--eval-utts-per-speaker must be >= 2 (target "
-             "trials need two utterances of a speaker)")
-        need(self.trials_per_set % 2 == 0, "--trials-per-set must be even (balanced target and "
-             f"non-target halves), got {self.trials_per_set}")
+             f"need 0.5 <= {names('min_dur')} <= {names('max_dur')}, got {self.min_dur} and "
+             f"{self.max_dur}")
+        need(self.num_eval_speakers >= 2, f"{names('num_eval_speakers')} must be >= 2 "
+             "(non-target trials need two speakers)")
+        need(self.eval_utts_per_speaker >= 2, f"{names('eval_utts_per_speaker')} must be >= 2 "
+             "(target trials need two utterances of a speaker)")
+        need(self.trials_per_set % 2 == 0, f"{names('trials_per_set')} must be even (balanced "
+             f"target and non-target halves), got {self.trials_per_set}")
         lo, hi = self.babble_talkers
         need(2 <= lo <= hi, f"babble_talkers must be 2 <= lo <= hi, got {self.babble_talkers}")
         need(hi <= self.num_babble_speakers // 2, f"babble needs up to {hi} talkers, but each half "
              f"of the babble speakers has only {self.num_babble_speakers // 2}; raise "
-             "--num-babble-speakers")
+             f"{names('num_babble_speakers')}")
         need(0 < self.noise_dur[0] <= self.noise_dur[1], f"bad noise_dur {self.noise_dur}")
-        need(self.mix_speakers_per_env >= 2, "--mix-speakers-per-env must be >= 2 (non-target "
-             "pairs share an environment)")
+        need(self.mix_speakers_per_env >= 2, f"{names('mix_speakers_per_env')} must be >= 2 "
+             "(non-target pairs share an environment)")
         need(self.eval_utts_per_speaker % self.mix_utts_per_speaker_env == 0,
-             f"--eval-utts-per-speaker ({self.eval_utts_per_speaker}) must be a multiple of "
-             f"mix_utts_per_speaker_env ({self.mix_utts_per_speaker_env})")
+             f"{names('eval_utts_per_speaker')} ({self.eval_utts_per_speaker}) must be a multiple "
+             f"of mix_utts_per_speaker_env ({self.mix_utts_per_speaker_env})")
         need(self.eval_utts_per_speaker // self.mix_utts_per_speaker_env >= 2,
              "eval_mix target pairs cross environments: each speaker needs utterances in >= 2 "
-             "environments; raise --eval-utts-per-speaker")
+             f"environments; raise {names('eval_utts_per_speaker')}")
         need(self.mix_speakers_per_env <= self.num_eval_speakers,
-             f"mix_speakers_per_env ({self.mix_speakers_per_env}) exceeds --num-eval-speakers "
-             f"({self.num_eval_speakers})")
+             f"mix_speakers_per_env ({self.mix_speakers_per_env}) exceeds "
+             f"{names('num_eval_speakers')} ({self.num_eval_speakers})")
         for name in ("languages", "variants", "pitches", "pitch_ranges", "speeds", "word_gaps"):
             values = getattr(self, name)
             need(len(values) >= 1, f"voice space {name} is empty")

@@ -29,6 +29,7 @@ import dataclasses
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from seedkit.corpus.make import _run, _set_summary, _utt_path, _work_eval, _work
 from seedkit.corpus.voices import Speaker, _installed, espeak_binary
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import atomic_dir, c_sorted, write_lines
+from seedkit.option_names import python_name
 from seedkit.rng import item_rng
 
 log = logging.getLogger(__name__)
@@ -120,22 +122,26 @@ def _rev(es: EvalSet, rirs: list[str], rng_seed: int, tag: str) -> EvalSet:
 
 def make_heldout_sets(corpus: PathLike, out_dir: PathLike, num_speakers: int = 30,
                       utts_per_speaker: int = 12, trials_per_set: int = 3000, seed: int = 0,
-                      jobs: int = 2, force: bool = False) -> dict[str, Any]:
+                      jobs: int = 2, force: bool = False,
+                      names: Callable[[str], str] = python_name) -> dict[str, Any]:
     """Write the held-out sets of the mini corpus ``corpus`` to ``out_dir`` (see the module
-    docstring); returns the ``heldout.json`` summary. Built in a hidden sibling and renamed."""
+    docstring); returns the ``heldout.json`` summary. Built in a hidden sibling and renamed.
+    ``names`` gives the caller's name of an argument in the errors (a command: its flag)."""
     corpus, out = Path(corpus).resolve(), Path(os.path.abspath(out_dir))
     info = _read_corpus(corpus)
     cfg = CorpusConfig.from_dict(info["config"])
     cfg = dataclasses.replace(cfg, jobs=jobs, eval_utts_per_speaker=utts_per_speaker,
                               trials_per_set=trials_per_set)
     if num_speakers < 2 or utts_per_speaker < 4:
-        raise SeedkitError("--num-speakers must be >= 2 and --utts-per-speaker >= 4")
+        raise SeedkitError(f"{names('num_speakers')} must be >= 2 and "
+                           f"{names('utts_per_speaker')} >= 4")
     if jobs < 1 or seed < 0 or trials_per_set < 2 or trials_per_set % 2:
-        raise SeedkitError("--jobs must be >= 1, --seed >= 0 and --trials-per-set an even "
-                           f"number >= 2; got {jobs}, {seed}, {trials_per_set}")
+        raise SeedkitError(f"{names('jobs')} must be >= 1, {names('seed')} >= 0 and "
+                           f"{names('trials_per_set')} an even number >= 2; got {jobs}, {seed}, "
+                           f"{trials_per_set}")
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise SeedkitError("output directory exists and is not empty; remove it or pass --force",
-                           out)
+        raise SeedkitError("output directory exists and is not empty; remove it or pass "
+                           f"{names('force')}", out)
     speakers = info["speakers"]
     train = [s for s in speakers if s["subset"] == "train"]
     spks, langs, variants = heldout_speakers(cfg, train, num_speakers, seed)

@@ -56,6 +56,7 @@ from seedkit.corpus.voices import (
 from seedkit.data.trials import write_trials
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.fileio import atomic_dir, c_sorted, write_lines
+from seedkit.option_names import python_name
 from seedkit.rng import item_rng
 
 log = logging.getLogger(__name__)
@@ -177,21 +178,23 @@ def _set_summary(es: EvalSet) -> dict[str, int]:
 
 
 def make_mini_corpus(out_dir: PathLike, config: Optional[CorpusConfig] = None,
-                     force: bool = False) -> dict[str, Any]:
+                     force: bool = False, names: Callable[[str], str] = python_name
+                     ) -> dict[str, Any]:
     """Write the synthetic mini corpus to ``out_dir``; return the ``corpus.json`` summary.
 
     Raises :class:`SeedkitError` for a bad config, a missing espeak-ng, or an existing non-empty
-    ``out_dir`` (unless ``force``, which replaces it once the new corpus is complete).
+    ``out_dir`` (unless ``force``, which replaces it once the new corpus is complete). ``names``
+    gives the caller's name of a config field or ``force`` in the errors (a command: its flag).
     """
     cfg = config or CorpusConfig()
-    cfg.validate()
+    cfg.validate(names)
     check_voice_space(cfg)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise SeedkitError("output exists and is not a directory; choose another path", out)
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise SeedkitError("output directory exists and is not empty; remove it or pass --force",
-                           out)
+        raise SeedkitError("output directory exists and is not empty; remove it or pass "
+                           f"{names('force')}", out)
     with atomic_dir(out) as tmp:
         return _build(cfg, tmp)
 
