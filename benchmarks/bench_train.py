@@ -38,12 +38,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from seedkit.rng import mix_seed
 from seedkit.seed.batches import CachedPairs
 from seedkit.seed.config import load_config_file, merge_config
 from seedkit.seed.data import PairSet
 from seedkit.seed.diffusion import SeedDiffusion
 from seedkit.seed.distributed import DistInfo
-from seedkit.seed.sampling import DeviceNoise, epoch_order, mix_seed, step_shard
+from seedkit.seed.sampling import DeviceNoise, epoch_order, step_shard
 from seedkit.seed.train import Meter, Trainer
 
 REPO = Path(__file__).resolve().parent.parent

@@ -5,7 +5,9 @@ where it was first written, so no output byte changes.
 - :func:`round_rng`: round ``k`` of a training-pair utterance (:mod:`seedkit.augment`);
 - :func:`utterance_rng`: the random crop of an utterance (:mod:`seedkit.crops`);
 - :func:`item_rng`: one item of the synthetic mini corpus (:mod:`seedkit.corpus`);
-- :func:`repr_rng`: one file of the fake real-corpus layout (:mod:`seedkit.corpus.real_layout`).
+- :func:`repr_rng`: one file of the fake real-corpus layout (:mod:`seedkit.corpus.real_layout`);
+- :func:`mix_seed`: the seeds of SEED training (initial weights, epoch orders, pair noise:
+  :mod:`seedkit.seed.sampling`).
 """
 
 from __future__ import annotations
@@ -45,4 +47,10 @@ def repr_rng(seed: int, *names: object) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
-__all__ = ["item_rng", "item_seed", "repr_rng", "round_rng", "utterance_rng"]
+def mix_seed(*parts: int) -> int:
+    """A 63-bit seed from integer parts (sha256 under the salt ``seedkit-train``)."""
+    h = hashlib.sha256(b"seedkit-train\0" + b"\0".join(str(int(p)).encode() for p in parts))
+    return int.from_bytes(h.digest()[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+__all__ = ["item_rng", "item_seed", "mix_seed", "repr_rng", "round_rng", "utterance_rng"]

@@ -15,12 +15,12 @@ import pytest
 import torch
 import yaml
 
+from seedkit.rng import mix_seed
 from seedkit.seed.batches import CachedPairs
 from seedkit.seed.checkpoint import read_checkpoint
 from seedkit.seed.data import PairSet
 from seedkit.seed.diffusion import SeedDiffusion
 from seedkit.seed.sampling import (
-    mix_seed,
     pair_noise,
     rank_positions,
     step_shard,

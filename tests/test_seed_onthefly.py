@@ -22,12 +22,13 @@ from seedkit.errors import run_main
 from seedkit.extract import build_embedder
 from seedkit.models.config import load_backbone_config
 from seedkit.render import Renderer
+from seedkit.rng import mix_seed
 from seedkit.seed.checkpoint import read_checkpoint
 from seedkit.seed.config import merge_config
 from seedkit.seed.diffusion import SeedDiffusion
 from seedkit.seed.distributed import DistInfo
 from seedkit.seed.onthefly import OnTheFlyOptions, OnTheFlyPairs
-from seedkit.seed.sampling import mix_seed, pair_noise
+from seedkit.seed.sampling import pair_noise
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_ECAPA = REPO / "egs/mini/seed/conf/test_tiny_ecapa.yaml"

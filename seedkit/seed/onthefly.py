@@ -41,10 +41,10 @@ from seedkit.augment_policy import load_policy
 from seedkit.crops import crop_samples
 from seedkit.errors import SeedkitError
 from seedkit.option_names import WeightsOptions
+from seedkit.rng import mix_seed
 from seedkit.seed.batches import Batch
 from seedkit.seed.checkpoint import weights_digest
 from seedkit.seed.distributed import DistInfo
-from seedkit.seed.sampling import mix_seed
 from seedkit.seed.train import train_from_source
 
 log = logging.getLogger(__name__)

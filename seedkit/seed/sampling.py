@@ -20,18 +20,13 @@ averages to the mean over exactly the pairs one process would train.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Optional
 
 import numpy as np
 import torch
 
-
-def mix_seed(*parts: int) -> int:
-    """A 63-bit seed from integer parts (sha256 under the salt ``seedkit-train``)."""
-    h = hashlib.sha256(b"seedkit-train\0" + b"\0".join(str(int(p)).encode() for p in parts))
-    return int.from_bytes(h.digest()[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF
+from seedkit.rng import mix_seed
 
 
 def epoch_order(num_pairs: int, seed: int, epoch: int) -> torch.Tensor:

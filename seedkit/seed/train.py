@@ -47,6 +47,7 @@ from tqdm import tqdm
 
 from seedkit.errors import SeedkitError
 from seedkit.fileio import atomic_text_writer
+from seedkit.rng import mix_seed
 from seedkit.seed.batches import BatchSource, CachedPairs, SourceFactory
 from seedkit.seed.checkpoint import (
     FORMAT,
@@ -64,7 +65,7 @@ from seedkit.seed.data import load_pairs
 from seedkit.seed.devscore import DevScorer, DevSet, load_dev
 from seedkit.seed.diffusion import SeedDiffusion
 from seedkit.seed.distributed import DistInfo, all_gather, setup_distributed
-from seedkit.seed.sampling import DeviceNoise, mix_seed
+from seedkit.seed.sampling import DeviceNoise
 
 log = logging.getLogger(__name__)
 
