@@ -17,13 +17,14 @@ All trial lists are balanced (half target) and C-sorted by (enroll, test).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from seedkit.data.trials import Trial
 from seedkit.errors import SeedkitError
+from seedkit.option_names import python_name
 
 CLEAN = "clean"
 
@@ -90,21 +91,30 @@ def _trials(targets: list[tuple[str, str]], nontargets: list[tuple[str, str]]) -
     return sorted(out, key=lambda t: (t.enroll.encode(), t.test.encode()))
 
 
-HINT = ("raise --num-eval-speakers or --eval-utts-per-speaker, or lower --trials-per-set")
+def trials_hint(names: Callable[[str], str] = python_name, speakers: str = "num_eval_speakers",
+                utts: str = "eval_utts_per_speaker") -> str:
+    """What to change when a set has too few candidate pairs, in the caller's ``names`` of its
+    speaker count ``speakers``, utterances per speaker ``utts`` and ``trials_per_set``."""
+    return f"raise {names(speakers)} or {names(utts)}, or lower {names('trials_per_set')}"
 
 
-def design_clean(rng: np.random.Generator, utt2spk: dict[str, str], n_trials: int) -> EvalSet:
-    """``eval_clean``: every eval utterance clean; unordered same/different-speaker pairs."""
+HINT = trials_hint()
+
+
+def design_clean(rng: np.random.Generator, utt2spk: dict[str, str], n_trials: int,
+                 hint: str = HINT) -> EvalSet:
+    """``eval_clean``: every eval utterance clean; unordered same/different-speaker pairs;
+    ``hint``: what to change when there are too few pairs (:func:`trials_hint`)."""
     keys = sorted(utt2spk)
     half = n_trials // 2
     by_spk: dict[str, list[str]] = {}
     for u in keys:
         by_spk.setdefault(utt2spk[u], []).append(u)
     targets_all = [(a, b) for us in by_spk.values() for i, a in enumerate(us) for b in us[i + 1:]]
-    targets = _sample(rng, targets_all, half, "eval_clean target trials", HINT)
+    targets = _sample(rng, targets_all, half, "eval_clean target trials", hint)
     n_pairs = len(keys) * (len(keys) - 1) // 2
     nontargets = _random_pairs(rng, keys, lambda a, b: utt2spk[a] != utt2spk[b], half, False,
-                               "eval_clean non-target trials", HINT, n_pairs - len(targets_all))
+                               "eval_clean non-target trials", hint, n_pairs - len(targets_all))
     es = EvalSet("eval_clean", [EvalUtt(u, utt2spk[u], u) for u in keys], _trials(targets,
                                                                                  nontargets))
     return es
@@ -122,8 +132,9 @@ class Condition:
 def design_mix(rng: np.random.Generator, utt2spk: dict[str, str], n_trials: int,
                speakers_per_env: int, utts_per_env: int, noises: Sequence[str],
                rirs: Sequence[str], snr_range: tuple[float, float],
-               noise_len: dict[str, int]) -> EvalSet:
-    """``eval_mix`` (VC-Mix construction, see the module docstring)."""
+               noise_len: dict[str, int], hint: str = HINT) -> EvalSet:
+    """``eval_mix`` (VC-Mix construction, see the module docstring); ``hint``: as
+    :func:`design_clean`'s."""
     by_spk: dict[str, list[str]] = {}
     for u in sorted(utt2spk):
         by_spk.setdefault(utt2spk[u], []).append(u)
@@ -162,7 +173,7 @@ def design_mix(rng: np.random.Generator, utt2spk: dict[str, str], n_trials: int,
     target_all = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1:]
                   if spk_of[a] == spk_of[b] and utt_env[a] != utt_env[b]]
     half = n_trials // 2
-    hint = HINT + ", or raise mix_speakers_per_env"
+    hint += ", or raise mix_speakers_per_env"
     targets = _sample(rng, target_all, half, "eval_mix target trials", hint)
     nontargets = _sample(rng, nontarget_all, half, "eval_mix non-target trials", hint)
     return EvalSet("eval_mix", utts, _trials(targets, nontargets))
@@ -192,9 +203,10 @@ def _conditions(rng: np.random.Generator, n: int, noises: Sequence[str], rirs: S
 
 
 def design_snr(rng: np.random.Generator, utt2spk: dict[str, str], n_trials: int,
-               snrs: Sequence[float], noises: Sequence[str], noise_len: dict[str, int]
-               ) -> list[EvalSet]:
-    """``eval_snr<S>`` for each S in ``snrs``: clean enrollment, noisy test, shared trials."""
+               snrs: Sequence[float], noises: Sequence[str], noise_len: dict[str, int],
+               hint: str = HINT) -> list[EvalSet]:
+    """``eval_snr<S>`` for each S in ``snrs``: clean enrollment, noisy test, shared trials;
+    ``hint``: as :func:`design_clean`'s."""
     by_spk: dict[str, list[str]] = {}
     for u in sorted(utt2spk):
         by_spk.setdefault(utt2spk[u], []).append(u)
@@ -204,14 +216,14 @@ def design_snr(rng: np.random.Generator, utt2spk: dict[str, str], n_trials: int,
     enroll = sorted(utt2spk)
     half = n_trials // 2
     target_all = [(e, t) for t in test_clean for e in by_spk[utt2spk[t]] if e != t]
-    targets = _sample(rng, target_all, half, "eval_snr target trials", HINT)
+    targets = _sample(rng, target_all, half, "eval_snr target trials", hint)
     n_non = sum(len(enroll) - len(by_spk[utt2spk[t]]) for t in test_clean)
     # (enroll, test) with enroll from all utterances and test from the test subset
     nontargets: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
     if n_non < half:
         raise SeedkitError(f"eval_snr non-target trials: only {n_non} candidate pairs for "
-                           f"{half} trials; {HINT}")
+                           f"{half} trials; {hint}")
     while len(nontargets) < half:
         e = enroll[int(rng.integers(0, len(enroll)))]
         t = test_clean[int(rng.integers(0, len(test_clean)))]

@@ -36,7 +36,14 @@ from typing import Any
 import soundfile as sf
 
 from seedkit.corpus.config import CorpusConfig
-from seedkit.corpus.evalsets import CLEAN, EvalSet, design_clean, design_mix, design_snr
+from seedkit.corpus.evalsets import (
+    CLEAN,
+    EvalSet,
+    design_clean,
+    design_mix,
+    design_snr,
+    trials_hint,
+)
 from seedkit.corpus.evalsets import env_id as make_env_id
 from seedkit.corpus.library import noise_recordings, rir_file_list
 from seedkit.corpus.make import _run, _set_summary, _utt_path, _work_eval, _work_utt, _write_set
@@ -67,10 +74,12 @@ def _read_corpus(corpus: Path) -> dict[str, Any]:
         raise SeedkitError(f"not valid JSON ({err}); remake the corpus", path) from None
 
 
-def heldout_speakers(cfg: CorpusConfig, train: list[dict[str, Any]], n: int, seed: int
+def heldout_speakers(cfg: CorpusConfig, train: list[dict[str, Any]], n: int, seed: int,
+                     names: Callable[[str], str] = python_name
                      ) -> tuple[list[Speaker], list[str], list[str]]:
     """``n`` speakers whose language and variant no training speaker (``train``: corpus.json
-    speaker dicts) uses; returns them and the held-out languages and variants they come from."""
+    speaker dicts) uses; returns them and the held-out languages and variants they come from.
+    ``names``: the caller's name of ``num_speakers`` (``n``) in the errors."""
     used_langs = {s["language"] for s in train}
     used_vars = {s["variant"] for s in train}
     installed = _installed(espeak_binary(), "")
@@ -87,7 +96,7 @@ def heldout_speakers(cfg: CorpusConfig, train: list[dict[str, Any]], n: int, see
         size *= len(a)
     if n > size:
         raise SeedkitError(f"{n} held-out speakers asked for but the held-out voice space has "
-                           f"{size}; lower --num-speakers")
+                           f"{size}; lower {names('num_speakers')}")
     rng = item_rng(seed, "heldout_speakers")
     out = []
     for i, index in enumerate(rng.permutation(size)[:n].tolist()):
@@ -144,7 +153,7 @@ def make_heldout_sets(corpus: PathLike, out_dir: PathLike, num_speakers: int = 3
                            f"{names('force')}", out)
     speakers = info["speakers"]
     train = [s for s in speakers if s["subset"] == "train"]
-    spks, langs, variants = heldout_speakers(cfg, train, num_speakers, seed)
+    spks, langs, variants = heldout_speakers(cfg, train, num_speakers, seed, names)
     babble = [s["spk"] for s in speakers if s["subset"] == "babble"]
     recs = [r for r in noise_recordings(cfg, babble) if r.held_out]
     rirs = [r for r in rir_file_list(cfg) if r.held_out]
@@ -155,7 +164,8 @@ def make_heldout_sets(corpus: PathLike, out_dir: PathLike, num_speakers: int = 3
         raise SeedkitError(f"held-out library file missing ({len(missing)} in all); {HINT}",
                            missing[0])
     with atomic_dir(out) as tmp:
-        summary = _build(cfg, tmp, out, spks, recs, rirs, rec_path, rir_path, seed)
+        summary = _build(cfg, tmp, out, spks, recs, rirs, rec_path, rir_path, seed,
+                         trials_hint(names, "num_speakers", "utts_per_speaker"))
         summary.update({"corpus": str(corpus), "heldout_languages": langs,
                         "heldout_variants": variants,
                         "train_languages": sorted({s["language"] for s in train}),
@@ -167,7 +177,8 @@ def make_heldout_sets(corpus: PathLike, out_dir: PathLike, num_speakers: int = 3
 
 
 def _build(cfg: CorpusConfig, root: Path, final: Path, spks: list[Speaker], recs, rirs,
-           rec_path: dict[str, Path], rir_path: dict[str, Path], seed: int) -> dict[str, Any]:
+           rec_path: dict[str, Path], rir_path: dict[str, Path], seed: int, hint: str
+           ) -> dict[str, Any]:
     utt_jobs = [(cfg, str(root), s, f"{s.spk}-{i + 1:04d}") for s in spks
                 for i in range(cfg.eval_utts_per_speaker)]
     log.info("synthesising %d utterances of %d held-out voices", len(utt_jobs), len(spks))
@@ -178,10 +189,10 @@ def _build(cfg: CorpusConfig, root: Path, final: Path, spks: list[Speaker], recs
     noises = [r.rec_id for r in recs if r.category in ("noise", "music")]
     rir_ids = [r.rir_id for r in rirs]
     rng = item_rng(seed, "heldout_sets")
-    clean = design_clean(rng, utt2spk, cfg.trials_per_set)
+    clean = design_clean(rng, utt2spk, cfg.trials_per_set, hint)
     mix = design_mix(rng, utt2spk, cfg.trials_per_set, cfg.mix_speakers_per_env,
-                     cfg.mix_utts_per_speaker_env, noises, rir_ids, cfg.mix_snr, rec_len)
-    snr0, snr5 = design_snr(rng, utt2spk, cfg.trials_per_set, (0, 5), noises, rec_len)
+                     cfg.mix_utts_per_speaker_env, noises, rir_ids, cfg.mix_snr, rec_len, hint)
+    snr0, snr5 = design_snr(rng, utt2spk, cfg.trials_per_set, (0, 5), noises, rec_len, hint)
     sets = [dataclasses.replace(clean, name="heldout_clean"),
             dataclasses.replace(mix, name="heldout_mix"),
             _rev(snr0, rir_ids, seed, "rev0"),

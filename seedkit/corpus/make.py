@@ -35,7 +35,15 @@ from tqdm import tqdm
 from seedkit.audio import write_wav
 from seedkit.corpus import environments as envs
 from seedkit.corpus.config import ROOM_TYPES, CorpusConfig
-from seedkit.corpus.evalsets import CLEAN, EvalSet, EvalUtt, design_clean, design_mix, design_snr
+from seedkit.corpus.evalsets import (
+    CLEAN,
+    EvalSet,
+    EvalUtt,
+    design_clean,
+    design_mix,
+    design_snr,
+    trials_hint,
+)
 from seedkit.corpus.library import (
     EnvRecording,
     RirFile,
@@ -196,10 +204,10 @@ def make_mini_corpus(out_dir: PathLike, config: Optional[CorpusConfig] = None,
         raise SeedkitError("output directory exists and is not empty; remove it or pass "
                            f"{names('force')}", out)
     with atomic_dir(out) as tmp:
-        return _build(cfg, tmp)
+        return _build(cfg, tmp, trials_hint(names))
 
 
-def _build(cfg: CorpusConfig, root: Path) -> dict[str, Any]:
+def _build(cfg: CorpusConfig, root: Path, hint: str) -> dict[str, Any]:
     jobs = cfg.jobs
     speakers = draw_speakers(cfg)
     # 1. speech
@@ -245,11 +253,12 @@ def _build(cfg: CorpusConfig, root: Path) -> dict[str, Any]:
     held_noise = [r.rec_id for r in recs if r.held_out and r.category in ("noise", "music")]
     held_rirs = [r.rir_id for r in rirs if r.held_out]
     rir_path = {r.rir_id: root / r.root / r.relpath for r in rirs}
-    sets = [design_clean(rng, eval_utt2spk, cfg.trials_per_set)]
+    sets = [design_clean(rng, eval_utt2spk, cfg.trials_per_set, hint)]
     sets.append(design_mix(rng, eval_utt2spk, cfg.trials_per_set, cfg.mix_speakers_per_env,
                            cfg.mix_utts_per_speaker_env, held_noise, held_rirs, cfg.mix_snr,
-                           rec_len))
-    sets += design_snr(rng, eval_utt2spk, cfg.trials_per_set, cfg.snrs, held_noise, rec_len)
+                           rec_len, hint))
+    sets += design_snr(rng, eval_utt2spk, cfg.trials_per_set, cfg.snrs, held_noise, rec_len,
+                       hint)
     ev_jobs = [(cfg, str(root), es.name, eu, str(utt_path[eu.clean]), str(rec_path[eu.noise]),
                 str(rir_path[eu.rir]) if eu.rir else "")
                for es in sets for eu in es.utts if eu.env != CLEAN]
