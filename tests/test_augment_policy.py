@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_augment import make_inputs
 
 from seedkit.augment import augment_data_dir
 from seedkit.augment_policy import RELEASE, load_policy, parse_policy
-from seedkit.corpus import real_layout as rl
 from seedkit.crops import wrap_crop
-from seedkit.data.datadir import DataDir, load_data_dir, write_data_dir
+from seedkit.data.datadir import load_data_dir
 from seedkit.errors import SeedkitError, run_main
-from seedkit.prepare import corpora
 from seedkit.render import read_spec, render_key, reverberate, snr_mix
 from seedkit.render_spec import RenderEntry
 
@@ -39,22 +38,7 @@ BEFORE = {
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     """Clean 16 kHz data dir (long and short utterances), MUSAN (music, noise, speech), RIRs."""
-    root = tmp_path_factory.mktemp("policy_inputs")
-    rng = np.random.default_rng(1)
-    dd = DataDir()
-    for spk, f0 in (("spkA", 120.0), ("spkB", 210.0)):
-        for i, sec in enumerate((3.1, 1.3, 2.6)):
-            key = f"{spk}-{i:03d}"
-            path = root / "clean" / f"{key}.wav"
-            rl._write(path, rl.voice(16000, sec, f0, 1.0, rng), 16000)
-            dd.wav_scp[key] = str(path)
-            dd.utt2spk[key] = spk
-    write_data_dir(dd, root / "data" / "clean")
-    rl.write_musan(root, per_subset=2, seed=3)
-    rl.write_rirs_noises(root, rooms=1, per_room=2, seed=3)
-    corpora.prepare_musan(root / "musan", root / "data")
-    corpora.prepare_rirs(root / "RIRS_NOISES", root / "data")
-    return root / "data"
+    return make_inputs(tmp_path_factory.mktemp("policy_inputs"), musan_per_subset=2)
 
 
 def _sha(data: bytes) -> str:

@@ -13,38 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from test_augment import make_inputs
 
 from seedkit.bin.augment_data_dir import main as augment_main
 from seedkit.bin.render_wav import main as render_main
-from seedkit.corpus import real_layout as rl
-from seedkit.data.datadir import DataDir, write_data_dir
 from seedkit.errors import run_main
-from seedkit.prepare import corpora
 from seedkit.render import drop_caches
-
-
-def make_inputs(root: Path) -> Path:
-    """A clean 16 kHz data dir, MUSAN and RIR data dirs (as tests/test_augment.py)."""
-    rng = np.random.default_rng(1)
-    dd = DataDir()
-    for spk, f0 in (("spkA", 120.0), ("spkB", 210.0)):
-        for i, sec in enumerate((3.1, 2.6)):
-            key = f"{spk}-{i:03d}"
-            path = root / "clean" / f"{key}.wav"
-            rl._write(path, rl.voice(16000, sec, f0, 1.0, rng), 16000)
-            dd.wav_scp[key] = str(path)
-            dd.utt2spk[key] = spk
-    write_data_dir(dd, root / "data" / "clean")
-    rl.write_musan(root, per_subset=1, seed=3)
-    rl.write_rirs_noises(root, rooms=1, per_room=2, seed=3)
-    corpora.prepare_musan(root / "musan", root / "data")
-    corpora.prepare_rirs(root / "RIRS_NOISES", root / "data")
-    return root / "data"
 
 
 @pytest.fixture
 def data(tmp_path) -> Path:
-    return make_inputs(tmp_path)
+    """A clean 16 kHz data dir (two 3.1 s and 2.6 s utterances a speaker), MUSAN, RIRs."""
+    return make_inputs(tmp_path, seconds=(3.1, 2.6))
 
 
 def wav_scp(dd: Path) -> list[tuple[str, str]]:
