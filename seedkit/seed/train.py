@@ -172,7 +172,11 @@ def _check_dev_options(cfg: Mapping[str, Any], dev_trials: Optional[str],
 
 
 class Meter:
-    """Loss, pairs/s and where the time went, logged every ``log_interval`` steps."""
+    """Loss, pairs/s and where the time went, logged every ``log_interval`` steps.
+
+    The data / net split is host time: on a GPU, whose kernels run asynchronously, it shows
+    where the host waits rather than where the device works; pairs/s counts the device's time
+    (the loss read at a log line waits for it)."""
 
     def __init__(self, source: BatchSource, bar: tqdm, device: torch.device):
         self.source, self.bar = source, bar
@@ -207,9 +211,9 @@ class Meter:
         return text
 
     def log(self, step: int, epoch: int) -> None:
+        mean = float(self.loss_sum) / max(self.loss_n, 1)  # waits for the device's steps
         now = time.perf_counter()
         rate = self.pairs_log / max(now - self.t_log, 1e-9)
-        mean = float(self.loss_sum) / max(self.loss_n, 1)
         log.info("step %d epoch %d: loss %.5f, %.0f pairs/s; time: %s", step, epoch, mean, rate,
                  self.time_split())
         self.bar.set_postfix(loss=f"{mean:.4f}", pairs_s=f"{rate:.0f}")
