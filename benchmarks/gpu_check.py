@@ -209,11 +209,18 @@ STEADY: list[str] = []  # bench_train's report lines, printed under the table
 def steady_state(dev: torch.device, quick: bool) -> list[Row]:
     """benchmarks/bench_train.py: the trainer's steady state against the bare network step, and
     the sampler alone (the device's and the old host path's)."""
-    if quick:
-        results = bench_train.run(dev, [64], 100, steps=2, warmup=1, repeats=1, num_pairs=400)
-    else:
-        results = bench_train.run(dev, [256, 512], 1200, steps=50, warmup=10, repeats=5,
-                                  num_pairs=120000)
+    threads = torch.get_num_threads()
+    if dev.type == "cpu":  # CPU seconds of the process: one thread, as bench_train's default
+        torch.set_num_threads(1)
+    try:
+        if quick:
+            results = bench_train.run(dev, [64], 100, steps=2, warmup=1, repeats=1,
+                                      num_pairs=400)
+        else:
+            results = bench_train.run(dev, [256, 512], 1200, steps=50, warmup=10, repeats=5,
+                                      num_pairs=120000)
+    finally:
+        torch.set_num_threads(threads)
     rows: list[Row] = []
     for r in results:
         STEADY.extend(bench_train.lines(r))
