@@ -11,6 +11,9 @@ For each D, in one process:
     share of a step the sampler takes (``data``; the network, optimiser and the rest: ``net``);
   * the bare network step: forward, backward and AdamW on tensors already on the device, the
     same model and batch: the reference a trainer step can at best reach;
+  * the old-style step: the same step as the trainer made it before the device-resident change
+    (the host sampler below, the schedule table copied to the device in every forward, the loss
+    read back after every step): "today's" steady state, in the same run;
   * ``sampler <ms>/step``: the order, gather and t and epsilon of one step with no network
     (device synchronised per call): the trainer's (index arrays on the device,
     :class:`seedkit.seed.sampling.DeviceNoise`) and the host path seedkit trained with before
@@ -184,7 +187,22 @@ def bench_dim(dim: int, batch: int, steps: int, warmup: int, repeats: int, num_p
     noise = DeviceNoise(dim, cfg["train_timesteps"], dev)
     old = OldSampler(data, cfg["seed"], dev, cfg["train_timesteps"])
     n_steps = math.ceil(num_pairs / batch)
-    k = {"new": 0, "old": 0}
+    k = {"new": 0, "old": 0, "old_step": 0}
+    # the step as the trainer made it before: the host sampler, the schedule table left on the
+    # CPU (copied to the device in every forward) and the loss read back after every step
+    old_model = SeedDiffusion(trainer.cfg).to(dev)
+    old_opt = torch.optim.AdamW(old_model.parameters(), lr=cfg["lr"],
+                                weight_decay=cfg["weight_decay"], fused=True)
+    old_steps_sampler = OldSampler(data, cfg["seed"], dev, cfg["train_timesteps"])
+
+    def old_steps(n: int = steps) -> None:
+        for _ in range(n):
+            s = k["old_step"] = (k["old_step"] + 1) % n_steps
+            loss = old_model(*old_steps_sampler(0, s, batch))
+            old_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            old_opt.step()
+            float(loss.detach())
 
     def new_sampler() -> None:
         for _ in range(SAMPLER_CALLS):
@@ -201,15 +219,17 @@ def bench_dim(dim: int, batch: int, steps: int, warmup: int, repeats: int, num_p
 
     train_steps(warmup)
     bare_steps(warmup)
+    old_steps(warmup)
     new_sampler()
     old_sampler()
-    t_train, t_bare, t_new, t_old = _medians([train_steps, bare_steps, new_sampler, old_sampler],
-                                             repeats, dev)
+    t_train, t_bare, t_old_step, t_new, t_old = _medians(
+        [train_steps, bare_steps, old_steps, new_sampler, old_sampler], repeats, dev)
     step_s, bare_s = t_train / steps, t_bare / steps
     t_new, t_old = t_new / SAMPLER_CALLS, t_old / SAMPLER_CALLS
     data_share = min(1.0, t_new / step_s)
     return {"dim": dim, "batch": batch, "train_pairs_s": batch / step_s,
-            "bare_pairs_s": batch / bare_s, "data_pct": 100 * data_share,
+            "bare_pairs_s": batch / bare_s, "old_step_pairs_s": batch * steps / t_old_step,
+            "data_pct": 100 * data_share,
             "net_pct": 100 * (1 - data_share), "sampler_ms": 1e3 * t_new,
             "old_sampler_ms": 1e3 * t_old, "steps": steps, "repeats": repeats}
 
@@ -220,7 +240,9 @@ def lines(r: dict) -> list[str]:
         f"D={r['dim']}, {r['batch']} pairs/step: train steady-state: {r['train_pairs_s']:,.0f} "
         f"pairs/s (data {r['data_pct']:.0f}%, net {r['net_pct']:.0f}%); bare network step "
         f"{r['bare_pairs_s']:,.0f} pairs/s (trainer / bare "
-        f"{r['train_pairs_s'] / r['bare_pairs_s']:.2f})",
+        f"{r['train_pairs_s'] / r['bare_pairs_s']:.2f}); old-style step "
+        f"{r['old_step_pairs_s']:,.0f} pairs/s (trainer / old "
+        f"{r['train_pairs_s'] / r['old_step_pairs_s']:.2f})",
         f"D={r['dim']}, {r['batch']} pairs/step: sampler {r['sampler_ms']:.2f} ms/step (old numpy "
         f"path {r['old_sampler_ms']:.2f} ms/step, {r['old_sampler_ms'] / r['sampler_ms']:.1f}x)",
     ]

@@ -228,7 +228,9 @@ def steady_state(dev: torch.device, quick: bool) -> list[Row]:
         rows.append(("training: steady state", setting, f"{r['train_pairs_s']:,.0f} pairs/s",
                      f"data {r['data_pct']:.0f}%, net {r['net_pct']:.0f}%; bare network step "
                      f"{r['bare_pairs_s']:,.0f} pairs/s "
-                     f"({r['train_pairs_s'] / r['bare_pairs_s']:.2f} of it)"))
+                     f"({r['train_pairs_s'] / r['bare_pairs_s']:.2f} of it); the old-style step "
+                     f"{r['old_step_pairs_s']:,.0f} pairs/s "
+                     f"({r['train_pairs_s'] / r['old_step_pairs_s']:.2f}x)"))
         rows.append(("sampler: one training step", setting, f"{r['sampler_ms']:.2f} ms/step",
                      f"old host path (numpy) {r['old_sampler_ms']:.2f} ms/step"))
     return rows

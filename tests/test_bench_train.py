@@ -47,7 +47,8 @@ def test_tiny_cpu_run_prints_the_report(capsys):
         train = [ln for ln in out if ln.startswith(f"D={dim}, 40 pairs/step: train")]
         assert len(train) == 1 and re.fullmatch(
             rf"D={dim}, 40 pairs/step: train steady-state: {number} pairs/s \(data \d+%, net "
-            rf"\d+%\); bare network step {number} pairs/s \(trainer / bare [0-9.]+\)", train[0])
+            rf"\d+%\); bare network step {number} pairs/s \(trainer / bare [0-9.]+\); old-style "
+            rf"step {number} pairs/s \(trainer / old [0-9.]+\)", train[0])
         sampler = [ln for ln in out if ln.startswith(f"D={dim}, 40 pairs/step: sampler")]
         assert len(sampler) == 1 and re.fullmatch(
             rf"D={dim}, 40 pairs/step: sampler [0-9.]+ ms/step \(old numpy path [0-9.]+ "
