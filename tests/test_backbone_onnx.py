@@ -21,7 +21,7 @@ import pytest
 import sherpa_onnx
 import soundfile as sf
 import torch
-from test_mini_recipe import make_workdir, run_recipe
+from conftest import copy_run, run_recipe
 from torch import nn
 
 import seedkit
@@ -296,8 +296,9 @@ def test_onnx_key_on_a_torch_backbone(tmp_path):
 
 # ------------------------------------------------------------------------------ recipe (slow)
 @pytest.mark.slow
-def test_mini_recipe_tiny_with_onnx_conf(tmp_path, monkeypatch):
-    work = make_workdir(tmp_path / "r")
+def test_mini_recipe_tiny_with_onnx_conf(tiny_run, tmp_path, monkeypatch):
+    # stages 0-3 from the session's tiny run (they skip), stages 4-7 with the ONNX conf
+    work = copy_run(tiny_run, tmp_path / "r", "exp/ge2e", "RESULTS.md")
     model = tiny_model(tmp_path, WESPEAKER_META)
     (work / "onnx_tiny.yaml").write_text(
         f"model: ONNX\nonnx: {model}\nsample_rate: 16000\nembed_dim: 24\ncrop: full\n"

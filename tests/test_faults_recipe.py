@@ -5,41 +5,23 @@ ERROR line naming it; the re-run finishes with a RESULTS.md byte-identical to an
 run's; a disk that fills during stage 7 ends in one ERROR line with nothing partial left, and the
 stage re-run with room gives the same RESULTS.md.
 
-One uninterrupted run is the reference (module fixture); the faults are met on copies of it with
-a stage's outputs removed (tests/test_mini_recipe.py's working-copy helpers).
+One uninterrupted run is the reference (the session's ``tiny_run``, tests/conftest.py); the
+faults are met on copies of it with a stage's outputs removed (conftest's ``copy_run``).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import copy_run, run_recipe
 from test_faults import fill, small_disk, wait_for
-from test_mini_recipe import make_workdir, run_recipe
 
 ARGS = ("--mini-size", "tiny")
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
-    work = make_workdir(tmp_path_factory.mktemp("faults_mini") / "seed")
-    run_recipe(work, *ARGS)
-    return work
-
-
-def copy_without(src: Path, dest: Path, *remove: str) -> Path:
-    """A copy of a finished working dir (the corpus linked) without the paths in ``remove``."""
-    shutil.copytree(src, dest, symlinks=True,
-                    ignore=shutil.ignore_patterns("corpus", "run.*.log", "RESULTS.md"))
-    os.symlink(src / "corpus", dest / "corpus")
-    for rel in remove:
-        shutil.rmtree(dest / rel)
-    return dest
 
 
 def procs_in(work: Path) -> list[str]:
@@ -67,8 +49,9 @@ def temporaries(work: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_sigkill_of_run_sh_in_stage4_second_run_and_resume(reference, tmp_path):
-    work = copy_without(reference, tmp_path / "seed", "exp/ge2e")
+def test_sigkill_of_run_sh_in_stage4_second_run_and_resume(tiny_run, tmp_path):
+    reference = tiny_run
+    work = copy_run(reference, tmp_path / "seed", "exp/ge2e", "RESULTS.md")
     log = open(tmp_path / "killed.log", "w")
     first = subprocess.Popen(["./run.sh", *ARGS], cwd=work, stdout=log, stderr=subprocess.STDOUT,
                              start_new_session=True)
@@ -101,8 +84,9 @@ def test_sigkill_of_run_sh_in_stage4_second_run_and_resume(reference, tmp_path):
 
 
 @pytest.mark.slow
-def test_disk_full_in_stage7_then_rerun(reference, tmp_path):
-    work = copy_without(reference, tmp_path / "seed", "exp/ge2e/scores")
+def test_disk_full_in_stage7_then_rerun(tiny_run, tmp_path):
+    reference = tiny_run
+    work = copy_run(reference, tmp_path / "seed", "exp/ge2e/scores", "RESULTS.md")
     scores = work / "exp/ge2e/scores"
     scores.mkdir()
     with small_disk(tmp_path, size_kb=32768) as disk:

@@ -6,7 +6,8 @@ docs/mini_recipe.md (within the tolerance of ``results_tolerance``) with SEED ah
 backbone on eval_mix and eval_snr0.
 
 The recipe runs in a temporary working copy made of symlinks to the recipe's files (as Kaldi users
-link steps/ and utils/), so the checkout's egs/mini/seed stays untouched.
+link steps/ and utils/), so the checkout's egs/mini/seed stays untouched. The tiny run is made
+once per session (conftest's ``tiny_run``); each slow test works in a copy of it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Optional
 
 import pytest
 import torch
+from conftest import copy_run, make_workdir, run_recipe
 
 from seedkit.embio import read_embeddings
 
@@ -32,24 +34,6 @@ REPO = Path(__file__).resolve().parent.parent
 RECIPE = REPO / "egs" / "mini" / "seed"
 EVAL_SETS = ["eval_clean", "eval_mix", "eval_snr0", "eval_snr5", "eval_snr10", "eval_snr15"]
 SYSTEMS = ["baseline", "regression", "SEED"]
-
-
-def make_workdir(dest: Path) -> Path:
-    """A working copy of the recipe: symlinks to run.sh, path.sh, cmd.sh, local/, conf/, utils/."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("run.sh", "path.sh", "cmd.sh", "local", "conf", "utils"):
-        os.symlink(RECIPE / name, dest / name)
-    return dest
-
-
-def run_recipe(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["./run.sh", *args], cwd=workdir, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
-    (workdir / f"run.{len(list(workdir.glob('run.*.log')))}.log").write_text(proc.stdout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"run.sh {' '.join(args)} failed ({proc.returncode}):\n"
-                             + proc.stdout[-4000:])
-    return proc
 
 
 def sha(path: Path) -> str:
@@ -334,11 +318,10 @@ def test_show_progress_runs_jobs_and_keeps_their_status(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_recipe(tmp_path_factory) -> Path:
-    """A working copy of the recipe after a complete ./run.sh --mini-size tiny."""
-    work = make_workdir(tmp_path_factory.mktemp("mini") / "seed")
-    run_recipe(work, "--mini-size", "tiny")
-    return work
+def tiny_recipe(tiny_run, tmp_path_factory) -> Path:
+    """A working copy of the recipe after a complete ./run.sh --mini-size tiny (the session's
+    ``tiny_run``, its log ``run.0.log`` included)."""
+    return copy_run(tiny_run, tmp_path_factory.mktemp("mini") / "seed", logs=True)
 
 
 def outputs_digest(work: Path) -> dict[str, str]:
@@ -419,20 +402,16 @@ def final_weights(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)["model"]
 
 
-def copy_finished(src: Path, dest: Path, real_conf: bool = False) -> Path:
-    """A second working copy holding the finished outputs (wav.scp paths still point into src)."""
-    shutil.copytree(src, dest, symlinks=True,
-                    ignore=shutil.ignore_patterns("corpus", "run.*.log"))
-    os.symlink(src / "corpus", dest / "corpus")
-    if real_conf:
-        (dest / "conf").unlink()
-        shutil.copytree(RECIPE / "conf", dest / "conf")
-    return dest
+def with_real_conf(work: Path) -> Path:
+    """``work`` with conf/ a copy of the recipe's (not a link), so a test may edit it."""
+    (work / "conf").unlink()
+    shutil.copytree(RECIPE / "conf", work / "conf")
+    return work
 
 
 @pytest.mark.slow
-def test_changed_seed_conf_retrains_from_stage5_only(tiny_recipe, tmp_path):
-    work = copy_finished(tiny_recipe, tmp_path / "seed", real_conf=True)
+def test_changed_seed_conf_retrains_from_stage5_only(tiny_run, tmp_path):
+    work = with_real_conf(copy_run(tiny_run, tmp_path / "seed"))
     reg_before = sha(work / "exp/ge2e/seed_regression/final.pt")
     seed_before = sha(work / "exp/ge2e/seed_rdm_mlp3/final.pt")
     conf = work / "conf/seed_rdm_mlp3.yaml"
@@ -453,11 +432,10 @@ def test_changed_seed_conf_retrains_from_stage5_only(tiny_recipe, tmp_path):
 
 
 @pytest.mark.slow
-def test_sigkill_in_stage5_then_rerun_completes(tiny_recipe, tmp_path):
-    work = copy_finished(tiny_recipe, tmp_path / "seed")
+def test_sigkill_in_stage5_then_rerun_completes(tiny_run, tmp_path):
+    weights_before = final_weights(tiny_run / "exp/ge2e/seed_rdm_mlp3/final.pt")
+    work = copy_run(tiny_run, tmp_path / "seed", "exp/ge2e/seed_rdm_mlp3")
     exp = work / "exp/ge2e/seed_rdm_mlp3"
-    weights_before = final_weights(exp / "final.pt")
-    shutil.rmtree(exp)
     log = open(work / "killed.log", "w")
     # a checkpoint every 4 of the 24 steps (the weights do not depend on it), and the trainer's
     # test hook slows each step, so the kill lands inside training after a checkpoint
