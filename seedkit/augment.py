@@ -62,7 +62,7 @@ from tqdm import tqdm
 from seedkit.augment_policy import RELEASE, AugmentPolicy, PairType
 from seedkit.crops import crop_samples, crop_start
 from seedkit.data.datadir import DataDir, spk2utt_from_utt2spk, write_data_dir
-from seedkit.errors import PathLike, SeedkitError
+from seedkit.errors import OptionError, Param, PathLike, SeedkitError
 from seedkit.fileio import atomic_output, c_sorted, write_lines
 from seedkit.render import Inputs, Renderer
 from seedkit.render_spec import MULTI_KINDS, SOURCES_NAME, SPEC_NAME, RenderEntry, render_pipe
@@ -193,7 +193,7 @@ class Augmenter:
                  materialise: bool = False, fresh_crops: bool = True,
                  policy: AugmentPolicy = RELEASE):
         if rounds < 1:
-            raise SeedkitError(f"the number of rounds must be >= 1, got {rounds}")
+            raise OptionError(Param("rounds"), f" must be >= 1, got {rounds}")
         if subtype not in ("PCM_16", "FLOAT"):
             raise SeedkitError(f"wav subtype must be PCM_16 or FLOAT, got {subtype!r}")
         self.out_clean, self.out_aug = Path(out_clean), Path(out_aug)

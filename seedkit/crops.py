@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seedkit.errors import SeedkitError
+from seedkit.errors import OptionError, Param, SeedkitError
 from seedkit.rng import utterance_rng
 
 
@@ -66,14 +66,14 @@ def parse_crop(spec: str) -> CropMode:
     return mode
 
 
-def crop_samples(crop_sec: float, rate: int, what: str = "the crop length") -> int:
-    """Crop length in samples (2.015 s at 16 kHz -> 32,240, SEED's ``200 * 160 + 240``);
-    ``what`` names ``crop_sec`` in the errors (a command passes its flag)."""
+def crop_samples(crop_sec: float, rate: int) -> int:
+    """Crop length in samples (2.015 s at 16 kHz -> 32,240, SEED's ``200 * 160 + 240``)."""
     if not (math.isfinite(crop_sec) and 0 < crop_sec <= 3600):
-        raise SeedkitError(f"{what} must be a number of seconds in (0, 3600], got {crop_sec}")
+        raise OptionError(Param("crop_sec"), " must be a number of seconds in (0, 3600], got "
+                          f"{crop_sec}")
     n = int(round(crop_sec * rate))
     if n < 1:
-        raise SeedkitError(f"{what} {crop_sec} gives no samples at {rate} Hz")
+        raise OptionError(Param("crop_sec", crop_sec), f" gives no samples at {rate} Hz")
     return n
 
 

@@ -27,9 +27,8 @@ from seedkit.crops import CropMode, make_crops, parse_crop
 from seedkit.data.datadir import load_data_dir, validate_data_dir
 from seedkit.device import default_device, parse_device
 from seedkit.embio import EmbeddingWriter, parse_wspecifier, read_scp_index
-from seedkit.errors import PathLike, SeedkitError
+from seedkit.errors import OptionError, Param, PathLike, SeedkitError
 from seedkit.fileio import c_sorted, write_lines
-from seedkit.option_names import WeightsOptions
 from seedkit.render import check_render_dir, read_entry
 
 # torch and seedkit.models.config (the backbone stack) are imported in the functions that use
@@ -48,7 +47,7 @@ def device_for_job(device: Optional[str], job_index: Optional[int]) -> Optional[
     if job_index is None:
         return device
     if job_index < 1:
-        raise SeedkitError(f"the job index must be >= 1, got {job_index}")
+        raise OptionError(Param("job_index"), f" must be >= 1, got {job_index}")
     import torch  # heavy (see the imports)
 
     name = default_device() if device in (None, "auto") else device
@@ -120,19 +119,16 @@ class Embedder:
 
 
 def build_embedder(cfg, checkpoint: Optional[str] = None, device: Optional[str] = None,
-                   allow_random_weights: bool = False,
-                   names: Optional[WeightsOptions] = None) -> Embedder:
+                   allow_random_weights: bool = False) -> Embedder:
     """Build and load ``cfg``'s model (a :class:`BackboneConfig`) on ``device``.
 
     Random weights (only with ``allow_random_weights``) always come from init seed 0, so every
-    job and every run (whatever its crop seed) builds the same model. ``names``: what the caller
-    calls ``checkpoint`` and ``allow_random_weights`` in its errors (its flags).
+    job and every run (whatever its crop seed) builds the same model.
     """
     from seedkit.models.config import build_from_config  # heavy
 
     dev = resolve_device(device)
-    model = build_from_config(cfg, checkpoint, allow_random_weights, init_seed=0,
-                              names=names or WeightsOptions())
+    model = build_from_config(cfg, checkpoint, allow_random_weights, init_seed=0)
     return Embedder(model, dev, cfg.input_scale)
 
 
@@ -358,12 +354,10 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
                      seed: int = 0, device: Optional[str] = None,
                      allow_random_weights: bool = False, batch_size: Optional[int] = None,
                      skip_if_complete: bool = False, progress: bool = True,
-                     job_index: Optional[int] = None, read_threads: int = 2,
-                     names: Optional[WeightsOptions] = None) -> ExtractStats:
+                     job_index: Optional[int] = None, read_threads: int = 2) -> ExtractStats:
     """``seedkit-extract``: embed ``data_dir`` into ``wspecifier``; logs utterances/s at the end.
 
-    ``read_threads`` threads read (spec-mode dirs: render) the audio ahead of the backbone;
-    ``names``: the caller's names of ``checkpoint`` and ``allow_random_weights`` in errors."""
+    ``read_threads`` threads read (spec-mode dirs: render) the audio ahead of the backbone."""
     if skip_if_complete:
         keys = load_data_dir(data_dir).utts
         if outputs_complete(wspecifier, keys):
@@ -375,7 +369,7 @@ def extract_data_dir(data_dir: PathLike, wspecifier: str, config: Optional[PathL
     cfg = load_backbone_config(config)
     mode = parse_crop(crop if crop is not None else cfg.crop)
     embedder = build_embedder(cfg, checkpoint, device_for_job(device, job_index),
-                              allow_random_weights, names)
+                              allow_random_weights)
     total, utts = iter_utterances(data_dir, cfg.sample_rate, mode, seed, embedder.min_samples,
                                   read_threads)
     log.info("extracting %d utterances of %s with %s (crop %s) on %s%s", total, data_dir,

@@ -15,7 +15,6 @@ from typing import Optional
 
 from seedkit.errors import PathLike, SeedkitError
 from seedkit.models.config import build_from_config, load_backbone_config, resolve_checkpoint
-from seedkit.option_names import WeightsOptions
 from seedkit.seed.checkpoint import load_model
 
 
@@ -37,18 +36,15 @@ class ModelReport:
 
 def check_models(backbone_conf: PathLike, backbone_checkpoint: Optional[str] = None,
                  allow_random_weights: bool = False, seed_model: Optional[PathLike] = None,
-                 seed_conf: Optional[PathLike] = None,
-                 names: WeightsOptions = WeightsOptions()) -> ModelReport:
+                 seed_conf: Optional[PathLike] = None) -> ModelReport:
     """Load the backbone (and the SEED model when given) exactly as the recipe's stages will.
 
     Raises :class:`SeedkitError` naming the file when a checkpoint is missing, does not load into
     the conf's model, or when the SEED model's embedding size differs from the backbone's.
-    ``names``: the caller's names of the checkpoint and random-weights options in its errors.
     """
     cfg = load_backbone_config(backbone_conf)
     ckpt = resolve_checkpoint(cfg, backbone_checkpoint or None)
-    model = build_from_config(cfg, backbone_checkpoint or None, allow_random_weights,
-                              names=names)
+    model = build_from_config(cfg, backbone_checkpoint or None, allow_random_weights)
     usable = ckpt is not None and Path(ckpt).is_file()
     report = ModelReport(cfg.model, int(model.embed_dim),
                          f"pretrained: {ckpt}" if usable else "random")

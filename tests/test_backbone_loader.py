@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 
+from seedkit.cli import option_names
 from seedkit.errors import SeedkitError
 from seedkit.models import available_backbones, build_backbone, get_backbone_class
 from seedkit.models.checkpoint import (
@@ -18,7 +20,6 @@ from seedkit.models.checkpoint import (
     unwrap_checkpoint,
 )
 from seedkit.models.config import build_from_config, load_backbone_config
-from seedkit.option_names import WeightsOptions
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_RESNET = dict(embed_dim=16, n_mels=16, channels=(8, 8, 16, 16), layers=(1, 1, 1, 1),
@@ -203,9 +204,13 @@ def test_missing_checkpoint_needs_allow_random_weights(tmp_path):
     with pytest.raises(SeedkitError, match="does not exist.*allow_random_weights=True") as err:
         build_from_config(cfg)
     assert err.value.line == 3 and "--" not in err.value.message  # the library names no flag
-    with pytest.raises(SeedkitError, match=r"\(--ckpt\); .* or pass --random to run") as err:
-        build_from_config(cfg, str(tmp_path / "other.model"), names=WeightsOptions("--ckpt",
-                                                                                  "--random"))
+    assert "(conf key 'checkpoint')" in err.value.format("prog")
+    assert "pass --allow-random-weights to run" in err.value.format("prog")  # argparse's spelling
+    with pytest.raises(SeedkitError) as err, option_names({"checkpoint": "--ckpt",
+                                                           "allow_random_weights": "--random"}):
+        build_from_config(cfg, str(tmp_path / "other.model"))
+    assert "(checkpoint); give" in err.value.message
+    assert re.search(r"\(--ckpt\); .* or pass --random to run", err.value.format("prog"))
     a = build_from_config(cfg, allow_random_weights=True)
     b = build_from_config(cfg, allow_random_weights=True)
     for k, v in a.state_dict().items():  # random init is the same in every job

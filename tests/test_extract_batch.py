@@ -132,7 +132,7 @@ def test_local_jobs_spread_over_the_gpus(monkeypatch, device, gpus, expected):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
     assert [ex.device_for_job(device, j) for j in range(1, 7)] == expected
     assert ex.device_for_job(device, None) == device
-    with pytest.raises(SeedkitError, match="the job index must be >= 1, got 0"):
+    with pytest.raises(SeedkitError, match="job_index must be >= 1, got 0"):
         ex.device_for_job(device, 0)
 
 

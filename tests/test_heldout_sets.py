@@ -14,8 +14,7 @@ from seedkit.corpus.evalsets import trials_hint
 from seedkit.corpus.heldout import SETS, make_heldout_sets
 from seedkit.data.datadir import validate_data_dir
 from seedkit.data.trials import read_trials
-from seedkit.errors import run_main
-from seedkit.option_names import cli_flag
+from seedkit.errors import OptionError, run_main
 
 
 def _config() -> CorpusConfig:
@@ -129,9 +128,11 @@ def test_bad_input_is_one_error(made, tmp_path, capsys):
 def test_too_few_pairs_hint_names_the_callers_options():
     """The library's hint names fields; each command names its own flags (the mini corpus's are
     the text it always printed, the held-out sets' their own --num-speakers/--utts-per-speaker)."""
-    assert trials_hint() == ("raise num_eval_speakers or eval_utts_per_speaker, or lower "
-                             "trials_per_set")
-    assert trials_hint(cli_flag) == ("raise --num-eval-speakers or --eval-utts-per-speaker, or "
-                                     "lower --trials-per-set")
-    assert trials_hint(cli_flag, "num_speakers", "utts_per_speaker") == (
-        "raise --num-speakers or --utts-per-speaker, or lower --trials-per-set")
+    err = OptionError("too few pairs; ", *trials_hint())
+    assert err.message == ("too few pairs; raise num_eval_speakers or eval_utts_per_speaker, or "
+                           "lower trials_per_set")
+    assert err.format("p") == ("ERROR (p): too few pairs; raise --num-eval-speakers or "
+                               "--eval-utts-per-speaker, or lower --trials-per-set")
+    err = OptionError("too few pairs; ", *trials_hint("num_speakers", "utts_per_speaker"))
+    assert err.format("p").endswith("raise --num-speakers or --utts-per-speaker, or lower "
+                                    "--trials-per-set")

@@ -26,8 +26,6 @@ import argparse
 from seedkit.augment import augment_data_dir
 from seedkit.augment_policy import load_policy
 from seedkit.cli import entry, parse_args, true_false
-from seedkit.crops import crop_samples
-from seedkit.errors import SeedkitError
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -67,12 +65,9 @@ def main(argv=None) -> int:
     if (args.job is None) != (args.nj is None):
         get_parser().error("--job and --nj go together")
     policy = load_policy(args.augment_conf)
-    rounds = policy.rounds if args.rounds is None else args.rounds
-    if rounds < 1:
-        raise SeedkitError(f"--rounds must be >= 1, got {rounds}")
-    crop_samples(args.crop_sec, args.sample_rate, "--crop-sec")
     augment_data_dir(args.clean_data_dir, args.out_clean_crops_dir, args.out_aug_dir,
-                     musan=args.musan, rirs=args.rirs, rounds=rounds,
+                     musan=args.musan, rirs=args.rirs,
+                     rounds=policy.rounds if args.rounds is None else args.rounds,
                      crop_sec=args.crop_sec, seed=args.seed, sample_rate=args.sample_rate,
                      job=args.job, nj=args.nj, subtype=args.wav_subtype,
                      materialise=args.materialise, fresh_crops=args.fresh_crops, policy=policy)

@@ -12,7 +12,6 @@ import argparse
 from seedkit.cli import entry, parse_args
 from seedkit.errors import SeedkitError
 from seedkit.extract import extract_data_dir
-from seedkit.option_names import WeightsOptions
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -58,8 +57,6 @@ def main(argv=None) -> int:
         raise SeedkitError("--batch-size must be >= 1")
     if args.read_threads < 1:
         raise SeedkitError(f"--read-threads must be >= 1, got {args.read_threads}")
-    if args.job_index is not None and args.job_index < 1:
-        raise SeedkitError(f"--job-index must be >= 1, got {args.job_index}")
     if args.num_threads > 0:
         # imported here: torch takes 3-4 s, which a --skip-if-complete rerun of a finished job
         # (it returns before building the model) would pay for nothing
@@ -71,8 +68,7 @@ def main(argv=None) -> int:
                      allow_random_weights=args.allow_random_weights,
                      batch_size=args.batch_size, skip_if_complete=args.skip_if_complete,
                      progress=not args.no_progress, job_index=args.job_index,
-                     read_threads=args.read_threads,
-                     names=WeightsOptions("--checkpoint", "--allow-random-weights"))
+                     read_threads=args.read_threads)
     return 0
 
 

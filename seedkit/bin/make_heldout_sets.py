@@ -10,7 +10,6 @@ import argparse
 
 from seedkit.cli import entry, parse_args
 from seedkit.corpus.heldout import make_heldout_sets
-from seedkit.option_names import cli_flag
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -32,7 +31,7 @@ def main(argv=None) -> int:
     args = parse_args(get_parser(), argv)
     make_heldout_sets(args.corpus, args.out_dir, num_speakers=args.num_speakers,
                       utts_per_speaker=args.utts_per_speaker, trials_per_set=args.trials_per_set,
-                      seed=args.seed, jobs=args.jobs, force=args.force, names=cli_flag)
+                      seed=args.seed, jobs=args.jobs, force=args.force)
     return 0
 
 

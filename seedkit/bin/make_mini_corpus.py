@@ -14,7 +14,6 @@ from seedkit.cli import entry, parse_args
 from seedkit.corpus import CorpusConfig, make_mini_corpus
 from seedkit.errors import SeedkitError
 from seedkit.fileio import read_text
-from seedkit.option_names import cli_flag
 
 #: Scalar config fields offered as options (every field can be set with --config).
 _SCALARS = [f for f in dataclasses.fields(CorpusConfig) if f.type in ("int", "float")]
@@ -79,7 +78,7 @@ def build_config(args: argparse.Namespace) -> CorpusConfig:
 def main(argv=None) -> int:
     args = parse_args(get_parser(), argv)
     cfg = build_config(args)
-    summary = make_mini_corpus(args.out_dir, cfg, force=args.force, names=cli_flag)
+    summary = make_mini_corpus(args.out_dir, cfg, force=args.force)
     utts = summary["counts"]["utterances"]
     hours = summary["counts"]["hours"]
     speech = ", ".join(f"{k} {utts[k]} ({hours[k]:.2f} h)" for k in ("train", "eval", "babble"))

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
-from seedkit.errors import SeedkitError
-from seedkit.option_names import python_name
+from seedkit.errors import OptionError, Param, SeedkitError
 
 #: espeak-ng language voices that read the English word list with Latin-script rules.
 DEFAULT_LANGUAGES: tuple[str, ...] = (
@@ -137,77 +135,77 @@ class CorpusConfig:
                 raise SeedkitError(f"corpus config key {k} must be like {want!r}, got {v!r}")
         return cls(**kw)
 
-    def validate(self, names: Callable[[str], str] = python_name) -> None:
-        """Raise :class:`SeedkitError` for a config that cannot make a corpus; ``names`` gives
-        the caller's name of a field in the message (a command: its flag, :func:`cli_flag`)."""
-        def need(cond: bool, msg: str) -> None:
+    def validate(self) -> None:
+        """Raise :class:`SeedkitError` for a config that cannot make a corpus; a field is named
+        as a parameter (:class:`seedkit.errors.Param`: the field, or a command's option)."""
+        def need(cond: bool, *parts: Union[str, Param]) -> None:
             if not cond:
-                raise SeedkitError(msg)
+                raise OptionError(*parts)
 
+        P = Param
         for name in ("noise_dur", "babble_talkers", "mix_snr"):
             value = getattr(self, name)
             need(isinstance(value, tuple) and len(value) == 2,
-                 f"{names(name)} needs two values LO,HI, got {value!r}")
+                 P(name), f" needs two values LO,HI, got {value!r}")
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             for v in value if isinstance(value, tuple) else (value,):
                 if isinstance(v, float):
-                    need(math.isfinite(v), f"{names(f.name)} must be finite, got {value!r}")
+                    need(math.isfinite(v), P(f.name), f" must be finite, got {value!r}")
         need(isinstance(self.seed, int) and 0 <= self.seed < 2**32,
-             f"{names('seed')} must be in 0..2^32-1, got {self.seed}")
+             P("seed"), f" must be in 0..2^32-1, got {self.seed}")
         need(-80 <= self.level_dbfs <= 0,
-             f"{names('level_dbfs')} must be in -80..0, got {self.level_dbfs}")
+             P("level_dbfs"), f" must be in -80..0, got {self.level_dbfs}")
         need(0 <= self.noise_floor_db <= 120,
-             f"{names('noise_floor_db')} must be in 0..120, got {self.noise_floor_db}")
+             P("noise_floor_db"), f" must be in 0..120, got {self.noise_floor_db}")
         need(0 <= self.utt_speed_jitter < 1,
-             f"{names('utt_speed_jitter')} must be in [0, 1), got {self.utt_speed_jitter}")
+             P("utt_speed_jitter"), f" must be in [0, 1), got {self.utt_speed_jitter}")
         need(0 <= self.utt_pitch_jitter <= 50,
-             f"{names('utt_pitch_jitter')} must be in 0..50, got {self.utt_pitch_jitter}")
+             P("utt_pitch_jitter"), f" must be in 0..50, got {self.utt_pitch_jitter}")
         need(0 <= self.utt_range_jitter <= 100,
-             f"{names('utt_range_jitter')} must be in 0..100, got {self.utt_range_jitter}")
-        need(self.max_dur <= 60, f"{names('max_dur')} must be at most 60 s, got {self.max_dur}")
+             P("utt_range_jitter"), f" must be in 0..100, got {self.utt_range_jitter}")
+        need(self.max_dur <= 60, P("max_dur"), f" must be at most 60 s, got {self.max_dur}")
         need(self.noise_dur[1] <= 600, f"noise_dur must be at most 600 s, got {self.noise_dur}")
         lo_snr, hi_snr = self.mix_snr
         need(-20 <= lo_snr <= hi_snr <= 60,
-             f"{names('mix_snr')} must be LO,HI with -20 <= LO <= HI <= 60, got {self.mix_snr}")
+             P("mix_snr"), f" must be LO,HI with -20 <= LO <= HI <= 60, got {self.mix_snr}")
 
         for name in ("num_train_speakers", "num_eval_speakers", "train_utts_per_speaker",
                      "eval_utts_per_speaker", "rooms_per_type", "eval_rooms_per_type",
                      "rirs_per_room", "noises_per_kind", "eval_noises_per_kind",
                      "music_per_kind", "eval_music_per_kind", "jobs", "trials_per_set",
                      "mix_speakers_per_env", "mix_utts_per_speaker_env"):
-            need(int(getattr(self, name)) >= 1, f"{names(name)} must be >= 1, got "
+            need(int(getattr(self, name)) >= 1, P(name), f" must be >= 1, got "
                  f"{getattr(self, name)}")
         need(self.num_babble_speakers >= 2 and self.num_babble_speakers % 2 == 0,
-             f"{names('num_babble_speakers')} must be even and >= 2 (half make training "
-             f"babble, half held-out babble), got {self.num_babble_speakers}")
-        need(self.babble_utts_per_speaker >= 1, f"{names('babble_utts_per_speaker')} must be >= 1")
-        need(0.5 <= self.min_dur <= self.max_dur,
-             f"need 0.5 <= {names('min_dur')} <= {names('max_dur')}, got {self.min_dur} and "
-             f"{self.max_dur}")
-        need(self.num_eval_speakers >= 2, f"{names('num_eval_speakers')} must be >= 2 "
-             "(non-target trials need two speakers)")
-        need(self.eval_utts_per_speaker >= 2, f"{names('eval_utts_per_speaker')} must be >= 2 "
+             P("num_babble_speakers"), " must be even and >= 2 (half make training babble, half "
+             f"held-out babble), got {self.num_babble_speakers}")
+        need(self.babble_utts_per_speaker >= 1, P("babble_utts_per_speaker"), " must be >= 1")
+        need(0.5 <= self.min_dur <= self.max_dur, "need 0.5 <= ", P("min_dur"), " <= ",
+             P("max_dur"), f", got {self.min_dur} and {self.max_dur}")
+        need(self.num_eval_speakers >= 2, P("num_eval_speakers"), " must be >= 2 (non-target "
+             "trials need two speakers)")
+        need(self.eval_utts_per_speaker >= 2, P("eval_utts_per_speaker"), " must be >= 2 "
              "(target trials need two utterances of a speaker)")
-        need(self.trials_per_set % 2 == 0, f"{names('trials_per_set')} must be even (balanced "
-             f"target and non-target halves), got {self.trials_per_set}")
+        need(self.trials_per_set % 2 == 0, P("trials_per_set"), " must be even (balanced target "
+             f"and non-target halves), got {self.trials_per_set}")
         lo, hi = self.babble_talkers
         need(2 <= lo <= hi, f"babble_talkers must be 2 <= lo <= hi, got {self.babble_talkers}")
         need(hi <= self.num_babble_speakers // 2, f"babble needs up to {hi} talkers, but each half "
-             f"of the babble speakers has only {self.num_babble_speakers // 2}; raise "
-             f"{names('num_babble_speakers')}")
+             f"of the babble speakers has only {self.num_babble_speakers // 2}; raise ",
+             P("num_babble_speakers"))
         need(0 < self.noise_dur[0] <= self.noise_dur[1], f"bad noise_dur {self.noise_dur}")
-        need(self.mix_speakers_per_env >= 2, f"{names('mix_speakers_per_env')} must be >= 2 "
+        need(self.mix_speakers_per_env >= 2, P("mix_speakers_per_env"), " must be >= 2 "
              "(non-target pairs share an environment)")
         need(self.eval_utts_per_speaker % self.mix_utts_per_speaker_env == 0,
-             f"{names('eval_utts_per_speaker')} ({self.eval_utts_per_speaker}) must be a multiple "
+             P("eval_utts_per_speaker"), f" ({self.eval_utts_per_speaker}) must be a multiple "
              f"of mix_utts_per_speaker_env ({self.mix_utts_per_speaker_env})")
         need(self.eval_utts_per_speaker // self.mix_utts_per_speaker_env >= 2,
              "eval_mix target pairs cross environments: each speaker needs utterances in >= 2 "
-             f"environments; raise {names('eval_utts_per_speaker')}")
+             "environments; raise ", P("eval_utts_per_speaker"))
         need(self.mix_speakers_per_env <= self.num_eval_speakers,
-             f"mix_speakers_per_env ({self.mix_speakers_per_env}) exceeds "
-             f"{names('num_eval_speakers')} ({self.num_eval_speakers})")
+             f"mix_speakers_per_env ({self.mix_speakers_per_env}) exceeds ",
+             P("num_eval_speakers"), f" ({self.num_eval_speakers})")
         for name in ("languages", "variants", "pitches", "pitch_ranges", "speeds", "word_gaps"):
             values = getattr(self, name)
             need(len(values) >= 1, f"voice space {name} is empty")

@@ -17,14 +17,14 @@ All trial lists are balanced (half target) and C-sorted by (enroll, test).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Union
 
 import numpy as np
 
 from seedkit.data.trials import Trial
-from seedkit.errors import SeedkitError
-from seedkit.option_names import python_name
+from seedkit.errors import OptionError, Param, SeedkitError
 
 CLEAN = "clean"
 
@@ -56,19 +56,19 @@ def env_id(noise: str, rir: str) -> str:
 
 
 def _sample(rng: np.random.Generator, pairs: Sequence[tuple[str, str]], k: int, what: str,
-            hint: str) -> list[tuple[str, str]]:
+            hint: Hint) -> list[tuple[str, str]]:
     if len(pairs) < k:
-        raise SeedkitError(f"{what}: only {len(pairs)} candidate pairs for {k} trials; {hint}")
+        raise OptionError(f"{what}: only {len(pairs)} candidate pairs for {k} trials; ", *hint)
     idx = rng.choice(len(pairs), size=k, replace=False)
     return [pairs[i] for i in sorted(idx.tolist())]
 
 
 def _random_pairs(rng: np.random.Generator, keys: Sequence[str], ok, k: int, ordered: bool,
-                  what: str, hint: str, total: int) -> list[tuple[str, str]]:
+                  what: str, hint: Hint, total: int) -> list[tuple[str, str]]:
     """``k`` distinct pairs of ``keys`` accepted by ``ok(a, b)``, by rejection sampling (the
     candidate set is too large to list). ``total`` is the number of acceptable pairs."""
     if total < k:
-        raise SeedkitError(f"{what}: only {total} candidate pairs for {k} trials; {hint}")
+        raise OptionError(f"{what}: only {total} candidate pairs for {k} trials; ", *hint)
     seen: set[tuple[str, str]] = set()
     out: list[tuple[str, str]] = []
     n = len(keys)
@@ -91,18 +91,22 @@ def _trials(targets: list[tuple[str, str]], nontargets: list[tuple[str, str]]) -
     return sorted(out, key=lambda t: (t.enroll.encode(), t.test.encode()))
 
 
-def trials_hint(names: Callable[[str], str] = python_name, speakers: str = "num_eval_speakers",
-                utts: str = "eval_utts_per_speaker") -> str:
-    """What to change when a set has too few candidate pairs, in the caller's ``names`` of its
-    speaker count ``speakers``, utterances per speaker ``utts`` and ``trials_per_set``."""
-    return f"raise {names(speakers)} or {names(utts)}, or lower {names('trials_per_set')}"
+#: Error text parts (str and :class:`Param`) saying what to change when a set has too few pairs.
+Hint = tuple[Union[str, Param], ...]
+
+
+def trials_hint(speakers: str = "num_eval_speakers", utts: str = "eval_utts_per_speaker") -> Hint:
+    """What to change when a set has too few candidate pairs: the caller's parameters for its
+    speaker count ``speakers``, utterances per speaker ``utts``, and ``trials_per_set``."""
+    return ("raise ", Param(speakers), " or ", Param(utts), ", or lower ",
+            Param("trials_per_set"))
 
 
 HINT = trials_hint()
 
 
 def design_clean(rng: np.random.Generator, utt2spk: dict[str, str], n_trials: int,
-                 hint: str = HINT) -> EvalSet:
+                 hint: Hint = HINT) -> EvalSet:
     """``eval_clean``: every eval utterance clean; unordered same/different-speaker pairs;
     ``hint``: what to change when there are too few pairs (:func:`trials_hint`)."""
     keys = sorted(utt2spk)
@@ -132,7 +136,7 @@ class Condition:
 def design_mix(rng: np.random.Generator, utt2spk: dict[str, str], n_trials: int,
                speakers_per_env: int, utts_per_env: int, noises: Sequence[str],
                rirs: Sequence[str], snr_range: tuple[float, float],
-               noise_len: dict[str, int], hint: str = HINT) -> EvalSet:
+               noise_len: dict[str, int], hint: Hint = HINT) -> EvalSet:
     """``eval_mix`` (VC-Mix construction, see the module docstring); ``hint``: as
     :func:`design_clean`'s."""
     by_spk: dict[str, list[str]] = {}
@@ -173,7 +177,7 @@ def design_mix(rng: np.random.Generator, utt2spk: dict[str, str], n_trials: int,
     target_all = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1:]
                   if spk_of[a] == spk_of[b] and utt_env[a] != utt_env[b]]
     half = n_trials // 2
-    hint += ", or raise mix_speakers_per_env"
+    hint += (", or raise mix_speakers_per_env",)
     targets = _sample(rng, target_all, half, "eval_mix target trials", hint)
     nontargets = _sample(rng, nontarget_all, half, "eval_mix non-target trials", hint)
     return EvalSet("eval_mix", utts, _trials(targets, nontargets))
@@ -204,7 +208,7 @@ def _conditions(rng: np.random.Generator, n: int, noises: Sequence[str], rirs: S
 
 def design_snr(rng: np.random.Generator, utt2spk: dict[str, str], n_trials: int,
                snrs: Sequence[float], noises: Sequence[str], noise_len: dict[str, int],
-               hint: str = HINT) -> list[EvalSet]:
+               hint: Hint = HINT) -> list[EvalSet]:
     """``eval_snr<S>`` for each S in ``snrs``: clean enrollment, noisy test, shared trials;
     ``hint``: as :func:`design_clean`'s."""
     by_spk: dict[str, list[str]] = {}
@@ -222,8 +226,8 @@ def design_snr(rng: np.random.Generator, utt2spk: dict[str, str], n_trials: int,
     nontargets: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
     if n_non < half:
-        raise SeedkitError(f"eval_snr non-target trials: only {n_non} candidate pairs for "
-                           f"{half} trials; {hint}")
+        raise OptionError(f"eval_snr non-target trials: only {n_non} candidate pairs for "
+                          f"{half} trials; ", *hint)
     while len(nontargets) < half:
         e = enroll[int(rng.integers(0, len(enroll)))]
         t = test_clean[int(rng.integers(0, len(test_clean)))]

@@ -29,7 +29,6 @@ import dataclasses
 import json
 import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from seedkit.corpus.config import CorpusConfig
 from seedkit.corpus.evalsets import (
     CLEAN,
     EvalSet,
+    Hint,
     design_clean,
     design_mix,
     design_snr,
@@ -48,9 +48,8 @@ from seedkit.corpus.evalsets import env_id as make_env_id
 from seedkit.corpus.library import noise_recordings, rir_file_list
 from seedkit.corpus.make import _run, _set_summary, _utt_path, _work_eval, _work_utt, _write_set
 from seedkit.corpus.voices import Speaker, _installed, espeak_binary
-from seedkit.errors import PathLike, SeedkitError
+from seedkit.errors import OptionError, Param, PathLike, SeedkitError
 from seedkit.fileio import atomic_dir, c_sorted, write_lines
-from seedkit.option_names import python_name
 from seedkit.rng import item_rng
 
 log = logging.getLogger(__name__)
@@ -74,12 +73,11 @@ def _read_corpus(corpus: Path) -> dict[str, Any]:
         raise SeedkitError(f"not valid JSON ({err}); remake the corpus", path) from None
 
 
-def heldout_speakers(cfg: CorpusConfig, train: list[dict[str, Any]], n: int, seed: int,
-                     names: Callable[[str], str] = python_name
+def heldout_speakers(cfg: CorpusConfig, train: list[dict[str, Any]], n: int, seed: int
                      ) -> tuple[list[Speaker], list[str], list[str]]:
     """``n`` speakers whose language and variant no training speaker (``train``: corpus.json
     speaker dicts) uses; returns them and the held-out languages and variants they come from.
-    ``names``: the caller's name of ``num_speakers`` (``n``) in the errors."""
+    The errors name ``n`` as the parameter ``num_speakers`` of :func:`make_heldout_sets`."""
     used_langs = {s["language"] for s in train}
     used_vars = {s["variant"] for s in train}
     installed = _installed(espeak_binary(), "")
@@ -95,8 +93,8 @@ def heldout_speakers(cfg: CorpusConfig, train: list[dict[str, Any]], n: int, see
     for a in axes:
         size *= len(a)
     if n > size:
-        raise SeedkitError(f"{n} held-out speakers asked for but the held-out voice space has "
-                           f"{size}; lower {names('num_speakers')}")
+        raise OptionError(f"{n} held-out speakers asked for but the held-out voice space has "
+                          f"{size}; lower ", Param("num_speakers"))
     rng = item_rng(seed, "heldout_speakers")
     out = []
     for i, index in enumerate(rng.permutation(size)[:n].tolist()):
@@ -131,29 +129,27 @@ def _rev(es: EvalSet, rirs: list[str], rng_seed: int, tag: str) -> EvalSet:
 
 def make_heldout_sets(corpus: PathLike, out_dir: PathLike, num_speakers: int = 30,
                       utts_per_speaker: int = 12, trials_per_set: int = 3000, seed: int = 0,
-                      jobs: int = 2, force: bool = False,
-                      names: Callable[[str], str] = python_name) -> dict[str, Any]:
+                      jobs: int = 2, force: bool = False) -> dict[str, Any]:
     """Write the held-out sets of the mini corpus ``corpus`` to ``out_dir`` (see the module
-    docstring); returns the ``heldout.json`` summary. Built in a hidden sibling and renamed.
-    ``names`` gives the caller's name of an argument in the errors (a command: its flag)."""
+    docstring); returns the ``heldout.json`` summary. Built in a hidden sibling and renamed."""
     corpus, out = Path(corpus).resolve(), Path(os.path.abspath(out_dir))
     info = _read_corpus(corpus)
     cfg = CorpusConfig.from_dict(info["config"])
     cfg = dataclasses.replace(cfg, jobs=jobs, eval_utts_per_speaker=utts_per_speaker,
                               trials_per_set=trials_per_set)
     if num_speakers < 2 or utts_per_speaker < 4:
-        raise SeedkitError(f"{names('num_speakers')} must be >= 2 and "
-                           f"{names('utts_per_speaker')} >= 4")
+        raise OptionError(Param("num_speakers"), " must be >= 2 and ",
+                          Param("utts_per_speaker"), " >= 4")
     if jobs < 1 or seed < 0 or trials_per_set < 2 or trials_per_set % 2:
-        raise SeedkitError(f"{names('jobs')} must be >= 1, {names('seed')} >= 0 and "
-                           f"{names('trials_per_set')} an even number >= 2; got {jobs}, {seed}, "
-                           f"{trials_per_set}")
+        raise OptionError(Param("jobs"), " must be >= 1, ", Param("seed"), " >= 0 and ",
+                          Param("trials_per_set"), " an even number >= 2; got "
+                          f"{jobs}, {seed}, {trials_per_set}")
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise SeedkitError("output directory exists and is not empty; remove it or pass "
-                           f"{names('force')}", out)
+        raise OptionError("output directory exists and is not empty; remove it or pass ",
+                          Param("force", True), path=out)
     speakers = info["speakers"]
     train = [s for s in speakers if s["subset"] == "train"]
-    spks, langs, variants = heldout_speakers(cfg, train, num_speakers, seed, names)
+    spks, langs, variants = heldout_speakers(cfg, train, num_speakers, seed)
     babble = [s["spk"] for s in speakers if s["subset"] == "babble"]
     recs = [r for r in noise_recordings(cfg, babble) if r.held_out]
     rirs = [r for r in rir_file_list(cfg) if r.held_out]
@@ -165,7 +161,7 @@ def make_heldout_sets(corpus: PathLike, out_dir: PathLike, num_speakers: int = 3
                            missing[0])
     with atomic_dir(out) as tmp:
         summary = _build(cfg, tmp, out, spks, recs, rirs, rec_path, rir_path, seed,
-                         trials_hint(names, "num_speakers", "utts_per_speaker"))
+                         trials_hint("num_speakers", "utts_per_speaker"))
         summary.update({"corpus": str(corpus), "heldout_languages": langs,
                         "heldout_variants": variants,
                         "train_languages": sorted({s["language"] for s in train}),
@@ -177,7 +173,7 @@ def make_heldout_sets(corpus: PathLike, out_dir: PathLike, num_speakers: int = 3
 
 
 def _build(cfg: CorpusConfig, root: Path, final: Path, spks: list[Speaker], recs, rirs,
-           rec_path: dict[str, Path], rir_path: dict[str, Path], seed: int, hint: str
+           rec_path: dict[str, Path], rir_path: dict[str, Path], seed: int, hint: Hint
            ) -> dict[str, Any]:
     utt_jobs = [(cfg, str(root), s, f"{s.spk}-{i + 1:04d}") for s in spks
                 for i in range(cfg.eval_utts_per_speaker)]

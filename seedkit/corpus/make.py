@@ -42,7 +42,6 @@ from seedkit.corpus.evalsets import (
     design_clean,
     design_mix,
     design_snr,
-    trials_hint,
 )
 from seedkit.corpus.library import (
     EnvRecording,
@@ -62,9 +61,8 @@ from seedkit.corpus.voices import (
     synthesize_utterance,
 )
 from seedkit.data.trials import write_trials
-from seedkit.errors import PathLike, SeedkitError
+from seedkit.errors import OptionError, Param, PathLike, SeedkitError
 from seedkit.fileio import atomic_dir, c_sorted, write_lines
-from seedkit.option_names import python_name
 from seedkit.rng import item_rng
 
 log = logging.getLogger(__name__)
@@ -186,28 +184,26 @@ def _set_summary(es: EvalSet) -> dict[str, int]:
 
 
 def make_mini_corpus(out_dir: PathLike, config: Optional[CorpusConfig] = None,
-                     force: bool = False, names: Callable[[str], str] = python_name
-                     ) -> dict[str, Any]:
+                     force: bool = False) -> dict[str, Any]:
     """Write the synthetic mini corpus to ``out_dir``; return the ``corpus.json`` summary.
 
     Raises :class:`SeedkitError` for a bad config, a missing espeak-ng, or an existing non-empty
-    ``out_dir`` (unless ``force``, which replaces it once the new corpus is complete). ``names``
-    gives the caller's name of a config field or ``force`` in the errors (a command: its flag).
+    ``out_dir`` (unless ``force``, which replaces it once the new corpus is complete).
     """
     cfg = config or CorpusConfig()
-    cfg.validate(names)
+    cfg.validate()
     check_voice_space(cfg)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise SeedkitError("output exists and is not a directory; choose another path", out)
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise SeedkitError("output directory exists and is not empty; remove it or pass "
-                           f"{names('force')}", out)
+        raise OptionError("output directory exists and is not empty; remove it or pass ",
+                          Param("force", True), path=out)
     with atomic_dir(out) as tmp:
-        return _build(cfg, tmp, trials_hint(names))
+        return _build(cfg, tmp)
 
 
-def _build(cfg: CorpusConfig, root: Path, hint: str) -> dict[str, Any]:
+def _build(cfg: CorpusConfig, root: Path) -> dict[str, Any]:
     jobs = cfg.jobs
     speakers = draw_speakers(cfg)
     # 1. speech
@@ -253,12 +249,11 @@ def _build(cfg: CorpusConfig, root: Path, hint: str) -> dict[str, Any]:
     held_noise = [r.rec_id for r in recs if r.held_out and r.category in ("noise", "music")]
     held_rirs = [r.rir_id for r in rirs if r.held_out]
     rir_path = {r.rir_id: root / r.root / r.relpath for r in rirs}
-    sets = [design_clean(rng, eval_utt2spk, cfg.trials_per_set, hint)]
+    sets = [design_clean(rng, eval_utt2spk, cfg.trials_per_set)]
     sets.append(design_mix(rng, eval_utt2spk, cfg.trials_per_set, cfg.mix_speakers_per_env,
                            cfg.mix_utts_per_speaker_env, held_noise, held_rirs, cfg.mix_snr,
-                           rec_len, hint))
-    sets += design_snr(rng, eval_utt2spk, cfg.trials_per_set, cfg.snrs, held_noise, rec_len,
-                       hint)
+                           rec_len))
+    sets += design_snr(rng, eval_utt2spk, cfg.trials_per_set, cfg.snrs, held_noise, rec_len)
     ev_jobs = [(cfg, str(root), es.name, eu, str(utt_path[eu.clean]), str(rec_path[eu.noise]),
                 str(rir_path[eu.rir]) if eu.rir else "")
                for es in sets for eu in es.utts if eu.env != CLEAN]

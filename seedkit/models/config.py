@@ -35,7 +35,7 @@ import yaml
 
 from seedkit import release
 from seedkit.crops import parse_crop
-from seedkit.errors import PathLike, SeedkitError
+from seedkit.errors import OptionError, Param, PathLike, SeedkitError
 from seedkit.fileio import read_text, yaml_key_lines
 from seedkit.models.checkpoint import load_backbone_checkpoint
 from seedkit.models.registry import (
@@ -44,7 +44,6 @@ from seedkit.models.registry import (
     get_backbone_class,
     import_model_module,
 )
-from seedkit.option_names import WeightsOptions
 
 log = logging.getLogger(__name__)
 
@@ -243,8 +242,7 @@ def resolve_checkpoint(cfg: BackboneConfig, override: Optional[str] = None) -> O
     return path
 
 
-def model_file(cfg: BackboneConfig, override: Optional[str] = None,
-               names: WeightsOptions = WeightsOptions()) -> Path:
+def model_file(cfg: BackboneConfig, override: Optional[str] = None) -> Path:
     """The model file of a backbone whose weights are in it (``onnx:``; the checkpoint override
     replaces it): it must exist, and ``checkpoint:`` must not be set beside it."""
     if override is None and cfg.checkpoint is not None:
@@ -256,21 +254,22 @@ def model_file(cfg: BackboneConfig, override: Optional[str] = None,
                            "exported model)", cfg.path, cfg.line("model"))
     path = Path(value)
     if not path.is_file():
-        where = names.checkpoint if override is not None else "key 'onnx'"
-        raise SeedkitError(f"ONNX model file {path} ({where}) does not exist; give the exported "
-                           "model file (relative paths are read from the current directory)",
-                           cfg.path, 0 if override is not None else cfg.line("onnx"))
+        where = Param("checkpoint") if override is not None else "key 'onnx'"
+        raise OptionError(f"ONNX model file {path} (", where, ") does not exist; give the "
+                          "exported model file (relative paths are read from the current "
+                          "directory)", path=cfg.path,
+                          line=0 if override is not None else cfg.line("onnx"))
     return path
 
 
 def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,
-                      allow_random_weights: bool = False, init_seed: int = 0,
-                      names: WeightsOptions = WeightsOptions()) -> BackboneNet:
+                      allow_random_weights: bool = False, init_seed: int = 0) -> BackboneNet:
     """Build ``cfg``'s backbone in eval mode on the CPU and load its weights.
 
     Without a usable checkpoint this raises unless ``allow_random_weights``; random weights are
-    drawn from ``init_seed`` so parallel jobs build identical models. ``names``: the caller's
-    names of ``checkpoint`` and ``allow_random_weights`` in its error messages.
+    drawn from ``init_seed`` so parallel jobs build identical models. The errors name
+    ``checkpoint`` and ``allow_random_weights`` as parameters (:class:`seedkit.errors.Param`):
+    a command's ERROR line names its options instead.
     """
     if cfg.model_module:
         import_model_module(cfg.model_module, cfg.path, cfg.line("model_module"))
@@ -278,7 +277,7 @@ def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,
     file_arg = getattr(get_backbone_class(cfg.model, cfg.path, cfg.line("model")),
                        "model_file_arg", None)
     if file_arg:  # weights inside the model file (ONNX): the file is a constructor argument
-        args = {**args, file_arg: str(model_file(cfg, checkpoint, names))}
+        args = {**args, file_arg: str(model_file(cfg, checkpoint))}
     elif cfg.onnx is not None:
         raise SeedkitError(f"key 'onnx' is read by model: ONNX only, not by {cfg.model}; "
                            "remove it", cfg.path, cfg.line("onnx"))
@@ -300,14 +299,14 @@ def build_from_config(cfg: BackboneConfig, checkpoint: Optional[str] = None,
         log.info("loaded %s from %s", cfg.model, args[file_arg])
         return model
     ckpt = resolve_checkpoint(cfg, checkpoint)
-    where = names.checkpoint if checkpoint is not None else "conf key 'checkpoint'"
+    where = Param("checkpoint") if checkpoint is not None else "conf key 'checkpoint'"
     if ckpt is None or not ckpt.is_file():
         what = ("no checkpoint is set" if ckpt is None
                 else f"checkpoint {ckpt} does not exist")
         if not allow_random_weights:
-            raise SeedkitError(f"{what} ({where}); give the official weights file, or pass "
-                               f"{names.allow_random} to run with random weights (tests only)",
-                               cfg.path, cfg.line("checkpoint"))
+            raise OptionError(f"{what} (", where, "); give the official weights file, or pass ",
+                              Param("allow_random_weights", True), " to run with random weights "
+                              "(tests only)", path=cfg.path, line=cfg.line("checkpoint"))
         log.warning("%s: using RANDOM weights for %s (init seed %d); embeddings are meaningless "
                     "for evaluation", what, cfg.model, init_seed)
         return model

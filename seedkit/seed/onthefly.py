@@ -38,9 +38,8 @@ import numpy as np
 import torch
 
 from seedkit.augment_policy import load_policy
-from seedkit.crops import crop_samples
+from seedkit.cli import option_names
 from seedkit.errors import SeedkitError
-from seedkit.option_names import WeightsOptions
 from seedkit.rng import mix_seed
 from seedkit.seed.batches import Batch
 from seedkit.seed.checkpoint import weights_digest
@@ -151,16 +150,15 @@ class OnTheFlyPairs:
         self.kinds = (("clean",) if self.identity else ()) + self.policy.names
         self.split(cfg["batch_size"], info.world)  # before the (slow) backbone is built
         bcfg = load_backbone_config(opts.backbone_config)
-        crop_samples(opts.crop_sec, bcfg.sample_rate, "--crop-sec")
         self.planner = PairPlanner(opts.train_data, opts.musan, opts.rirs, opts.crop_sec,
                                    seed=self.seed, sample_rate=bcfg.sample_rate, fresh_crops=True,
                                    policy=self.policy)
         self.renderer = self.planner.renderer()
         self.utts = self.planner.utterances
-        self.embedder = build_embedder(bcfg, opts.backbone_checkpoint, str(info.device),
-                                       opts.allow_random_backbone,
-                                       WeightsOptions("--backbone-checkpoint",
-                                                      "--allow-random-backbone"))
+        with option_names({"checkpoint": "--backbone-checkpoint",
+                           "allow_random_weights": "--allow-random-backbone"}):
+            self.embedder = build_embedder(bcfg, opts.backbone_checkpoint, str(info.device),
+                                           opts.allow_random_backbone)
         length = self.planner.length
         if length < self.embedder.min_samples:
             raise SeedkitError(f"--crop-sec {opts.crop_sec} gives {length} samples; "

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from seedkit.cli import entry
-from seedkit.option_names import WeightsOptions
+from seedkit.cli import entry, option_names
 from seedkit.preflight import check_models
 
 
@@ -25,10 +24,11 @@ def main(argv=None) -> int:
     p.add_argument("--seed-model", default="")
     p.add_argument("--seed-conf", default="")
     args = p.parse_args(argv)
-    report = check_models(args.backbone_conf, args.backbone_checkpoint or None,
-                          args.allow_random_weights == "true", args.seed_model or None,
-                          args.seed_conf or None,
-                          WeightsOptions("--backbone-checkpoint", "--allow-random-backbone true"))
+    with option_names({"checkpoint": "--backbone-checkpoint",
+                       "allow_random_weights": "--allow-random-backbone true"}):
+        report = check_models(args.backbone_conf, args.backbone_checkpoint or None,
+                              args.allow_random_weights == "true", args.seed_model or None,
+                              args.seed_conf or None)
     for line in report.lines():
         print(line)
     return 0
