@@ -145,7 +145,7 @@ class DeviceNoise:
         w, tmp = self.words, self.tmp
         torch.add(key[:, None], self.steps, out=w)
         _splitmix64_(w, tmp)
-        # t: (top 32 bits of word 0) * T >> 32, as pair_noise's multiply-shift
+        # t: (top 32 bits of word 0) * T >> 32, a multiply-shift
         hi = torch.bitwise_right_shift(w[:, 0], 32, out=tmp[:, 0])
         hi &= 0xFFFFFFFF
         hi *= self.num_timesteps
