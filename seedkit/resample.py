@@ -46,7 +46,7 @@ from seedkit.data.datadir import (
     validate_data_dir,
     write_data_dir,
 )
-from seedkit.errors import PathLike, SeedkitError
+from seedkit.errors import OptionError, Param, PathLike, SeedkitError
 from seedkit.fileio import atomic_output, c_sorted, iter_lines
 from seedkit.inplace import InPlaceFile, parse_resample_pipe, resample_pipe
 from seedkit.prepare.kaldi import parse_ffmpeg_pipe
@@ -220,6 +220,9 @@ def resample_data_dir(src: PathLike, dest: Optional[PathLike], wav_dir: PathLike
     """Convert ``src``'s audio into ``wav_dir`` (``in_place``: only what cannot be read where it
     lies) and (without ``job``) write data dir ``dest``; ``check_only``: the header checks alone.
     """
+    if sample_rate < 1:
+        raise OptionError(Param("sample_rate", sample_rate), " is not a sample rate; give the "
+                          "output rate in Hz (16000 for the speaker models)")
     src = Path(src)
     dd = validate_data_dir(src, check_files=False, check_spk_sort=False)
     if not dd.wav_scp:

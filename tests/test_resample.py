@@ -153,3 +153,14 @@ def test_target_format_is_copied_other_formats_converted(tmp_path):
     assert Path(out.wav_scp["a-ok"]).read_bytes() == (tmp_path / "ok.wav").read_bytes()
     assert sf.info(out.wav_scp["a-f32"]).subtype == "PCM_16"
     assert np.allclose(sf.read(out.wav_scp["a-f32"])[0], _tone(16000, 0.5), atol=1e-4)
+
+
+@pytest.mark.parametrize("rate", [0, -16000])
+def test_non_positive_rate_refused_before_any_file(src, tmp_path, rate):
+    """A rate below 1 Hz is refused up front (ffmpeg's empty output used to be reported as a
+    corrupt source on the first utterance); nothing is written."""
+    with pytest.raises(SeedkitError) as err:
+        resample_data_dir(src, tmp_path / "out", tmp_path / "wavs", sample_rate=rate)
+    assert f"sample_rate={rate} is not a sample rate" in err.value.message
+    assert f"--sample-rate {rate} is not a sample rate" in err.value.format("prog")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "wavs").exists()

@@ -51,6 +51,8 @@ def main(argv=None) -> int:
     args = parse_args(get_parser(), argv)
     c, d = args.corpus_dir, args.data_root
     kw = {"manifests": args.manifests, "force": args.force}
+    if args.nj < 1:
+        raise SeedkitError(f"--nj {args.nj}: give at least 1 parallel worker")
     if args.parts and args.corpus not in ("librittsr", "rirs_noises"):
         raise SeedkitError(f"--parts does not apply to {args.corpus}")
     if args.corpus == "voxceleb1":
