@@ -38,7 +38,11 @@ from scipy import optimize, stats
 from seedkit.scoring.bootstrap import Clusters, compare_systems, interval, replicates
 from seedkit.scoring.metrics import summarize
 
-MU, TAU_T, TAU_N = 3.0, 0.8, 0.6  # the simulation (as in tests/test_metrics_ci.py)
+# the simulation (tests/test_metrics_ci.py imports it): target score = MU + u_spk + e, non-target
+# score = v_a + v_b + e, e ~ N(0, 1), u ~ N(0, TAU_T^2), v ~ N(0, TAU_N^2) per speaker; over the
+# population of speakers the scores are N(MU, TAU_T^2 + 1) and N(0, 2 TAU_N^2 + 1), whose EER is
+# the truth
+MU, TAU_T, TAU_N = 3.0, 0.8, 0.6
 
 
 def true_eer() -> float:

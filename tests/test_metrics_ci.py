@@ -13,10 +13,11 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
-from scipy import optimize, stats
+from conftest import REPO
 
 from seedkit.bin import metrics as metrics_bin
 from seedkit.errors import SeedkitError, run_main
@@ -31,6 +32,11 @@ from seedkit.scoring.bootstrap import (
     speaker_from_key,
 )
 from seedkit.scoring.metrics import compute_min_dcf, summarize
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+# the simulation (known score distributions) is benchmarks/bench_bootstrap.py's, whose --coverage
+# prints this test's numbers
+from bench_bootstrap import simulate, true_eer  # noqa: E402
 
 
 def _toy(rng, n_spk=12, per=4, round_to=None):
@@ -115,37 +121,12 @@ def test_unweighted_metrics_match_the_reference_rules():
     assert rep.num_invalid == 0 and np.all((rep.eer >= 0) & (rep.eer <= 100))
 
 
-# the simulation: target score = MU + u_spk + e, non-target score = v_a + v_b + e, e ~ N(0, 1),
-# u ~ N(0, TAU_T^2), v ~ N(0, TAU_N^2) per speaker; over the population of speakers the scores
-# are N(MU, TAU_T^2 + 1) and N(0, 2 TAU_N^2 + 1), whose EER is the truth
-MU, TAU_T, TAU_N = 3.0, 0.8, 0.6
-
-
-def _true_eer() -> float:
-    sd_t, sd_n = np.hypot(TAU_T, 1.0), np.sqrt(2 * TAU_N ** 2 + 1)
-    t = optimize.brentq(lambda x: stats.norm.cdf((x - MU) / sd_t) - stats.norm.sf(x / sd_n),
-                        -10, 10)
-    return 100 * float(stats.norm.sf(t / sd_n))
-
-
-def _simulate(rng, n_spk=40, per=4, nontarget_per_utt=12):
-    spk = np.repeat(np.arange(n_spk), per)
-    u, v = rng.normal(0, TAU_T, n_spk), rng.normal(0, TAU_N, n_spk)
-    ea, eb = np.triu_indices(spk.size, 1)
-    tar = spk[ea] == spk[eb]
-    keep = rng.choice(np.flatnonzero(~tar), spk.size * nontarget_per_utt // 2, replace=False)
-    idx = np.r_[np.flatnonzero(tar), keep]
-    a, b, tar = spk[ea[idx]], spk[eb[idx]], tar[idx]
-    s = np.where(tar, MU + u[a], v[a] + v[b]) + rng.normal(size=idx.size)
-    return s, tar, a, b
-
-
 def test_simulation_coverage_and_width():
     """100 independent simulations (40 speakers, 1,200 trials each, 240 target), 200 resamples
     each: the speaker bootstrap's 95% interval holds the true EER in 93 of them (measured), the
     trial-level one in 70; widths 8.8 vs 4.5 points, against 9.0 for 2 x 1.96 x the standard
     deviation of the EER over the simulations."""
-    truth = _true_eer()
+    truth = true_eer()
     assert truth == pytest.approx(12.356, abs=1e-3)
     rng = np.random.default_rng(5)
     cover = {"speaker": 0, "trial": 0}
@@ -153,7 +134,7 @@ def test_simulation_coverage_and_width():
     estimates = []
     n_sims = 100
     for k in range(n_sims):
-        s, tar, a, b = _simulate(rng)
+        s, tar, a, b = simulate(rng)
         estimates.append(summarize(s, tar)["eer_percent"])
         i = np.arange(s.size)
         for name, cl in (("speaker", Clusters(a, b, 40, 40, True)),
