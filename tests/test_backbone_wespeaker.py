@@ -2,11 +2,12 @@
 checkpoint layouts and mismatches of the deployed-model backbones.
 
 tests/data/wespeaker/ holds the output of WeSpeaker's ResNet34 + fbank + CMN (its README says how
-it was made) on weights from :func:`deterministic_weights` (a copy of the generator's function;
-the generator is not imported). Both published layouts are rebuilt here from those weights:
-WeSpeaker's ``avg_model.pt`` (bare state dict + the ``projection.weight`` training head) and
-pyannote's ``pytorch_model.bin`` (Lightning dict, ``resnet.`` keys, pickled ``pyannote.audio``
-classes, made with stand-in modules that exist only while the file is written).
+it was made) on weights from the generator's :func:`deterministic_weights` (imported from
+tests/data/wespeaker/make_fixture.py, which imports nothing of WeSpeaker's at the top). Both
+published layouts are rebuilt here from those weights: WeSpeaker's ``avg_model.pt`` (bare state
+dict + the ``projection.weight`` training head) and pyannote's ``pytorch_model.bin`` (Lightning
+dict, ``resnet.`` keys, pickled ``pyannote.audio`` classes, made with stand-in modules that exist
+only while the file is written).
 """
 
 from __future__ import annotations
@@ -38,31 +39,8 @@ CONF_DIR = REPO / "egs/voxceleb/seed/conf"
 WESPEAKER_CONF = CONF_DIR / "wespeaker_resnet34.yaml"
 SPEECHBRAIN_CONF = CONF_DIR / "speechbrain_ecapa.yaml"
 
-
-def deterministic_weights(shapes: dict[str, tuple[int, ...]], seed: int = 23
-                          ) -> dict[str, torch.Tensor]:
-    """Verbatim copy of tests/data/wespeaker/make_fixture.py's function (do not change one
-    without the other)."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for name in sorted(shapes):
-        shape = tuple(shapes[name])
-        if name.endswith("num_batches_tracked"):
-            out[name] = torch.zeros((), dtype=torch.long)
-            continue
-        if name.endswith("running_var"):
-            v = 0.5 + rng.random(shape)
-        elif name.endswith("running_mean"):
-            v = 0.1 * rng.standard_normal(shape)
-        elif len(shape) == 1 and name.endswith("weight"):
-            v = 1.0 + 0.1 * rng.standard_normal(shape)
-        elif name.endswith("bias"):
-            v = 0.05 * rng.standard_normal(shape)
-        else:
-            fan_in = int(np.prod(shape[1:]))
-            v = rng.standard_normal(shape) * np.sqrt((2.0 if len(shape) == 4 else 1.0) / fan_in)
-        out[name] = torch.from_numpy(np.asarray(v, dtype=np.float32))
-    return out
+sys.path.insert(0, str(FIXTURE))
+from make_fixture import deterministic_weights  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -128,6 +106,13 @@ def pyannote_model(weights: dict, path: Path, monkeypatch) -> Path:
     return path
 
 
+def published_model(layout: str, weights: dict, path: Path, monkeypatch) -> Path:
+    """``weights`` in one of the two published layouts (named by its file name)."""
+    if layout == "avg_model.pt":
+        return avg_model(weights, path)
+    return pyannote_model(weights, path, monkeypatch)
+
+
 def make_data(root: Path, utts: list[str]) -> Path:
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -157,11 +142,7 @@ def test_state_dict_equals_wespeakers(fixture):
 @pytest.mark.parametrize("layout", ["avg_model.pt", "pytorch_model.bin"])
 def test_seedkit_extract_equals_wespeaker(layout, fixture, weights, tmp_path, monkeypatch,
                                           venv_bin):
-    ckpt = tmp_path / layout
-    if layout == "avg_model.pt":
-        avg_model(weights, ckpt)
-    else:
-        pyannote_model(weights, ckpt, monkeypatch)
+    ckpt = published_model(layout, weights, tmp_path / layout, monkeypatch)
     utts = sorted(fixture["embeddings"])
     out = tmp_path / "emb"
     proc = extract(WESPEAKER_CONF, ckpt, make_data(tmp_path, utts), out, venv_bin)
@@ -222,11 +203,7 @@ def test_speechbrain_checkpoint_to_wespeaker_conf_names_keys_and_conf(tmp_path):
 @pytest.mark.parametrize("layout", ["avg_model.pt", "pytorch_model.bin"])
 def test_wespeaker_checkpoint_to_speechbrain_conf_names_keys_and_conf(layout, weights, tmp_path,
                                                                       monkeypatch):
-    ckpt = tmp_path / layout
-    if layout == "avg_model.pt":
-        avg_model(weights, ckpt)
-    else:
-        pyannote_model(weights, ckpt, monkeypatch)
+    ckpt = published_model(layout, weights, tmp_path / layout, monkeypatch)
     msg = load_error(SPEECHBRAIN_CONF, ckpt)
     assert "does not fit model SpeechBrainECAPA" in msg
     assert "missing key(s): blocks.0.conv.conv.weight" in msg and "conv1.weight" in msg

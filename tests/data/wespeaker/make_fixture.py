@@ -1,5 +1,6 @@
 """Make tests/data/wespeaker/ (see README.md there): WeSpeaker's own ResNet34 and fbank code on
-deterministic weights. Not imported by the tests; run once, outside the repository's package:
+deterministic weights. Run once, outside the repository's package (the tests import only
+:func:`deterministic_weights`, so nothing of WeSpeaker's is imported at the top):
 
     python tests/data/wespeaker/make_fixture.py --wespeaker /tmp/ws_scratch \
         --out tests/data/wespeaker
@@ -7,8 +8,8 @@ deterministic weights. Not imported by the tests; run once, outside the reposito
 ``--wespeaker`` is a directory holding WeSpeaker's ``wespeaker/models/resnet.py``,
 ``wespeaker/models/pooling_layers.py``, ``wespeaker/dataset/processor.py`` and
 ``wespeaker/dataset/dataset_utils.py`` (with empty ``__init__.py`` files) from the commit named in
-README.md. The weights are not stored: :func:`deterministic_weights` (copied verbatim into
-tests/test_backbone_wespeaker.py) regenerates them from a seed.
+README.md. The weights are not stored: :func:`deterministic_weights` (which
+tests/test_backbone_wespeaker.py imports) regenerates them from a seed.
 """
 
 from __future__ import annotations
