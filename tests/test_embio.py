@@ -138,22 +138,19 @@ def test_nan_is_rejected_with_its_place(tmp_path):
     assert np.isnan(read_embeddings(f"scp:{tmp_path}/x.scp", check_finite=False)["bad"][1])
 
 
-@pytest.mark.parametrize("spec,words", [
-    ("x.ark", "bad wspecifier"), ("ark,scp:x.ark", "needs two paths"),
-    ("scp:x.scp", "bad wspecifier"), ("ark,zz:x.ark", "unsupported option"),
+@pytest.mark.parametrize("parse,spec,words", [
+    (parse_wspecifier, "x.ark", "bad wspecifier"),
+    (parse_wspecifier, "ark,scp:x.ark", "needs two paths"),
+    (parse_wspecifier, "scp:x.scp", "bad wspecifier"),
+    (parse_wspecifier, "ark,zz:x.ark", "unsupported option"),
+    (parse_rspecifier, "x.scp", "bad rspecifier"),
+    (parse_rspecifier, "scp:-", "scp from stdin is not supported"),
+    (parse_rspecifier, "ark,scp:a,b", "bad rspecifier"),
+    (parse_rspecifier, "ark:", "bad rspecifier"),
 ])
-def test_bad_wspecifiers(spec, words):
+def test_bad_specifiers(parse, spec, words):
     with pytest.raises(SeedkitError, match=words):
-        parse_wspecifier(spec)
-
-
-@pytest.mark.parametrize("spec,words", [
-    ("x.scp", "bad rspecifier"), ("scp:-", "scp from stdin is not supported"),
-    ("ark,scp:a,b", "bad rspecifier"), ("ark:", "bad rspecifier"),
-])
-def test_bad_rspecifiers(spec, words):
-    with pytest.raises(SeedkitError, match=words):
-        parse_rspecifier(spec)
+        parse(spec)
 
 
 def test_bad_keys_and_shapes(tmp_path):

@@ -37,6 +37,19 @@ def _data(tmp_path, n=3):
     return d
 
 
+def count_batches(monkeypatch, method: str) -> list[int]:
+    """The length of the batch each call of ``Embedder.<method>`` gets, in call order."""
+    seen: list[int] = []
+    real = getattr(ex.Embedder, method)
+
+    def spy(self, batch):
+        seen.append(len(batch))
+        return real(self, batch)
+
+    monkeypatch.setattr(ex.Embedder, method, spy)
+    return seen
+
+
 # 3 utterances x 4 crops; the pending utterances are embedded once their crops reach the batch size
 @pytest.mark.parametrize("cpu_line, batch_size, forwards", [
     ("cpu_batch_size: 3", None, [4, 4, 4]),   # the conf's CPU size
@@ -47,14 +60,7 @@ def test_cpu_batch_size_bounds_each_forward(tmp_path, monkeypatch, cpu_line, bat
                                             forwards):
     conf = tmp_path / "c.yaml"
     conf.write_text(CONF.replace("cpu_batch_size: 3", cpu_line))
-    seen: list[int] = []
-    real = ex.Embedder.embed
-
-    def spy(self, crops):
-        seen.append(len(crops))
-        return real(self, crops)
-
-    monkeypatch.setattr(ex.Embedder, "embed", spy)
+    seen = count_batches(monkeypatch, "embed")
     ex.extract_data_dir(_data(tmp_path), f"ark:{tmp_path / 'o.ark'}", conf, device="cpu",
                         allow_random_weights=True, batch_size=batch_size, progress=False)
     assert seen == forwards
@@ -95,14 +101,7 @@ def test_ge2e_full_mode_batches_utterances_with_the_same_embeddings(tmp_path, mo
     (d / "wav.scp").write_text("".join(f"{k} {w}\n" for k, w in keys))
     (d / "utt2spk").write_text("".join(f"{k} s\n" for k, _ in keys))
     (d / "spk2utt").write_text("s " + " ".join(k for k, _ in keys) + "\n")
-    calls: list[int] = []
-    real = ex.Embedder.embed_many
-
-    def spy(self, wavs):
-        calls.append(len(wavs))
-        return real(self, wavs)
-
-    monkeypatch.setattr(ex.Embedder, "embed_many", spy)
+    calls = count_batches(monkeypatch, "embed_many")
     out = {}
     for bs in (1, 12):
         calls.clear()
