@@ -31,7 +31,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
+
+import pytest
 
 SPOOL = Path("/var/spool/seedkit-test")
 DAEMONS = ("/usr/sbin/munged", "/usr/sbin/slurmctld", "/usr/sbin/slurmd")
@@ -280,6 +282,21 @@ PartitionName=test Nodes={self.node} Default=YES MaxTime=INFINITE State=UP
                 _end(p)
         if self.base is not None and not keep:
             shutil.rmtree(self.base, ignore_errors=True)
+
+
+def running_cluster(who: str) -> Iterator[SlurmCluster]:
+    """The body of a pytest fixture (``yield from``): a started cluster, stopped afterwards; the
+    test fails, naming what is missing, where this machine cannot run one (``who`` needs it)."""
+    why = missing_requirements()
+    if why:
+        pytest.fail(f"{who} need a one-node Slurm cluster on this machine: {why}", pytrace=False)
+    c = SlurmCluster()
+    try:
+        c.start()
+    except ClusterError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield c
+    c.stop()
 
 
 def _end(p: subprocess.Popen, wait: float = 10) -> None:

@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from slurm_cluster import ClusterError, SlurmCluster, free_port, missing_requirements
+from processes import wait_for
+from slurm_cluster import free_port, running_cluster
 
 REPO = Path(__file__).resolve().parent.parent
 SLURM_PL = str(REPO / "utils" / "slurm.pl")
@@ -30,17 +31,7 @@ SLURM_PL = str(REPO / "utils" / "slurm.pl")
 
 @pytest.fixture(scope="session")
 def cluster():
-    why = missing_requirements()
-    if why:
-        pytest.fail(f"the real-Slurm tests need a one-node Slurm cluster on this machine: {why}",
-                    pytrace=False)
-    c = SlurmCluster()
-    try:
-        c.start()
-    except ClusterError as e:
-        pytest.fail(str(e), pytrace=False)
-    yield c
-    c.stop()
+    yield from running_cluster("the real-Slurm tests")
 
 
 def cluster_node() -> str:
@@ -75,14 +66,6 @@ def show_job(cluster, job: str) -> dict[str, str]:
     """scontrol's fields for one job (or array task, 'ID_TASK') as a dict."""
     text = cluster.run("scontrol", "-o", "show", "job", job)
     return dict(f.split("=", 1) for f in text.split() if "=" in f)
-
-
-def wait_for(pred, timeout: float, what: str) -> None:
-    deadline = time.time() + timeout
-    while not pred():
-        if time.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from processes import procs_with
 from slurm_cluster import free_port
 
 from seedkit.seed.checkpoint import read_checkpoint
@@ -88,21 +89,6 @@ def max_diff(a: dict, b: dict) -> float:
     return max(float((a[k] - b[k]).abs().max()) for k in a)
 
 
-def processes_naming(text: str) -> list[int]:
-    """PIDs of live processes whose command line holds ``text`` (to find orphans)."""
-    pids = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit() or int(d.name) == os.getpid():
-            continue
-        try:
-            cmdline = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            pids.append(int(d.name))
-    return pids
-
-
 @pytest.mark.slow  # 4 launches of torch-importing processes: about 2 min on 2 shared cores
 def test_two_nodes_train_the_weights_of_one_node_and_resume(testbed, tmp_path):
     one_node(2, testbed + [str(tmp_path / "n1x2")])
@@ -164,7 +150,7 @@ def test_killed_node_makes_the_other_exit(testbed, tmp_path):
     assert "[rank0]: Traceback" not in out0  # the worker says it in one line
     assert waited < 60
     time.sleep(1)
-    assert processes_naming(str(exp)) == []  # no orphaned worker on either node
+    assert procs_with(str(exp)) == []  # no orphaned worker on either node
 
 
 def test_lost_peer_error_only_for_a_vanished_peer_under_torchrun(monkeypatch):
