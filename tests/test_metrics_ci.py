@@ -25,7 +25,6 @@ from seedkit.scoring.bootstrap import (
     Clusters,
     bootstrap_ci,
     compare_systems,
-    interval,
     model_segment_clusters,
     replicates,
     speaker_clusters,
@@ -34,9 +33,9 @@ from seedkit.scoring.bootstrap import (
 from seedkit.scoring.metrics import compute_min_dcf, summarize
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-# the simulation (known score distributions) is benchmarks/bench_bootstrap.py's, whose --coverage
-# prints this test's numbers
-from bench_bootstrap import simulate, true_eer  # noqa: E402
+# the simulations (known score distributions) are benchmarks/bench_bootstrap.py's, whose
+# --coverage prints this test's numbers
+from bench_bootstrap import simulations, true_eer  # noqa: E402
 
 
 def _toy(rng, n_spk=12, per=4, round_to=None):
@@ -128,21 +127,8 @@ def test_simulation_coverage_and_width():
     deviation of the EER over the simulations."""
     truth = true_eer()
     assert truth == pytest.approx(12.356, abs=1e-3)
-    rng = np.random.default_rng(5)
-    cover = {"speaker": 0, "trial": 0}
-    width = {"speaker": [], "trial": []}
-    estimates = []
     n_sims = 100
-    for k in range(n_sims):
-        s, tar, a, b = simulate(rng)
-        estimates.append(summarize(s, tar)["eer_percent"])
-        i = np.arange(s.size)
-        for name, cl in (("speaker", Clusters(a, b, 40, 40, True)),
-                         ("trial", Clusters(i, i, s.size, s.size, True))):
-            (rep,) = replicates([s], tar, cl, p_targets=(0.05,), n=200, seed=k)
-            lo, hi = interval(rep.eer, 95.0)
-            cover[name] += lo <= truth <= hi
-            width[name].append(hi - lo)
+    cover, width, estimates = simulations(n_sims)
     spread = 2 * 1.96 * float(np.std(estimates))
     assert abs(np.mean(estimates) - truth) < 0.5  # the simulation is what we think it is
     assert 0.88 <= cover["speaker"] / n_sims <= 1.0, cover
