@@ -19,6 +19,7 @@ import torch
 from speechbrain.lobes.features import Fbank
 from speechbrain.lobes.models.ECAPA_TDNN import ECAPA_TDNN as SBECAPA
 from speechbrain.processing.features import InputNormalization
+from torch_threads import one_thread  # noqa: F401 (autouse)
 
 from seedkit.embio import read_embeddings
 from seedkit.models.config import build_from_config, load_backbone_config
@@ -85,14 +86,6 @@ def make_data(root: Path) -> Path:
 def rel_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     """max |a - b| / max |b|."""
     return float((a - b).abs().max() / b.abs().max())
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

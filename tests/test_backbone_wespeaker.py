@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from torch_threads import one_thread  # noqa: F401 (autouse)
 
 from seedkit.bin import extract as extract_bin
 from seedkit.embio import read_embeddings
@@ -41,14 +42,6 @@ SPEECHBRAIN_CONF = CONF_DIR / "speechbrain_ecapa.yaml"
 
 sys.path.insert(0, str(FIXTURE))
 from make_fixture import deterministic_weights  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from torch_threads import one_thread  # noqa: F401 (autouse)
 
 from seedkit.bin import extract as extract_bin
 from seedkit.bin import merge_embedding_scp as merge_bin
@@ -51,14 +52,6 @@ def make_data(root: Path, lengths: dict[str, int], rate: int = 16000) -> Path:
 def run_cli(main, argv, capsys) -> tuple[int, str]:
     status = run_main(main, prog="seedkit-x", argv=[str(a) for a in argv])
     return status, capsys.readouterr().err
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 # --------------------------------------------------------------------------------- crops
