@@ -66,6 +66,21 @@ def test_machine_cores_ignores_omp(tmp_path):
     assert int(out.stdout) == _cores()
 
 
+
+def test_augment_policy_is_empty_a_file_or_one_error(tmp_path):
+    """recipe.sh's augment_policy (stage 3 of both recipes): no policy, a policy file's option, or
+    one ERROR line naming the missing file."""
+    (tmp_path / "p.yaml").write_text("")
+    lib = UTILS / "lib" / "recipe.sh"
+    out = _run(["bash", "-c", f". {lib}; augment_policy ''; echo \"[${{policy[*]}}]\"; "
+                f"augment_policy p.yaml; echo \"[${{policy[*]}}]\""], tmp_path)
+    assert out.returncode == 0 and out.stdout == "[]\n[--augment-conf p.yaml]\n", out
+    out = _run(["bash", "-c", f". {lib}; augment_policy nope.yaml; echo reached"], tmp_path)
+    assert out.returncode == 1 and "reached" not in out.stdout
+    assert _one_error(out.stderr, "bash").endswith(
+        "nope.yaml:0: augmentation policy not found; give a file like "
+        "conf/augment_release.yaml (--augment-conf)")
+
 RECIPE_BAD = [
     (["--stage", "9"], "outside this recipe's stages 0..7"),
     (["--stop-stage", "8"], "outside this recipe's stages 0..7"),

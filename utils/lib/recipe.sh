@@ -35,6 +35,17 @@ need_tool() {
   command -v "$1" >/dev/null 2>&1 || die "$0" "$1 not on PATH; source path.sh or run tools/install.sh"
 }
 
+# augment_policy CONF: stage 3's augmentation policy option into the array policy: empty for CONF
+# "" (the release's; the stage key stays what it was before policies), else (--augment-conf CONF);
+# dies naming CONF when it is not a file.
+augment_policy() {
+  policy=()
+  [ -n "$1" ] || return 0
+  [ -f "$1" ] || die "$1" \
+    "augmentation policy not found; give a file like conf/augment_release.yaml (--augment-conf)"
+  policy=(--augment-conf "$1")
+}
+
 # key_of ARG...: one sha256 over the arguments. An argument that names a regular file adds its path
 # and content ("file PATH SHA256"); any other argument adds its text ("text TEXT").
 key_of() {

@@ -112,10 +112,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   stage_begin 3 "training pairs: $aug_rounds x {clean crop, music, noise, reverb}"
-  [ -z "$augment_conf" ] || [ -f "$augment_conf" ] || die "$augment_conf" \
-    "augmentation policy not found; give a file like conf/augment_release.yaml (--augment-conf)"
-  policy=()  # the release's when empty (the key stays what it was before policies)
-  [ -n "$augment_conf" ] && policy=(--augment-conf "$augment_conf")
+  augment_policy "$augment_conf"  # sets policy (the release's when empty)
   sig=$(key_of augment "$aug_rounds" "$crop_sec" "$seed" "$fresh_crops" "$materialise" \
     data/train/.done data/musan/.done data/rirs/.done \
     ${augment_conf:+"$augment_conf" "$(cksum < "$augment_conf")"})

@@ -125,10 +125,7 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && $eval_only; then
   log "=== stage 3: evaluation only: no training pairs to augment; skipping"
 elif [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   stage_begin 3 "augmentation: $aug_rounds x {music, noise, reverb} per $crop_sec s crop"
-  [ -z "$augment_conf" ] || [ -f "$augment_conf" ] || die "$augment_conf" \
-    "augmentation policy not found; give a file like conf/augment_release.yaml (--augment-conf)"
-  policy=()  # the release's when empty (the key stays what it was before policies)
-  [ -n "$augment_conf" ] && policy=(--augment-conf "$augment_conf")
+  augment_policy "$augment_conf"  # sets policy (the release's when empty)
   key=$(key_of augment "$aug_rounds" "$crop_sec" "$seed" "$fresh_crops" "$materialise" \
     "$data/train/.done" "$data/musan/.done" "$data/rirs/.done" \
     ${augment_conf:+"$augment_conf" "$(cksum < "$augment_conf")"})
