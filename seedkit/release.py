@@ -30,7 +30,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from seedkit.errors import PathLike, SeedkitError
 
@@ -235,6 +235,36 @@ SEED_KEYS = ("train_diffusion", "diffusion_network", "diffusion_pipeline",
              "batch_size", "num_layers")
 
 
+#: The release's SEED keys that seedkit accepts with one value only, the one it implements:
+#: key -> (that value, what it means in seedkit, why another value is refused).
+FIXED_SEED_KEYS: dict[str, tuple[Union[bool, int, str], str, str]] = {
+    "train_diffusion": (True, "SEED", "this is a release *baseline* config (no diffusion model); "
+                        "seedkit-train-seed/-enhance need a SEED config (train_diffusion: True), "
+                        "the baseline is the recipe's 'baseline' row"),
+    "diffusion_network": ("rdm_mlp", "RDM-MLP", "seedkit implements the release's rdm_mlp only"),
+    "lr_decay": (1, "constant lr", "seedkit trains with a constant learning rate (the release's "
+                 "lr_decay: 1); a decaying schedule would give other weights"),
+    "conditional_diffusion": (False, "unconditional", "conditional diffusion (a context branch) "
+                              "is not in SEED or seedkit; only False is accepted"),
+    "predict_type": ("sample", "x0 prediction", "seedkit's SEED predicts x0 ('sample'); another "
+                     "target would train a different model"),
+    "self_cond": (True, "paired embedding noised, clean target", "seedkit noises the paired "
+                  "(noisy) embedding and targets the clean one, the release's self_cond: True; "
+                  "False would train a plain clean denoiser"),
+    "normalize_type": ("l2", "L2", "seedkit normalises with L2 (the release's l2); meanstd is "
+                       "not implemented"),
+}
+
+
+def _is(v: Any, want: Union[bool, int, str]) -> bool:
+    """``v`` read as the release reads a value of ``want``'s kind, equal to ``want``."""
+    if isinstance(want, bool):
+        return _bool(v) is want
+    if isinstance(want, int):
+        return _num(v) == want
+    return v == want
+
+
 def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
                     lines: Optional[Mapping[str, int]] = None) -> ReleaseMapping:
     """Release config -> seedkit SEED keys (unchecked values; the caller checks them)."""
@@ -247,21 +277,15 @@ def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
         return _bad(data, key, msg, p, lines)
 
     for key, v in _own_keys(data, m, BACKBONE_KEYS):
-        if key == "nOut":
+        if key in FIXED_SEED_KEYS:
+            want, meaning, why = FIXED_SEED_KEYS[key]
+            if not _is(v, want):
+                raise bad(key, why)
+            m.mapped.append(f"{key}: {want} -> ({meaning})")
+        elif key == "nOut":
             n = _whole(v, 1, bad, key, "must be a positive integer (the embedding size)")
             out["embed_dim"] = n
             m.mapped.append(f"nOut: {v} -> embed_dim: {n}")
-        elif key == "train_diffusion":
-            if _bool(v) is not True:
-                raise bad(key, "this is a release *baseline* config (no diffusion model); "
-                               "seedkit-train-seed/-enhance need a SEED config "
-                               "(train_diffusion: True), the baseline is the recipe's "
-                               "'baseline' row")
-            m.mapped.append("train_diffusion: True -> (SEED)")
-        elif key == "diffusion_network":
-            if v != "rdm_mlp":
-                raise bad(key, "seedkit implements the release's rdm_mlp only")
-            m.mapped.append("diffusion_network: rdm_mlp -> (RDM-MLP)")
         elif key == "diffusion_pipeline":
             if v != "ddpm":
                 raise bad(key, "seedkit implements the release's ddpm pipeline only")
@@ -286,11 +310,6 @@ def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
                 raise bad(key, "must be a number")
             out[key] = f
             m.mapped.append(f"{key}: {v} -> {key}: {f}")
-        elif key == "lr_decay":
-            if _num(v) != 1.0:
-                raise bad(key, "seedkit trains with a constant learning rate (the release's "
-                               "lr_decay: 1); a decaying schedule would give other weights")
-            m.mapped.append("lr_decay: 1 -> (constant lr)")
         elif key == "optimizer":
             name = str(v).lower()
             if name not in ("adamw", "adam"):
@@ -311,27 +330,6 @@ def map_seed_config(data: Mapping[str, Any], path: Optional[PathLike] = None,
         elif key == "use_ddim":
             if _bool(v) is None:
                 raise bad(key, "must be True or False")
-        elif key == "conditional_diffusion":
-            if _bool(v) is not False:
-                raise bad(key, "conditional diffusion (a context branch) is not in SEED or "
-                               "seedkit; only False is accepted")
-            m.mapped.append("conditional_diffusion: False -> (unconditional)")
-        elif key == "predict_type":
-            if v != "sample":
-                raise bad(key, "seedkit's SEED predicts x0 ('sample'); another target would "
-                               "train a different model")
-            m.mapped.append("predict_type: sample -> (x0 prediction)")
-        elif key == "self_cond":
-            if _bool(v) is not True:
-                raise bad(key, "seedkit noises the paired (noisy) embedding and targets the clean "
-                               "one, the release's self_cond: True; False would train a plain "
-                               "clean denoiser")
-            m.mapped.append("self_cond: True -> (paired embedding noised, clean target)")
-        elif key == "normalize_type":
-            if v != "l2":
-                raise bad(key, "seedkit normalises with L2 (the release's l2); meanstd is not "
-                               "implemented")
-            m.mapped.append("normalize_type: l2 -> (L2)")
         elif key == "training_clamp_norm":
             b = _bool(v)
             if b is None:
