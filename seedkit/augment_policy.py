@@ -157,6 +157,16 @@ def _number_pair(node: yaml.Node, path: Path, what: str, integer: bool) -> tuple
     return tuple(int(v) if integer else float(v) for v in value)
 
 
+
+def _required_pair(fields: dict[str, tuple[yaml.Node, int]], key: str, node: yaml.Node,
+                   path: Path, what: str, needs: str, integer: bool) -> tuple[tuple, int]:
+    """The pair ``fields[key]`` and its line; the error ``what: needs`` at the line of the type
+    (``node``) when the key is absent."""
+    if key not in fields:
+        raise SeedkitError(f"{what}: {needs}", path, _line(node))
+    pnode, pline = fields[key]
+    return _number_pair(pnode, path, f"{what}: {key}", integer=integer), pline
+
 def _type(node: yaml.Node, path: Path, index: int) -> PairType:
     what = f"types[{index}]"
     fields = _mapping(node, path, what)
@@ -205,11 +215,8 @@ def _type(node: yaml.Node, path: Path, index: int) -> PairType:
             raise SeedkitError(f"{what} ({name}): a reverb type has no SNR; remove 'snr'", path,
                                fields["snr"][1])
     else:
-        if "snr" not in fields:
-            raise SeedkitError(f"{what} ({name}): a {kind} type needs snr: [LO, HI] (dB)", path,
-                               _line(node))
-        snode, sline = fields["snr"]
-        snr = _number_pair(snode, path, f"{what} ({name}): snr", integer=False)
+        snr, sline = _required_pair(fields, "snr", node, path, f"{what} ({name})",
+                                    f"a {kind} type needs snr: [LO, HI] (dB)", integer=False)
         lo, hi = SNR_LIMITS
         if not lo <= snr[0] <= hi or not lo <= snr[1] <= hi:
             raise SeedkitError(f"{what} ({name}): snr {list(snr)} is outside [{lo:g}, {hi:g}] dB",
@@ -219,11 +226,8 @@ def _type(node: yaml.Node, path: Path, index: int) -> PairType:
                                "write [LO, HI]", path, sline)
     speakers = None
     if kind == "babble":
-        if "speakers" not in fields:
-            raise SeedkitError(f"{what} ({name}): a babble type needs speakers: [LO, HI]", path,
-                               _line(node))
-        pnode, pline = fields["speakers"]
-        speakers = _number_pair(pnode, path, f"{what} ({name}): speakers", integer=True)
+        speakers, pline = _required_pair(fields, "speakers", node, path, f"{what} ({name})",
+                                         "a babble type needs speakers: [LO, HI]", integer=True)
         lo, hi = BABBLE_LIMITS
         if not lo <= speakers[0] <= speakers[1] <= hi:
             raise SeedkitError(f"{what} ({name}): speakers must satisfy {lo} <= LO <= HI <= {hi}, "
