@@ -9,38 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from augment_inputs import make_inputs
 
 from seedkit.augment import augment_data_dir
 from seedkit.corpus import real_layout as rl
 from seedkit.crops import crop_samples, wrap_crop
 from seedkit.data.datadir import DataDir, load_data_dir, validate_data_dir, write_data_dir
 from seedkit.errors import SeedkitError, run_main
-from seedkit.prepare import corpora
 from seedkit.render import snr_mix
 
 REPO = Path(__file__).resolve().parent.parent
 L = 32240
-
-
-def make_inputs(root: Path, seconds: tuple[float, ...] = (3.1, 1.3, 2.6),
-                musan_per_subset: int = 1) -> Path:
-    """Under ``root``: a clean 16 kHz data dir (two speakers, one utterance of each length in
-    ``seconds``), MUSAN and RIR data dirs; returns ``root / "data"``."""
-    rng = np.random.default_rng(1)
-    dd = DataDir()
-    for spk, f0 in (("spkA", 120.0), ("spkB", 210.0)):
-        for i, sec in enumerate(seconds):
-            key = f"{spk}-{i:03d}"
-            path = root / "clean" / f"{key}.wav"
-            rl._write(path, rl.voice(16000, sec, f0, 1.0, rng), 16000)
-            dd.wav_scp[key] = str(path)
-            dd.utt2spk[key] = spk
-    write_data_dir(dd, root / "data" / "clean")
-    rl.write_musan(root, per_subset=musan_per_subset, seed=3)
-    rl.write_rirs_noises(root, rooms=1, per_room=2, seed=3)
-    corpora.prepare_musan(root / "musan", root / "data")
-    corpora.prepare_rirs(root / "RIRS_NOISES", root / "data")
-    return root / "data"
 
 
 @pytest.fixture(scope="module")

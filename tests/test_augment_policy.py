@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_augment import make_inputs
+from augment_inputs import make_inputs
 
 from seedkit.augment import augment_data_dir
 from seedkit.augment_policy import RELEASE, load_policy, parse_policy

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from test_augment import inputs  # noqa: F401  (module fixture: clean, MUSAN and RIR data dirs)
+from augment_inputs import inputs  # noqa: F401  (module fixture: clean, MUSAN and RIR data dirs)
 
 from seedkit.augment import PairPlanner, augment_data_dir
 from seedkit.bin import extract as extract_bin

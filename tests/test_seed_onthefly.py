@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from test_augment import inputs  # noqa: F401  (fixture: small clean/MUSAN/RIR data dirs)
+from augment_inputs import inputs  # noqa: F401  (fixture: small clean/MUSAN/RIR data dirs)
 from test_seed_train import one_thread  # noqa: F401  (fixture: one thread, log handlers)
 
 import seedkit.bin.train_seed as train_seed_bin
