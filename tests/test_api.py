@@ -8,7 +8,7 @@ import pytest
 import reference_weights as mw
 import torch
 from conftest import REPO, load_reference
-from test_release_configs import ECAPA_SEED
+from release_configs import ECAPA_SEED
 
 import seedkit
 import seedkit.bin.enhance as enhance_bin

@@ -13,97 +13,12 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from release_configs import ECAPA_SEED, RESNET_SEED, official_sd
 
 from seedkit import release
 from seedkit.errors import SeedkitError
 from seedkit.models.config import load_backbone_config, resolve_checkpoint
 from seedkit.seed.config import load_config_file, merge_config, read_config_file
-
-RESNET_SEED = """\
-# Speaker extraction model parameters
-backbone: ResNetSE34V2
-log_input: True
-encoder_type: ASP
-batch_size : 300
-nPerSpeaker: 1
-
-nOut: 512
-n_mels: 64
-
-pretrained_backbone_model : ./pretrained/official_resnetse34V2.model
-
-train_list :      ./datasets/manifests/train_libritts+light_1000h.txt # absolute paths
-test_list  :      ./datasets/manifests/vox1-O.txt                # relative paths
-extra_test_list : ./datasets/manifests/vcmix_test.txt            # relative paths
-train_path : null
-test_path  :      ./datasets/vox1-evals
-
-# Diffusion network parameters
-train_diffusion : True
-diffusion_network  : rdm_mlp
-diffusion_pipeline : ddpm
-diffusion_num_layers : 3
-
-# Diffusion parameters
-lr : 5e-4
-lr_decay : 1
-lr_decay_interval : 1
-optimizer : adamW
-
-train_timesteps  : 1000
-sample_timesteps : 50
-conditional_diffusion : False
-predict_type : sample
-self_cond    : True
-# training_clamp_norm : False
-# sampling_clamp_norm : False
-# sampling_final_norm : False
-normalize_type : l2
-"""
-
-ECAPA_SEED = """\
-# Speaker extraction model parameters
-model: ECAPA_TDNN
-log_input: True
-trainfunc: softmaxproto
-nPerSpeaker: 1
-C: 1024
-encoder_type: ECA
-
-
-nOut: 256
-n_mels: 80
-
-pretrained_backbone_model : ./pretrained/official_ecapatdnn.model
-
-train_list :      ./datasets/manifests/train_libritts+light_1000h.txt
-test_list  :      ./datasets/manifests/vox1-O.txt
-extra_test_list : ./datasets/manifests/vcmix_test.txt
-train_path : null
-test_path  :      ./datasets/vox1-evals
-
-# Diffusion network parameters
-train_diffusion : True
-diffusion_network  : rdm_mlp
-diffusion_pipeline : ddpm
-diffusion_num_layers : 3
-
-# Diffusion parameters
-lr : 5e-4
-lr_decay : 1
-lr_decay_interval : 1
-optimizer : adamW
-
-
-conditional_diffusion : False
-predict_type : sample
-self_cond    : True
-# training_clamp_norm : False
-# sampling_clamp_norm : False
-# sampling_final_norm : False
-normalize_type : l2
-use_speaker_label : False
-"""
 
 RESNET_BASELINE = """\
 model: ResNetSE34V2
@@ -232,16 +147,6 @@ def test_seedkit_confs_unchanged(tmp_path):
     assert not release.is_release_config(yaml.safe_load("lr: 1e-3\nbatch_size: 8\n"))
 
 
-def _official_sd(d: int) -> dict:
-    from seedkit.seed.network import RDMMLP
-
-    torch.manual_seed(0)
-    net = RDMMLP(d)
-    for q in net.parameters():
-        torch.nn.init.normal_(q, std=0.02)
-    return net.state_dict()
-
-
 def run(*args):
     return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True)
 
@@ -253,7 +158,7 @@ def test_enhance_and_train_with_release_config(tmp_path):
     with the release config writes the mapping at the head of the exp dir's config.yaml."""
     from seedkit.embio import read_embeddings, write_embeddings
 
-    sd = _official_sd(256)
+    sd = official_sd(256)
     torch.save(sd, tmp_path / "ecapa_SEED_evalseed_898.model")
     rng = np.random.default_rng(0)
     emb = {f"u{i}": rng.standard_normal(256).astype(np.float32) for i in range(6)}

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import test_eval_only
 import torch
-from test_release_configs import ECAPA_SEED, _official_sd
+from release_configs import ECAPA_SEED, official_sd
 from test_voxceleb_recipe import RECIPE, run_recipe
 
 from seedkit.embio import read_embeddings, write_embeddings
@@ -46,7 +46,7 @@ def _direct(model, exp, x, seed, out):
 @pytest.mark.slow
 def test_release_checkpoint_brings_its_eval_seed(tmp_path):
     model = tmp_path / "ecapa_SEED_evalseed_898.model"
-    torch.save(_official_sd(32), model)  # non-zero output layers: the noise shows
+    torch.save(official_sd(32), model)  # non-zero output layers: the noise shows
     base = ["--config", "conf/test_tiny.conf", "--stage", "6", "--stop-stage", "6",
             "--seed-checkpoint", str(model)]
     exp = tmp_path / "exp"
@@ -144,7 +144,7 @@ def test_voxsrc23_is_a_third_test_set(tmp_path, eval_corpora):  # noqa: F811
     import json
 
     model = tmp_path / "seed32.model"
-    torch.save(_official_sd(32), model)
+    torch.save(official_sd(32), model)
     lst = eval_corpora / "voxceleb1" / "veri_test2.txt"
     work = tmp_path / "work"
     run_recipe(*test_eval_only.recipe_args(
