@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from tone_data import make_data
 from torch_threads import one_thread  # noqa: F401 (autouse)
 
 from seedkit.bin import extract as extract_bin
@@ -24,29 +25,6 @@ REPO = Path(__file__).resolve().parent.parent
 TINY_RESNET = REPO / "egs/voxceleb/seed/conf/test_tiny_resnet.yaml"
 TINY_ECAPA = REPO / "egs/voxceleb/seed/conf/test_tiny_ecapa.yaml"
 GE2E_CONF = REPO / "egs/mini/seed/conf/ge2e.yaml"
-
-
-def tone(n: int, f0: float, seed: int) -> np.ndarray:
-    t = np.arange(n) / 16000
-    rng = np.random.default_rng(seed)
-    x = 0.3 * np.sin(2 * np.pi * f0 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
-    return (x + 0.01 * rng.standard_normal(n)).astype(np.float32)
-
-
-def make_data(root: Path, lengths: dict[str, int], rate: int = 16000) -> Path:
-    """A data dir of 16-bit wavs: utt ids <spk>-<n>; returns its path."""
-    data = root / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    wavs, u2s = [], []
-    for i, (utt, n) in enumerate(sorted(lengths.items())):
-        path = root / "wav" / f"{utt}.wav"
-        path.parent.mkdir(exist_ok=True)
-        sf.write(str(path), tone(n, 100 + 30 * i, i), rate, subtype="PCM_16")
-        wavs.append(f"{utt} {path}")
-        u2s.append(f"{utt} {utt.split('-')[0]}")
-    (data / "wav.scp").write_text("\n".join(wavs) + "\n")
-    (data / "utt2spk").write_text("\n".join(u2s) + "\n")
-    return data
 
 
 def run_cli(main, argv, capsys) -> tuple[int, str]:

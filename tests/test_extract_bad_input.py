@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from test_extract import TINY_RESNET, make_data, tone
+from test_extract import TINY_RESNET
+from tone_data import make_data, tone
 from torch_threads import one_thread  # noqa: F401 (autouse)
 
 from seedkit.bin import extract as extract_bin
