@@ -170,7 +170,8 @@ for _cid, (_content, _words) in {
 
 
 # --- resample / augment options -----------------------------------------------------------------
-@bi.case(CASES, "resample:rate-0", "resample_data_dir", ["out"])  # no words: see NO_WORDS
+@bi.case(CASES, "resample:rate-0", "resample_data_dir", ["out"],
+         ("--sample-rate 0 is not a sample rate", "in Hz"))
 def _(w, t):
     return ["--sample-rate", 0, w / "data", t / "out", t / "wavs"]
 
@@ -328,12 +329,7 @@ ALL_CASES = (CASES + extract_cases.CASES + seed_cases.CASES + scoring_cases.CASE
 
 #: Cases whose ERROR line does not name what is wrong with them, so no words are asked of them;
 #: each is a finding about its command's message, not a case to word around.
-NO_WORDS = {
-    "resample:rate-0": "--sample-rate 0 is not checked: ffmpeg's empty output is reported as "
-                       "'the source is empty or corrupt' on the first utterance",
-    "prepare:nj-0": "seedkit-prepare-corpus does not check --nj (musan takes no workers): the "
-                    "line is the missing corpus's, as in prepare:corpus-missing",
-}
+NO_WORDS: dict[str, str] = {}  # case id -> why its ERROR line cannot name words (none today)
 
 
 # ----------------------------------------------------------------------------- the tests

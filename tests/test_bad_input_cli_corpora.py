@@ -54,9 +54,9 @@ CASES += [
     Case("prepare:corpus-missing", "prepare_corpus", lambda w, t: [
         "musan", t / "nope", t / "data"], ["data/musan"],
         ("/nope:0:", "MUSAN directory not found")),
-    # no words: see NO_WORDS in tests/test_bad_input_cli.py
     Case("prepare:nj-0", "prepare_corpus", lambda w, t: [
-        "--nj", "0", "musan", t / "nope", t / "data"], ["data/musan"]),
+        "--nj", "0", "musan", t / "nope", t / "data"], ["data/musan"],
+        ("--nj 0", "at least 1 parallel worker")),
     Case("prepare-mini:corpus-missing", "prepare_mini_corpus", lambda w, t: [
         t / "nope", t / "data"], ["data/train"], ("/nope:0:", "mini corpus directory not found")),
 ]
