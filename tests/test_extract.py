@@ -210,8 +210,11 @@ def test_extract_embeddings_sh_parallel_rerun(tmp_path):
         np.testing.assert_allclose(emb[k], v, rtol=1e-5, atol=1e-6)
     # a re-run skips the complete jobs; a removed job output is redone
     (out / "xvector.2.scp").unlink()
+    stale = out / ".xvector.2.ark.k1ll3dj0.tmp"  # what a SIGKILLed job leaves behind
+    stale.write_bytes(b"partial")
     proc = subprocess.run(cmd, env=_script_env(), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+    assert not stale.exists() and not list(out.glob(".*.tmp"))
     assert "skipping" in (out / "log/extract.1.log").read_text()
     assert "skipping" not in (out / "log/extract.2.log").read_text()
     assert read_embeddings(f"scp:{out}/xvector.scp").keys() == emb.keys()

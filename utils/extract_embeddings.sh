@@ -101,6 +101,10 @@ if [ "$(cat "$dir/.extract_signature" 2>/dev/null)" != "$signature" ]; then
   rm -f "$dir"/xvector.*.ark "$dir"/xvector.*.scp "$dir/xvector.scp"
   echo "$signature" > "$dir/.extract_signature"
 fi
+# A job killed by SIGKILL (or by the watchdog of a killed run.sh) cannot remove the temporary
+# files of the output it was writing (.xvector.N.ark.XXXXXXXX.tmp): nothing reads them, and no
+# live job owns them now (the recipe's run lock holds this exp dir), so they go before the jobs.
+rm -f "$dir"/.xvector.*.tmp
 
 seedkit-split-data-dir --per-utt "$data" "$nj"
 sdata=$data/split${nj}utt
