@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import sherpa_onnx
 import soundfile as sf
+import tone_data
 import torch
 from conftest import copy_run, run_recipe
 from torch import nn
@@ -91,25 +92,11 @@ def tiny_model(tmp_path: Path, meta: Optional[dict], name: str = "model.onnx", *
 
 
 def tone(n: int, f0: float, seed: int) -> np.ndarray:
-    t = np.arange(n) / 16000
-    rng = np.random.default_rng(seed)
-    x = 0.3 * np.sin(2 * np.pi * f0 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
-    return (x + 0.02 * rng.standard_normal(n)).astype(np.float32)
+    return tone_data.tone(n, f0, seed, noise=0.02)
 
 
-def make_data(root: Path, lengths: dict[str, int], rate: int = 16000) -> Path:
-    data = root / "data"
-    (root / "wav").mkdir(parents=True, exist_ok=True)
-    data.mkdir(parents=True, exist_ok=True)
-    wavs, u2s = [], []
-    for i, (utt, n) in enumerate(sorted(lengths.items())):
-        path = root / "wav" / f"{utt}.wav"
-        sf.write(str(path), tone(n, 110 + 40 * i, i), rate, subtype="PCM_16")
-        wavs.append(f"{utt} {path}\n")
-        u2s.append(f"{utt} {utt.split('-')[0]}\n")
-    (data / "wav.scp").write_text("".join(wavs))
-    (data / "utt2spk").write_text("".join(u2s))
-    return data
+def make_data(root: Path, lengths: dict[str, int]) -> Path:
+    return tone_data.make_data(root, lengths, f0=110, f0_step=40, noise=0.02)
 
 
 def conf(tmp_path: Path, onnx_path: Path, extra: str = "", name: str = "onnx.yaml") -> Path:

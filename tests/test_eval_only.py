@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_prepare import _archive_server
+from archive_server import archive_server
 from test_voxceleb_recipe import RECIPE, run_recipe, snapshot
 
 from seedkit.corpus import real_layout as rl
@@ -98,7 +98,7 @@ def test_voxceleb1_test_part_alone_is_downloaded(tmp_path, monkeypatch):
     files = {VOXCELEB1_PARTS_URL[4]: test_zip.read_bytes(),
              VOXCELEB1_PARTS_URL[5]: (tmp_path / "src" / "vox1_meta.csv").read_bytes(),
              download.VOX1_TRIALS_URL: (tmp_path / "src" / "veri_test2.txt").read_bytes()}
-    asked = _archive_server(monkeypatch, files)
+    asked = archive_server(monkeypatch, files)
     dest = download.ensure_corpus("voxceleb1", tmp_path / "corpora", parts=("test",))
     assert len(asked) == 3, asked  # no dev piece was requested
     assert not any("dev" in str(u) for u in asked)

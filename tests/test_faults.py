@@ -3,7 +3,7 @@ a broken RIR. Every case ends in one ERROR line (or a clean stop), a non-zero ex
 no temporary or partial file and no process left running.
 
 Orphans are found by a unique marker word in the jobs' command lines, looked up in /proc (so a
-job that survives its runner, reparented to init, is found wherever it went).
+job that survives its runner, reparented to init, is found wherever it went: tests/processes.py).
 """
 
 from __future__ import annotations
@@ -14,38 +14,14 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+from processes import procs_with, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 UTILS = REPO / "utils"
-
-
-def procs_with(marker: str) -> list[int]:
-    """PIDs of live processes whose command line contains ``marker`` (zombies excluded)."""
-    found = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit() or int(d.name) == os.getpid():
-            continue
-        try:
-            cmdline = (d / "cmdline").read_bytes()
-            state = (d / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state != "Z":
-            found.append(int(d.name))
-    return found
-
-
-def wait_for(pred, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def new_marker() -> str:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 from conftest import copy_run, run_recipe
-from test_faults import fill, small_disk, wait_for
+from processes import wait_for
+from test_faults import fill, small_disk
 
 ARGS = ("--mini-size", "tiny")
 

@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from slurm_cluster import ClusterError, SlurmCluster, missing_requirements
-from test_faults import new_marker, procs_with, sleeper, wait_for
+from processes import procs_with, wait_for
+from slurm_cluster import running_cluster
+from test_faults import new_marker, sleeper
 
 REPO = Path(__file__).resolve().parent.parent
 SLURM_PL = str(REPO / "utils" / "slurm.pl")
@@ -23,17 +24,7 @@ SLURM_PL = str(REPO / "utils" / "slurm.pl")
 
 @pytest.fixture(scope="module")
 def cluster():
-    why = missing_requirements()
-    if why:
-        pytest.fail(f"these tests need a one-node Slurm cluster on this machine: {why}",
-                    pytrace=False)
-    c = SlurmCluster()
-    try:
-        c.start()
-    except ClusterError as e:
-        pytest.fail(str(e), pytrace=False)
-    yield c
-    c.stop()
+    yield from running_cluster("these tests")
 
 
 def job_id_of(log: Path) -> str:

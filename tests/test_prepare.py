@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from archive_server import archive_server
 
 from seedkit.audio import read_audio
 from seedkit.corpus import real_layout as rl
@@ -265,20 +266,6 @@ def test_fetch_restarts_when_server_ignores_range(tmp_path, monkeypatch):
     assert dest.read_bytes() == payload
 
 
-def _archive_server(monkeypatch, files: dict[str, bytes]) -> list[str]:
-    """Serve ``files`` (URL -> bytes) through ``download.open_url``; returns the URLs asked for."""
-    asked: list[str] = []
-
-    def fake(url, start):
-        asked.append(url)
-        if url not in files:
-            raise OSError(f"no route to {url}")
-        return io.BytesIO(files[url][start:]), len(files[url]), True
-
-    monkeypatch.setattr(download, "open_url", fake)
-    return asked
-
-
 def _tar(root: Path, arcname: str, gz: bool) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz" if gz else "w") as tar:
@@ -313,7 +300,7 @@ def test_downloads_through_lhotse_offline(tmp_path, monkeypatch):
         download.LIBRILIGHT_SMALL_URL: small,
         download.VOXCONVERSE_SV_URL: _zip(src / "voxconverse_test_SV", "voxconverse_test_SV"),
     }
-    asked = _archive_server(monkeypatch, files)
+    asked = archive_server(monkeypatch, files)
     corpora_dir = tmp_path / "corpora"
     import hashlib
 
@@ -344,7 +331,7 @@ def test_downloads_through_lhotse_offline(tmp_path, monkeypatch):
 
 
 def test_download_failure_is_one_clear_error(tmp_path, monkeypatch, capsys):
-    _archive_server(monkeypatch, {})
+    archive_server(monkeypatch, {})
     from seedkit.bin.download_corpus import main
 
     assert run_main(main, "seedkit-download-corpus", ["musan", str(tmp_path / "c")]) == 1
@@ -353,7 +340,7 @@ def test_download_failure_is_one_clear_error(tmp_path, monkeypatch, capsys):
 
 
 def test_on_disk_corpus_is_linked_not_downloaded(tmp_path, monkeypatch):
-    asked = _archive_server(monkeypatch, {})
+    asked = archive_server(monkeypatch, {})
     rl.write_voxceleb1(tmp_path / "mine", n_dev=1, n_test=2, videos=1, utts=2)
     dest = download.ensure_corpus("voxceleb1", tmp_path / "corpora", on_disk=tmp_path / "mine")
     assert dest.is_symlink() and (dest / "vox1_meta.csv").is_file() and asked == []
@@ -397,7 +384,7 @@ def test_voxceleb1_download_from_lhotse_part_urls(tmp_path, monkeypatch):
     cache.mkdir(parents=True)
     part = VOXCELEB1_PARTS_URL[1].rsplit("/", 1)[1]
     (cache / f"{part}.part").write_bytes(files[VOXCELEB1_PARTS_URL[1]][:10])  # interrupted
-    asked = _archive_server(monkeypatch, files)
+    asked = archive_server(monkeypatch, files)
     dest = download.ensure_corpus("voxceleb1", tmp_path / "corpora")
     assert sorted(p.relative_to(dest) for p in (dest / "wav").rglob("*.wav")) == sorted(
         p.relative_to(tmp_path / "src") for p in (tmp_path / "src" / "wav").rglob("*.wav"))
