@@ -58,6 +58,8 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
     partial ``path``; a write error names ``path`` (:func:`seedkit.errors.writing`).
     """
     path = Path(path)
+    if path.is_dir():  # else the final rename fails naming the temporary file, after all the work
+        raise SeedkitError("this output is a directory; give a file name", path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:

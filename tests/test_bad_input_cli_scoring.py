@@ -131,7 +131,8 @@ CASES += [
         "--mean-from embeddings have dimension 4 but the trial embeddings have 8"),
     # the line names the output's temporary file, not the directory given (a finding)
     Case("score:out-is-dir", "score", lambda w, t: [
-        w / "trials", f"scp:{w}/emb.scp", f"scp:{w}/emb.scp", t], [], "Is a directory"),
+        w / "trials", f"scp:{w}/emb.scp", f"scp:{w}/emb.scp", t], [],
+        ("this output is a directory", "give a file name")),
     Case("score:output-is-trials", "score", lambda w, t: [
         bi.write(t, "trials", (w / "trials").read_bytes()), f"scp:{w}/emb.scp",
         f"scp:{w}/emb.scp", t / "trials"], [], ("/trials:0:", "also an input")),
