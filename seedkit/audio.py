@@ -48,7 +48,7 @@ def read_audio(entry: str, expected_rate: Optional[int] = None, *, where: Option
                               stderr=subprocess.PIPE)
         if proc.returncode != 0:
             err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            tail = err[-1] if err else ""
+            tail = err[-1] if err else "it wrote nothing on stderr"
             raise SeedkitError(f"{what}pipe command failed with status {proc.returncode}: "
                                f"{tail}; run the command by hand to see why", src, line)
         data = io.BytesIO(proc.stdout)

@@ -86,6 +86,7 @@ def test_failing_pipe_rejected():
     with pytest.raises(SeedkitError) as err:  # no wav.scp given: the command is quoted
         read_audio("false |", RATE)
     assert err.value.path is None and "command 'false'" in err.value.message
+    assert "status 1: it wrote nothing on stderr;" in err.value.message  # not an empty reason
 
 
 def test_pipe_does_not_read_our_stdin(tone):
