@@ -6,23 +6,33 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 
-def procs_with(marker: str) -> list[int]:
-    """PIDs of live processes whose command line contains ``marker`` (zombies excluded)."""
-    found = []
+def live_processes() -> Iterator[tuple[int, str, str]]:
+    """(pid, command line with spaces for its NULs, working directory or "" where it cannot be
+    read) of every live process but this one; zombies and processes that end meanwhile are
+    passed over."""
     for d in Path("/proc").iterdir():
         if not d.name.isdigit() or int(d.name) == os.getpid():
             continue
         try:
-            cmdline = (d / "cmdline").read_bytes()
-            state = (d / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if (d / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if marker.encode() in cmdline and state != "Z":
-            found.append(int(d.name))
-    return found
+        try:
+            cwd = os.readlink(d / "cwd")
+        except OSError:
+            cwd = ""
+        yield int(d.name), cmd, cwd
+
+
+def procs_with(marker: str) -> list[int]:
+    """PIDs of live processes whose command line contains ``marker`` (zombies excluded)."""
+    return [pid for pid, cmd, _ in live_processes() if marker in cmd]
 
 
 def wait_for(pred, timeout: float, what: str) -> None:

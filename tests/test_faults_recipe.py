@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import copy_run, run_recipe
-from processes import wait_for
+from processes import live_processes, wait_for
 from test_faults import fill, small_disk
 
 ARGS = ("--mini-size", "tiny")
@@ -27,20 +27,8 @@ ARGS = ("--mini-size", "tiny")
 
 def procs_in(work: Path) -> list[str]:
     """Live processes whose working directory or command line is in ``work``."""
-    found = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit() or int(d.name) == os.getpid():
-            continue
-        try:
-            if (d / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                continue
-            cwd = os.readlink(d / "cwd")
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if cwd == str(work) or cwd.startswith(f"{work}/") or str(work) in cmd:
-            found.append(f"{d.name}: {cmd}")
-    return found
+    return [f"{pid}: {cmd}" for pid, cmd, cwd in live_processes()
+            if cwd == str(work) or cwd.startswith(f"{work}/") or str(work) in cmd]
 
 
 def temporaries(work: Path) -> list[str]:
