@@ -21,7 +21,7 @@ setup(
     install_requires=[
         "torch>=2.1",
         "torchaudio>=2.1",
-        "lhotse>=1.33,<1.34",  # prepare/ patches lhotse recipes: tests/test_lhotse_pins.py
+        "lhotse>=1.33,<1.34",  # prepare/ patches lhotse recipes: tests/prepare/test_lhotse_pins.py
         "urllib3",
         "kaldiio>=2.17",
         "numpy>=1.23",

@@ -16,8 +16,8 @@ written-out resample (speed-up).
     .venv/bin/python benchmarks/bench_bootstrap.py [--trials 1000000] [--speakers 1000]
         [--resamples 1000] [--naive 5] [--repeats 2]
 
-``--coverage N`` runs the simulation check of tests/test_metrics_ci.py instead and prints its
-numbers: N independent simulations (40 speakers x 4 utterances, all 240 target pairs and 960
+``--coverage N`` runs the simulation check of tests/scoring/test_metrics_ci.py instead and prints
+its numbers: N independent simulations (40 speakers x 4 utterances, all 240 target pairs and 960
 non-target pairs; target score = 3 + u_spk + e, non-target = v_a + v_b + e, u ~ N(0, 0.8^2),
 v ~ N(0, 0.6^2), e ~ N(0, 1)), each with a 95% interval from 200 resamples by speaker and by
 trial: how often each holds the true EER (that of the population's scores, N(3, 1.64) and
@@ -38,10 +38,10 @@ from scipy import optimize, stats
 from seedkit.scoring.bootstrap import Clusters, compare_systems, interval, replicates
 from seedkit.scoring.metrics import summarize
 
-# the simulation (tests/test_metrics_ci.py imports it): target score = MU + u_spk + e, non-target
-# score = v_a + v_b + e, e ~ N(0, 1), u ~ N(0, TAU_T^2), v ~ N(0, TAU_N^2) per speaker; over the
-# population of speakers the scores are N(MU, TAU_T^2 + 1) and N(0, 2 TAU_N^2 + 1), whose EER is
-# the truth
+# the simulation (tests/scoring/test_metrics_ci.py imports it): target score = MU + u_spk + e,
+# non-target score = v_a + v_b + e, e ~ N(0, 1), u ~ N(0, TAU_T^2), v ~ N(0, TAU_N^2) per
+# speaker; over the population of speakers the scores are N(MU, TAU_T^2 + 1) and
+# N(0, 2 TAU_N^2 + 1), whose EER is the truth
 MU, TAU_T, TAU_N = 3.0, 0.8, 0.6
 
 

@@ -3,7 +3,7 @@
 # The CUDA paths of seedkit in one table (benchmarks/gpu_check.py): equivalence with the original
 # code on the device, extraction crops/s (fp32, bf16), torchrun training pairs/s, the steady-state
 # training lines of benchmarks/bench_train.py, enhancement emb/s. On one GPU it takes a few minutes; --quick is the CPU smoke run CI does
-# (tests/test_gpu_check.py) so the script cannot rot. Run it from the repository root.
+# (tests/benchmarks/test_gpu_check.py) so the script cannot rot. Run it from the repository root.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 python=$root/.venv/bin/python

@@ -1,7 +1,7 @@
 """Reading in place against the 16 kHz copies, on the real-layout fixtures: the resampler's SNR
 against ffmpeg's on every LibriTTS-R file (whole files, and 200 samples off each end), and the
 cosine similarity of the embeddings of the two modes (the tiny random-weight ResNet of the tests,
-full utterances). The numbers behind the tolerances of tests/test_resample_inplace.py.
+full utterances). The numbers behind the tolerances of tests/prepare/test_resample_inplace.py.
 
     .venv/bin/python benchmarks/inplace_check.py [--seeds 0 3 7]
 """

@@ -1,6 +1,6 @@
-"""The bad-input table's machinery, shared by tests/test_bad_input_cli*.py (one file per command
-family): the good world every case spoils one thing of, the ``Case`` record, the malformed
-contents used by several families, and the check every case must pass.
+"""The bad-input table's machinery, shared by tests/bad_input/test_bad_input_cli*.py (one file per
+command family): the good world every case spoils one thing of, the ``Case`` record, the
+malformed contents used by several families, and the check every case must pass.
 
 Every case names the words its ERROR line must hold (``Case.words``): at least the offending
 file (its path tail and line, e.g. ``/in/utt2spk:2:``) or option, and the problem. The words
@@ -162,7 +162,7 @@ def copy_model(w: Path, t: Path) -> Path:
 
 #: A data dir's tables spoiled one way each: kind -> (table, content (None: the good table
 #: gzip-compressed), the words of the ERROR line). Every data-dir reader meets them
-#: (tests/test_bad_input_cli.py, and seedkit-extract in test_bad_input_cli_extract.py).
+#: (tests/bad_input/test_bad_input_cli.py, and seedkit-extract in test_bad_input_cli_extract.py).
 TABLE_BAD = {
     "utt2spk-empty": ("utt2spk", b"", ("/in/utt2spk:0:", "empty")),
     "utt2spk-binary": ("utt2spk", BINARY, ("/in/utt2spk:0:", "binary data")),

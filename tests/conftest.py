@@ -79,7 +79,7 @@ def copy_run(src: Path, dest: Path, *remove: str, logs: bool = False) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """One complete ``./run.sh --mini-size tiny`` (stages 0-7, GE2E backbone), made once per
-    session for the slow recipe tests (tests/test_mini_recipe.py, test_faults_recipe.py,
+    session for the slow recipe tests (tests/recipes/test_mini_recipe.py, test_faults_recipe.py,
     test_backbone_recipes.py, test_backbone_onnx.py). Read it, never run or write in it: a test
     that runs the recipe does so in a ``copy_run`` of it, so the tests stay independent and run
     in any order. Its log is ``run.0.log``."""

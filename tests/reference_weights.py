@@ -2,7 +2,7 @@
 
 Written for seedkit from the formula the fixtures document (``tests/data/reference/README.md``);
 the fixtures check it: every state-dict entry stores ``sum``/``sum_abs`` and every waveform case
-stores a checksum (``tests/test_reference_fixtures.py``).
+stores a checksum (``tests/foundation/test_reference_fixtures.py``).
 
 Every random number is a double ``u`` in [0, 1) from ``random.Random(seed).random()`` (a stream that
 Python keeps stable across versions); ``v = (2u - 1) * sqrt(3)`` has mean 0 and variance 1. All

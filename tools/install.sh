@@ -2,7 +2,7 @@
 # Installs everything seedkit needs on a fresh Debian 12 / Python 3.11 machine, idempotently:
 #   - ffmpeg, sox, libsox-fmt-all, espeak-ng (apt) when absent;
 #   - slurm-wlm and munge (apt) when absent, for the tests that run a one-node Slurm cluster
-#     (tests/test_slurm_real.py); where they cannot be installed (not root, no apt-get, apt-get
+#     (tests/foundation/test_slurm_real.py); where they cannot be installed (not root, no apt-get, apt-get
 #     fails) the install goes on with a warning, and those tests fail naming what is missing;
 #   - a virtual environment at <repo>/.venv with the pinned Python packages and seedkit itself
 #     (console scripts seedkit-* in .venv/bin).
@@ -60,11 +60,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   elif ! command -v apt-get >/dev/null 2>&1; then
     why="no apt-get"
   else
-    log "installing ${missing[*]} (a one-node Slurm cluster for tests/test_slurm_real.py)"
+    log "installing ${missing[*]} (a one-node Slurm cluster for tests/foundation/test_slurm_real.py)"
     apt_install "${slurm_packages[@]}" || why="apt-get install failed"
   fi
   if [ -n "$why" ]; then
-    log "WARNING: ${missing[*]} not installed ($why); tests/test_slurm_real.py will fail" \
+    log "WARNING: ${missing[*]} not installed ($why); tests/foundation/test_slurm_real.py will fail" \
       "until 'apt-get install -y ${slurm_packages[*]}' is run as root"
   fi
 fi

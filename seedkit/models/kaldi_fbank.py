@@ -2,8 +2,8 @@
 
 :func:`kaldi_fbank` wraps ``torchaudio.compliance.kaldi.fbank`` (Kaldi's ``compute-fbank-feats``
 in torch; fbank is not written again here) with the settings in a :class:`KaldiFbankOptions`,
-and adds a batch axis. ``tests/test_kaldi_fbank.py`` checks it against kaldi-native-fbank (the
-C++ fbank sherpa-onnx uses) for the settings seedkit uses.
+and adds a batch axis. ``tests/models/test_kaldi_fbank.py`` checks it against kaldi-native-fbank
+(the C++ fbank sherpa-onnx uses) for the settings seedkit uses.
 
 Where the libraries' *defaults* differ (set every field explicitly when porting a front end):
 

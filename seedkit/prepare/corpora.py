@@ -26,8 +26,8 @@ One module per corpus (:mod:`.voxceleb1`, :mod:`.librittsr`, :mod:`.librilight`,
 around; what they share is in :mod:`.common`. The recipes have no public option for some of those
 behaviours, so seedkit patches the module attribute named for the length of one call
 (:func:`~seedkit.prepare.common.patched`); setup.py and requirements.txt pin ``lhotse>=1.33,<1.34``,
-and ``tests/test_lhotse_pins.py`` fails naming the attribute if a lhotse release changes under a
-patch.
+and ``tests/prepare/test_lhotse_pins.py`` fails naming the attribute if a lhotse release changes
+under a patch.
 """
 
 from __future__ import annotations

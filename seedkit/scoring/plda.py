@@ -9,7 +9,7 @@ generalised eigenvectors of ``S_b v = lambda S_w v``, scaled so that ``P^T S_w P
 
 Conditioning: ``S_w`` (and the EM's starting ``Phi_w``, ``Phi_b``) get a ridge of 1e-6 times their
 mean diagonal, every EM estimate one of 1e-12; results differ from ridge-free formulas by about
-1e-6 relative (``tests/test_scoring_plda.py`` compares with an independent computation).
+1e-6 relative (``tests/scoring/test_scoring_plda.py`` compares with an independent computation).
 
 **Two-covariance PLDA.** A speaker has a latent ``y ~ N(mu, Phi_b)``; each embedding of that
 speaker is ``x = y + eps``, ``eps ~ N(0, Phi_w)``.

@@ -105,7 +105,7 @@ class DeviceNoise:
     u1 = (2 * (23 high bits) + 1) / 2**24 in (0, 1) and u2 = (24 low bits) / 2**24
     (|eps| <= 5.8). t is exact on every device; eps is exact up to the float32 rounding of log,
     sqrt, sin and cos, which differs between devices and libraries by a few 1e-7 (seedkit before
-    this class drew the same function with numpy on the host; ``tests/test_seed_ddp.py`` keeps
+    this class drew the same function with numpy on the host; ``tests/seed/test_seed_ddp.py`` keeps
     that definition and compares).
 
     The working memory is kept between calls (on the CPU, fresh temporaries of a step's size cost

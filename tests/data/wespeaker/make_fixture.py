@@ -9,7 +9,7 @@ deterministic weights. Run once, outside the repository's package (the tests imp
 ``wespeaker/models/pooling_layers.py``, ``wespeaker/dataset/processor.py`` and
 ``wespeaker/dataset/dataset_utils.py`` (with empty ``__init__.py`` files) from the commit named in
 README.md. The weights are not stored: :func:`deterministic_weights` (which
-tests/test_backbone_wespeaker.py imports) regenerates them from a seed.
+tests/models/test_backbone_wespeaker.py imports) regenerates them from a seed.
 """
 
 from __future__ import annotations
