@@ -165,8 +165,9 @@ def test_task_cancelled_with_scancel_while_waiting(cluster, tmp_path):
     with background(cluster, tmp_path, "JOB=1:2", "log/c.JOB.log", "echo started; sleep 60",
                     SLURM_PL_GRACE="2") as p:
         logs = [tmp_path / f"log/c.{j}.log" for j in (1, 2)]
-        wait_for(lambda: all(f.is_file() and "started" in f.read_text() for f in logs), 60,
-                 "both tasks to start")
+        # the task's own output line (the log's header, written at submission, quotes the command)
+        wait_for(lambda: all(f.is_file() and re.search(r"^started$", f.read_text(), re.M)
+                             for f in logs), 60, "both tasks to start")
         job = job_id_of(logs[0], 1)
         cluster.run("scancel", f"{job}_1")
         time.sleep(1)
@@ -315,7 +316,10 @@ def test_voxceleb_cpu_stages_through_slurm_match_local(recipe_runs):
     # and wrote exactly what the local back end writes
     a, b = _outputs(local, local, slurm), _outputs(slurm, local, slurm)
     assert sorted(a) == sorted(b)
-    assert any(k.endswith("xvector.scp") for k in a) and any(k.endswith(".wav") for k in a)
+    assert any(k.endswith("xvector.scp") for k in a)
+    # stage 2 reads the audio where it lies (the default): no copies, 24 kHz files as pipes
+    assert not any(k.endswith(".wav") for k in a), [k for k in a if k.endswith(".wav")]
+    assert any(b"seedkit-resample-wav 16000 " in v for k, v in a.items() if k.endswith("wav.scp"))
     assert any(k.endswith("render.spec") for k in a)
     differ = [k for k in a if a[k] != b[k]]
     assert differ == []
