@@ -21,6 +21,7 @@ averages to the mean over exactly the pairs one process would train.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Optional
 
 import numpy as np
@@ -78,6 +79,7 @@ def _signed(x: int) -> int:
 _GOLDEN = _signed(0x9E3779B97F4A7C15)
 _TWO_PI_2_24 = float(np.float32(2.0 * np.pi)) * 2.0 ** -24
 _MIX = ((30, _signed(0xBF58476D1CE4E5B9)), (27, _signed(0x94D049BB133111EB)), (31, 1))
+_HIGH = 1 if sys.byteorder == "little" else 0  # the high int32 half of an int64, viewed as two
 
 
 def _splitmix64_(z: torch.Tensor, tmp: torch.Tensor) -> torch.Tensor:
@@ -105,18 +107,25 @@ class DeviceNoise:
     u1 = (2 * (23 high bits) + 1) / 2**24 in (0, 1) and u2 = (24 low bits) / 2**24
     (|eps| <= 5.8). t is exact on every device; eps is exact up to the float32 rounding of log,
     sqrt, sin and cos, which differs between devices and libraries by a few 1e-7 (seedkit before
-    this class drew the same function with numpy on the host; ``tests/seed/test_seed_ddp.py`` keeps
-    that definition and compares).
+    this class drew the same function with numpy on the host; ``tests/seed/test_sampling.py``
+    keeps that definition and compares).
 
-    The working memory is kept between calls (on the CPU, fresh temporaries of a step's size cost
-    as much as the arithmetic), so the tensors a call returns are valid until the next call.
+    The batch is processed whole, with as few passes over the [n, dim / 2] words as the same bits
+    allow (on the CPU each pass is a trip through memory, and a row-chunked loop measured slower:
+    torch's per-op cost outweighs the cache gain): the last xorshift of a word leaves its bits
+    33..63 as they are, so u1 is read before it and u2 after it without a mask; u1 is built as
+    float32 bits (1.m, m = the 23 high bits, minus 1 - 2**-24: exact) from the high int32 halves,
+    u2's 24 bits are narrowed to int32 before the conversion to float (int64 -> float32 is slow
+    on the CPU), and r * cos / r * sin are written straight into the interleaved output. The
+    working memory is kept between calls (fresh temporaries of a step's size cost as much as the
+    arithmetic on the CPU), so the tensors a call returns are valid until the next call.
     """
 
     def __init__(self, dim: int, num_timesteps: int, device: torch.device):
         self.dim, self.num_timesteps, self.device = int(dim), int(num_timesteps), device
         self.half = (self.dim + 1) // 2
-        self.steps = torch.arange(1, self.half + 2, dtype=torch.int64,
-                                  device=device) * _GOLDEN
+        # (j + 1) * golden for the words j = 1..half (word 0, t's, is drawn on its own)
+        self.steps = torch.arange(2, self.half + 2, dtype=torch.int64, device=device) * _GOLDEN
         self._n = -1
 
     def _buffers(self, n: int) -> None:
@@ -124,13 +133,16 @@ class DeviceNoise:
             return
         dev, half = self.device, self.half
         self.t = torch.empty(n, dtype=torch.int64, device=dev)
-        self.eps = torch.empty(n, half, 2, dtype=torch.float32, device=dev)
         self.key = torch.empty(n, dtype=torch.int64, device=dev)
         self.key_tmp = torch.empty(n, dtype=torch.int64, device=dev)
-        self.words = torch.empty(n, half + 1, dtype=torch.int64, device=dev)
-        self.tmp = torch.empty(n, half + 1, dtype=torch.int64, device=dev)
-        self.u1 = torch.empty(n, half, dtype=torch.float32, device=dev)
-        self.theta = torch.empty(n, half, dtype=torch.float32, device=dev)
+        self.words = torch.empty(n, half, dtype=torch.int64, device=dev)
+        self.tmp = torch.empty(n, half, dtype=torch.int64, device=dev)
+        # tmp's memory, free once u2's bits are narrowed out of it: theta and cos / sin
+        flat = self.tmp.view(-1).view(torch.float32)
+        self.theta, self.trig = flat[:n * half].view(n, half), flat[n * half:].view(n, half)
+        self.hi = torch.empty(n, half, dtype=torch.int32, device=dev)
+        self.lo = torch.empty(n, half, dtype=torch.int32, device=dev)
+        self.eps = torch.empty(n, half, 2, dtype=torch.float32, device=dev)
         self._n = n
 
     def __call__(self, seed: int, epoch: int, positions: torch.Tensor
@@ -142,31 +154,43 @@ class DeviceNoise:
         key = torch.mul(positions, _GOLDEN, out=self.key)
         key += mix_seed(seed, 2, epoch)
         _splitmix64_(key, self.key_tmp)
-        w, tmp = self.words, self.tmp
-        torch.add(key[:, None], self.steps, out=w)
-        _splitmix64_(w, tmp)
         # t: (top 32 bits of word 0) * T >> 32, a multiply-shift
-        hi = torch.bitwise_right_shift(w[:, 0], 32, out=tmp[:, 0])
-        hi &= 0xFFFFFFFF
-        hi *= self.num_timesteps
-        torch.bitwise_right_shift(hi, 32, out=self.t)
-        # Box-Muller: u1 = (2 * (23 high bits) + 1) / 2**24 = ((24 high bits) | 1) / 2**24,
-        # theta = 2 pi * (24 low bits) / 2**24 (2 pi rounded to float32 first, as numpy did; the
-        # power-of-two factors are exact, so one multiply rounds as the two did)
-        words, scratch = w[:, 1:], tmp[:, 1:]
-        torch.bitwise_right_shift(words, 40, out=scratch)
-        scratch &= 0xFFFFFF
-        scratch |= 1
-        u1, theta = self.u1, self.theta
-        u1.copy_(scratch)
-        u1 *= 2.0 ** -24
-        words &= 0xFFFFFF
-        theta.copy_(words)
+        w0 = torch.add(key, _GOLDEN, out=self.key_tmp)
+        _splitmix64_(w0, self.t)
+        t = torch.bitwise_right_shift(w0, 32, out=self.t)
+        t &= 0xFFFFFFFF
+        t *= self.num_timesteps
+        t >>= 32
+        # words 1..half: splitmix64 up to its last xorshift
+        w, tmp = self.words, self.tmp
+        torch.add(self.steps, key[:, None], out=w)
+        for shift, mult in _MIX[:2]:
+            torch.bitwise_right_shift(w, shift, out=tmp)
+            tmp &= (1 << (64 - shift)) - 1
+            w ^= tmp
+            w *= mult
+        # u1 = (2 * (bits 41..63) + 1) / 2**24: the float32 1.m (m = those 23 bits, taken from
+        # the high int32 half) minus 1 - 2**-24, exact; the last xorshift keeps bits 33..63
+        hi = self.hi.copy_(w.view(torch.int32)[:, _HIGH::2])
+        hi >>= 9
+        hi &= 0x7FFFFF
+        hi |= 0x3F800000
+        u1 = hi.view(torch.float32)
+        u1 -= 1.0 - 2.0 ** -24
+        # theta = 2 pi * (bits 0..23 of the last xorshift's output) / 2**24 (2 pi rounded to
+        # float32 first, as numpy did; the power-of-two factor is exact, so one multiply rounds
+        # as the two did); an arithmetic shift suffices, the sign bits land above bit 32
+        torch.bitwise_right_shift(w, _MIX[2][0], out=tmp)
+        tmp ^= w
+        lo = self.lo.copy_(tmp)  # the low 32 bits
+        lo &= 0xFFFFFF
+        theta = self.theta.copy_(lo)
         theta *= _TWO_PI_2_24
         r = u1.log_().mul_(-2.0).sqrt_()
-        torch.cos(theta, out=self.eps[:, :, 0])
-        torch.sin(theta, out=self.eps[:, :, 1])
-        self.eps *= r[:, :, None]
+        trig = torch.cos(theta, out=self.trig)
+        torch.mul(trig, r, out=self.eps[:, :, 0])
+        torch.sin(theta, out=trig)
+        torch.mul(trig, r, out=self.eps[:, :, 1])
         eps = self.eps.view(n, 2 * self.half)
         return self.t, eps[:, :self.dim] if self.dim != 2 * self.half else eps
 
