@@ -63,6 +63,9 @@ class Study:
     def __init__(self, args: argparse.Namespace):
         self.a = args
         self.threads = max(1, 2 // args.concurrent)  # two cores
+        # both: path.sh sets MKL_NUM_THREADS from OMP_NUM_THREADS when sourced, and an MKL pool
+        # of 2 threads per process beside 2 trainers made every step about 10x slower
+        self.env = f"OMP_NUM_THREADS={self.threads} MKL_NUM_THREADS={self.threads}"
         self.work = Path(args.work).resolve()
         self.times: dict[str, float] = {}
         self.lock = threading.Lock()
@@ -86,7 +89,8 @@ class Study:
 
     def extract(self, data: Path, out: Path, name: str) -> None:
         a = self.a
-        self.timed(name, f"OMP_NUM_THREADS=1 utils/extract_embeddings.sh --cmd run.pl --nj {a.nj} "
+        self.timed(name, f"OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 utils/extract_embeddings.sh "
+                   f"--cmd run.pl --nj {a.nj} "
                    f"--num-threads 1 --config {a.backbone_conf} --crop full --seed {a.data_seed} "
                    f"--device cpu {data} {out}", out / "xvector.scp")
 
@@ -153,7 +157,7 @@ class Study:
     def train(self, system: str, conf: str, d: Path, seed: int) -> Path:
         exp = self.work / "exp" / system / f"seed{seed}"
         self.timed(f"train_{system}_seed{seed}",
-                   f"rm -rf {exp} && OMP_NUM_THREADS={self.threads} seedkit-train-seed "
+                   f"rm -rf {exp} && {self.env} seedkit-train-seed "
                    f"--config {conf} "
                    f"--seed {seed} --device cpu --epochs 100000 --max-steps {self.a.steps} "
                    f"--clean scp:{d / 'crops.scp'} --noisy scp:{d / 'xvectors/xvector.scp'} "
@@ -161,7 +165,7 @@ class Study:
         for union in ("heldout_all", "eval_all"):
             out = exp / "xvectors" / union
             self.timed(f"enhance_{system}_seed{seed}_{union}",
-                       f"OMP_NUM_THREADS={self.threads} seedkit-enhance "
+                       f"{self.env} seedkit-enhance "
                        f"--seed {self.a.data_seed} "
                        f"{exp / 'final.pt'} scp:{self.work / 'xvectors' / union / 'xvector.scp'} "
                        f"ark,scp:{out}/xvector.ark,{out}/xvector.scp", out / "xvector.scp")
