@@ -18,7 +18,8 @@ For each D, in one process:
     (device synchronised per call): the trainer's (index arrays on the device,
     :class:`seedkit.seed.sampling.DeviceNoise`) and the host path seedkit trained with before
     (order and gather on the host, t and epsilon by numpy, copied to the device), kept in this
-    file as the reference.
+    file as the reference; and ``noise alone``: t and epsilon only, DeviceNoise against the
+    numpy draw (the rest of a sampler's time is its order and gather).
 Trainer, bare step and samplers are sampled in alternation (medians of ``--repeats``), so a
 change of machine load during the run affects them alike. On the CPU the times are CPU seconds of
 the process (``time.process_time``: on a shared machine the wall clock measures the other jobs
@@ -217,13 +218,32 @@ def bench_dim(dim: int, batch: int, steps: int, warmup: int, repeats: int, num_p
             old(1, s, batch)
             _sync(dev)
 
+    # t and epsilon alone, for the positions of the epoch's steps
+    positions = [step_shard(num_pairs, 0, 1, batch, s)[0] for s in range(n_steps)]
+    positions_dev = [p.to(dev) for p in positions]
+
+    def new_noise() -> None:
+        for i in range(SAMPLER_CALLS):
+            noise(cfg["seed"], 1, positions_dev[i % n_steps])
+            _sync(dev)
+
+    def numpy_noise() -> None:
+        for i in range(SAMPLER_CALLS):
+            t_, eps_ = numpy_pair_noise(cfg["seed"], 1, positions[i % n_steps], dim,
+                                        cfg["train_timesteps"])
+            t_.to(dev), eps_.to(dev)
+            _sync(dev)
+
     train_steps(warmup)
     bare_steps(warmup)
     old_steps(warmup)
     new_sampler()
     old_sampler()
-    t_train, t_bare, t_old_step, t_new, t_old = _medians(
-        [train_steps, bare_steps, old_steps, new_sampler, old_sampler], repeats, dev)
+    new_noise()
+    numpy_noise()
+    t_train, t_bare, t_old_step, t_new, t_old, t_noise, t_np_noise = _medians(
+        [train_steps, bare_steps, old_steps, new_sampler, old_sampler, new_noise, numpy_noise],
+        repeats, dev)
     step_s, bare_s = t_train / steps, t_bare / steps
     t_new, t_old = t_new / SAMPLER_CALLS, t_old / SAMPLER_CALLS
     data_share = min(1.0, t_new / step_s)
@@ -231,7 +251,9 @@ def bench_dim(dim: int, batch: int, steps: int, warmup: int, repeats: int, num_p
             "bare_pairs_s": batch / bare_s, "old_step_pairs_s": batch * steps / t_old_step,
             "data_pct": 100 * data_share,
             "net_pct": 100 * (1 - data_share), "sampler_ms": 1e3 * t_new,
-            "old_sampler_ms": 1e3 * t_old, "steps": steps, "repeats": repeats}
+            "old_sampler_ms": 1e3 * t_old, "noise_ms": 1e3 * t_noise / SAMPLER_CALLS,
+            "numpy_noise_ms": 1e3 * t_np_noise / SAMPLER_CALLS, "steps": steps,
+            "repeats": repeats}
 
 
 def lines(r: dict) -> list[str]:
@@ -245,6 +267,8 @@ def lines(r: dict) -> list[str]:
         f"{r['train_pairs_s'] / r['old_step_pairs_s']:.2f})",
         f"D={r['dim']}, {r['batch']} pairs/step: sampler {r['sampler_ms']:.2f} ms/step (old numpy "
         f"path {r['old_sampler_ms']:.2f} ms/step, {r['old_sampler_ms'] / r['sampler_ms']:.1f}x)",
+        f"D={r['dim']}, {r['batch']} pairs/step: noise alone {r['noise_ms']:.2f} ms/step (numpy "
+        f"draw {r['numpy_noise_ms']:.2f} ms/step, {r['numpy_noise_ms'] / r['noise_ms']:.1f}x)",
     ]
 
 
