@@ -24,7 +24,7 @@ from seedkit.corpus.config import CorpusConfig
 from seedkit.corpus.environments import colored_noise
 from seedkit.corpus.signal import normalise_level, rms
 from seedkit.corpus.text import make_sentence
-from seedkit.errors import SeedkitError
+from seedkit.errors import OptionError, Param, SeedkitError
 from seedkit.rng import item_rng
 
 SAMPLE_RATE = 16000
@@ -85,21 +85,34 @@ def check_voice_space(cfg: CorpusConfig) -> None:
 
 
 def draw_speakers(cfg: CorpusConfig) -> dict[str, list[Speaker]]:
-    """Draw ``num_speakers`` distinct voice tuples; split into train, eval and babble lists."""
+    """Draw ``num_speakers`` distinct voice tuples; split into train, eval and babble lists.
+
+    One permutation of the voice space is cut eval | babble | train, so the eval and babble
+    speakers do not change when only the training set is resized. Training speakers skip the
+    tuples whose variant is in ``heldout_variants`` (kept for voices no training speaker has:
+    :func:`seedkit.corpus.heldout.heldout_speakers`); eval and babble speakers may use them."""
     cfg.validate()
     axes = (cfg.languages, cfg.variants, cfg.pitches, cfg.pitch_ranges, cfg.speeds,
             cfg.word_gaps)
     rng = item_rng(cfg.seed, "speakers")
-    # one permutation of the whole space, cut eval | babble | train: the eval and babble speakers
-    # do not change when only the training set is resized
-    flat = rng.permutation(cfg.voice_space_size)[: cfg.num_speakers]
-    tuples = []
-    for index in flat.tolist():
+    perm = rng.permutation(cfg.voice_space_size).tolist()
+
+    def voice(index: int) -> tuple:
         values = []
         for axis in reversed(axes):
             index, r = divmod(index, len(axis))
             values.append(axis[r])
-        tuples.append(tuple(reversed(values)))
+        return tuple(reversed(values))
+
+    first = cfg.num_eval_speakers + cfg.num_babble_speakers
+    tuples = [voice(i) for i in perm[:first]]
+    reserved = set(cfg.heldout_variants)
+    train = (v for v in map(voice, perm[first:]) if v[1] not in reserved)
+    tuples += [v for _, v in zip(range(cfg.num_train_speakers), train)]
+    if len(tuples) < cfg.num_speakers:
+        raise OptionError(f"asked for {cfg.num_train_speakers} training speakers but the voice "
+                          f"space holds only {len(tuples) - first} more without the ",
+                          Param("heldout_variants"), "; ask for fewer or reserve fewer variants")
     out: dict[str, list[Speaker]] = {"train": [], "eval": [], "babble": []}  # output order
     counts = (("eval", cfg.num_eval_speakers), ("babble", cfg.num_babble_speakers),
               ("train", cfg.num_train_speakers))

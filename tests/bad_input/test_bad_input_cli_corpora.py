@@ -88,6 +88,12 @@ for _cid, (_args, _words) in {
         "snrs-text": (["--snrs", "a,b"], ("--snrs", "'a,b'")),
         "max-dur-huge": (["--max-dur", "1e9"], "--max-dur must be at most 60 s"),
         "trials-odd": (["--trials-per-set", "7"], ("--trials-per-set must be even", "got 7")),
+        "heldout-variant-unknown": (["--heldout-variants", "m1,zz9"],
+                                    ("--heldout-variants names ['zz9'], not in --variants",)),
+        "heldout-variants-all": (["--variants", "m1,f1", "--heldout-variants", "f1,m1"],
+                                 "--heldout-variants leaves no variant for the training speakers"),
+        "custom-variants-only": (["--variants", "m1,f1"],
+                                 ("--heldout-variants names", "give the held-out ones too")),
         }.items():
     CASES.append(Case(f"make-mini-corpus:{_cid}", "make_mini_corpus",
                       lambda w, t, a=_args: [*a, t / "corpus"], ["corpus"], _words))

@@ -3,6 +3,7 @@ training set never sees; valid data dirs with trials; same bytes again; bad inpu
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -55,6 +56,23 @@ def test_voices_are_held_out(made):
     # and no held-out voice is any corpus speaker's language (eval and babble included)
     assert not {s["language"] for s in held} & {s["language"] for s in corpus["speakers"]}
     assert json.loads((root / "heldout" / "heldout.json").read_text()) == summary
+
+
+def test_default_size_keeps_held_out_variants():
+    """The default corpus has 800 training voices; its reserved variants are what no training
+    speaker uses, so held-out voices exist (a draw without them would use every variant)."""
+    from seedkit.corpus.heldout import heldout_speakers
+    from seedkit.corpus.voices import draw_speakers
+
+    cfg = CorpusConfig(seed=777)
+    train = [s.to_dict() for s in draw_speakers(cfg)["train"]]
+    assert len(train) == 800 and cfg.heldout_variants
+    held, _, variants = heldout_speakers(cfg, train, 30, seed=777)
+    assert set(variants) == set(cfg.heldout_variants)
+    assert {s.variant for s in held} <= set(cfg.heldout_variants)
+    free = dataclasses.replace(cfg, heldout_variants=())
+    used = {s.variant for s in draw_speakers(free)["train"]}
+    assert used == set(cfg.variants)  # without the reservation no variant would be left
 
 
 def test_environments_are_held_out(made):

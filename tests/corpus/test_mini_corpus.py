@@ -90,6 +90,54 @@ def test_eval_speakers_do_not_depend_on_train_size():
     assert a["train"] == b["train"][:4]
 
 
+def test_heldout_variants_are_kept_from_training_speakers_only():
+    from seedkit.corpus.voices import draw_speakers
+
+    free, kept = small_config(), small_config()
+    free.num_train_speakers = kept.num_train_speakers = 60
+    free.heldout_variants = ()
+    a = draw_speakers(free)
+    reserved = tuple(sorted({s.variant for s in a["train"]}))[:10]
+    kept.heldout_variants = reserved
+    b = draw_speakers(kept)
+    assert any(s.variant in reserved for s in a["train"])  # the draw would have used them
+    assert not [s.spk for s in b["train"] if s.variant in reserved]
+    assert len(b["train"]) == 60 and len({(s.language, s.variant, s.pitch, s.pitch_range,
+                                           s.speed, s.word_gap) for s in b["train"]}) == 60
+    # eval and babble speakers are the draw's first cut and do not change
+    assert a["eval"] == b["eval"] and a["babble"] == b["babble"]
+    # the training speakers are those of the free draw in order, skipping the reserved variants
+    voice = lambda s: (s.language, s.variant, s.pitch, s.pitch_range, s.speed, s.word_gap)  # noqa
+    kept_free = [voice(s) for s in a["train"] if s.variant not in reserved]
+    assert [voice(s) for s in b["train"]][:len(kept_free)] == kept_free
+
+
+@pytest.mark.parametrize("variants, words", [
+    (("m1", "no-such"), "heldout_variants names ['no-such'], not in variants"),
+    (None, "heldout_variants leaves no variant for the training speakers"),
+])
+def test_bad_heldout_variants_one_clear_error(variants, words):
+    from seedkit.corpus.voices import draw_speakers
+
+    cfg = small_config()
+    cfg.heldout_variants = cfg.variants if variants is None else variants
+    with pytest.raises(SeedkitError, match=words.replace("[", r"\[").replace("]", r"\]")):
+        draw_speakers(cfg)
+
+
+def test_too_few_voices_left_for_training_is_a_clear_error():
+    from seedkit.corpus.voices import draw_speakers
+
+    cfg = small_config()
+    cfg.languages, cfg.variants = ("en-us",), ("m1", "f1")
+    cfg.pitches, cfg.pitch_ranges, cfg.speeds, cfg.word_gaps = (30, 60, 90), (50,), (150,), (0, 2)
+    cfg.num_eval_speakers, cfg.num_babble_speakers, cfg.num_train_speakers = 2, 4, 6
+    cfg.heldout_variants, cfg.mix_speakers_per_env, cfg.babble_talkers = ("f1",), 2, (2, 2)
+    with pytest.raises(SeedkitError, match="voice space holds only [0-9]+ more without the "
+                                           "heldout_variants"):
+        draw_speakers(cfg)
+
+
 def test_layout_and_audio_format(corpus):
     cfg = small_config()
     for subset, n_spk, n_utt in (("train", 4, 3), ("eval", 9, 6), ("babble", 6, 2)):
@@ -151,7 +199,7 @@ def test_speaker_sets_disjoint(corpus):
 
 def test_too_many_speakers_is_a_clear_error(tmp_path):
     cfg = small_config()
-    cfg.languages, cfg.variants = ("en-us",), ("m1", "f1")
+    cfg.languages, cfg.variants, cfg.heldout_variants = ("en-us",), ("m1", "f1"), ()
     cfg.pitches, cfg.pitch_ranges, cfg.speeds, cfg.word_gaps = (30, 60), (50,), (150,), (0,)
     with pytest.raises(SeedkitError, match="voice space holds only 4 distinct voices"):
         make_mini_corpus(tmp_path / "c", cfg)
