@@ -47,6 +47,15 @@ HELDOUT = ("heldout_clean", "heldout_mix", "heldout_rev0", "heldout_snr5")
 INDOMAIN = ("eval_clean", "eval_mix", "eval_snr0", "eval_snr5")
 
 
+def floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",") if v]
+
+
+def fe_dir(exp: Path, fe: float) -> Path:
+    """Where a model's embeddings enhanced with ``feature_ensemble = fe`` and their scores go."""
+    return exp / f"fe{fe:g}"
+
+
 def sh(cmd: str, log: Path) -> float:
     """Run ``cmd`` in bash after ``. ./path.sh``; returns its wall time; exits on failure."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +163,7 @@ class Study:
         print(f"{policy}: {len(new)} of {len(mine)} pairs embedded, the others are the "
               "release's", flush=True)
 
-    def train(self, system: str, conf: str, d: Path, seed: int) -> Path:
+    def train(self, system: str, conf: str, d: Path, seed: int, fes: list[float]) -> Path:
         exp = self.work / "exp" / system / f"seed{seed}"
         self.timed(f"train_{system}_seed{seed}",
                    f"rm -rf {exp} && {self.env} seedkit-train-seed "
@@ -162,14 +171,16 @@ class Study:
                    f"--seed {seed} --device cpu --epochs 100000 --max-steps {self.a.steps} "
                    f"--clean scp:{d / 'crops.scp'} --noisy scp:{d / 'xvectors/xvector.scp'} "
                    f"--pairs {d / 'aug/utt2clean'} {exp}", exp / "final.pt")
-        for union in ("heldout_all", "eval_all"):
-            out = exp / "xvectors" / union
-            self.timed(f"enhance_{system}_seed{seed}_{union}",
-                       f"{self.env} seedkit-enhance "
-                       f"--seed {self.a.data_seed} "
-                       f"{exp / 'final.pt'} scp:{self.work / 'xvectors' / union / 'xvector.scp'} "
-                       f"ark,scp:{out}/xvector.ark,{out}/xvector.scp", out / "xvector.scp")
-        self.score(exp)
+        for fe in fes:  # the output: enhanced + fe x normalised input, whatever the conf says
+            out_dir = fe_dir(exp, fe)
+            for union in ("heldout_all", "eval_all"):
+                out = out_dir / "xvectors" / union
+                self.timed(f"enhance_{system}_seed{seed}_fe{fe:g}_{union}",
+                           f"{self.env} seedkit-enhance --seed {self.a.data_seed} "
+                           f"--feature-ensemble {fe:g} {exp / 'final.pt'} "
+                           f"scp:{self.work / 'xvectors' / union / 'xvector.scp'} "
+                           f"ark,scp:{out}/xvector.ark,{out}/xvector.scp", out / "xvector.scp")
+            self.score(out_dir)
         return exp
 
     def score(self, exp: Path) -> None:
@@ -191,13 +202,15 @@ class Study:
         reg_seeds = [int(s) for s in self.a.regression_seeds.split(",")]
         jobs = []  # seed-major: one seed of every system first, then the next
         for seed in seeds:
-            jobs += [(f"seed_{p}", self.a.conf, p, seed) for p in policies]
+            jobs += [(f"seed_{p}", self.a.conf, p, seed, floats(self.a.feature_ensemble))
+                     for p in policies]
             if seed in reg_seeds:
-                jobs.append(("regression_release", self.a.regression_conf, "release", seed))
+                jobs.append(("regression_release", self.a.regression_conf, "release", seed,
+                             floats(self.a.regression_feature_ensemble)))
 
         def one(job):
-            system, conf, policy, seed = job
-            return self.train(system, conf, self.pairs(policy), seed)
+            system, conf, policy, seed, fes = job
+            return self.train(system, conf, self.pairs(policy), seed, fes)
 
         with ThreadPoolExecutor(self.a.concurrent) as pool:
             list(pool.map(one, jobs))
@@ -210,13 +223,25 @@ def _fmt(v: float, lo: float, hi: float, pct: bool = False) -> str:
     return f"{v:+.1f}{u} [{lo:+.1f}, {hi:+.1f}]" if pct else f"{v:.2f} [{lo:.2f}, {hi:.2f}]"
 
 
-def table(work: Path, policies: list[str], seeds: list[int], resamples: int, level: float,
-          set_dir) -> str:
+def table(work: Path, policies: list[str], fes: list[float], reg_fes: list[float],
+          others: list[tuple[Path, str]], resamples: int, level: float, set_dir) -> str:
+    """The study's markdown table. Systems: the frozen baseline; the regression baseline and
+    SEED per policy, each at every feature-ensemble value (``fe``); SEED (release policy) of
+    other work dirs (``others``: (dir, label), made on another corpus with the same held-out
+    and eval sets). Differences are to the first fe of SEED (release) and of the regression."""
+    def seeds(exp: Path, fe: float) -> list[Path]:
+        return [fe_dir(exp / f"seed{s}", fe) for s in range(100)]
+
     systems = {"frozen baseline": [work]}
-    systems["regression (release pairs)"] = [work / "exp/regression_release" / f"seed{s}"
-                                             for s in range(100)]
+    for fe in reg_fes:
+        systems[f"regression (fe {fe:g})"] = seeds(work / "exp/regression_release", fe)
     for p in policies:
-        systems[f"SEED, {p}"] = [work / "exp" / f"seed_{p}" / f"seed{s}" for s in range(100)]
+        for fe in fes:
+            systems[f"SEED, {p} (fe {fe:g})"] = seeds(work / "exp" / f"seed_{p}", fe)
+    for other, label in others:
+        for fe in fes:
+            systems[f"SEED, release (fe {fe:g}), {label}"] = seeds(
+                other / "exp/seed_release", fe)
     systems = {k: [d for d in v if (d / "scores").is_dir()] for k, v in systems.items()}
     systems = {k: v for k, v in systems.items() if v}
     out = {}
@@ -239,7 +264,8 @@ def table(work: Path, policies: list[str], seeds: list[int], resamples: int, lev
                     for name in systems}
         out[x] = {"point": point, "boot": boot, "per_seed": per_seed,
                   "units": clusters.describe(), "trials": len(trials)}
-    base, reg, rel = "frozen baseline", "regression (release pairs)", "SEED, release"
+    base = "frozen baseline"
+    reg, rel = f"regression (fe {reg_fes[0]:g})", f"SEED, release (fe {fes[0]:g})"
     lines = []
 
     def block(sets, title):
@@ -299,6 +325,14 @@ def main() -> int:
     p.add_argument("--conf", default="conf/seed_rdm_mlp3.yaml")
     p.add_argument("--regression-conf", default="conf/seed_regression.yaml")
     p.add_argument("--backbone-conf", default="conf/ge2e.yaml")
+    p.add_argument("--feature-ensemble", default="0.5,1",
+                   help="feature_ensemble values SEED's models are enhanced with (the first is "
+                   "the reference of the 'vs release' column)")
+    p.add_argument("--regression-feature-ensemble", default="0,0.5",
+                   help="the same for the regression baseline (the first: 'vs regression')")
+    p.add_argument("--compare", action="append", default=[], metavar="WORK:LABEL",
+                   help="add SEED (release) of another study's work dir, made on another "
+                   "corpus with the same held-out and eval sets (e.g. another training-set size)")
     p.add_argument("--resamples", type=int, default=1000)
     p.add_argument("--level", type=float, default=95.0)
     p.add_argument("--table-only", action="store_true", help="only rewrite the table")
@@ -306,6 +340,22 @@ def main() -> int:
     if not Path("data/eval_all/.done").is_file() or not Path("corpus/corpus.json").is_file():
         sys.exit("ERROR (heldout_study): data/eval_all:0: run './run.sh --stop-stage 2' in the "
                  "recipe dir first, and run this from there")
+    for name in ("feature_ensemble", "regression_feature_ensemble"):
+        text = getattr(args, name)
+        try:
+            values = floats(text)
+        except ValueError:
+            values = []
+        if not values or not all(0 <= v < float("inf") for v in values):
+            sys.exit(f"ERROR (heldout_study): --{name.replace('_', '-')} {text}:0: give "
+                     "comma-separated values >= 0, e.g. 0.5,1")
+    others = []  # checked before any work
+    for spec in args.compare:
+        other, _, label = spec.rpartition(":")
+        if not other or not label or not (Path(other) / "heldout/heldout.json").is_file():
+            sys.exit(f"ERROR (heldout_study): --compare {spec}:0: give WORK:LABEL, WORK a "
+                     "finished study's work dir (with heldout/heldout.json)")
+        others.append((Path(other).resolve(), label))
     study = Study(args)
     t0 = time.perf_counter()
     if not args.table_only:
@@ -320,9 +370,14 @@ def main() -> int:
         study.run()
         study.times["total_this_run"] = time.perf_counter() - t0
         (study.work / "times.json").write_text(json.dumps(study.times, indent=1))
+    for other, _ in others:
+        if (other / "heldout/heldout.json").read_bytes() != \
+                (study.work / "heldout/heldout.json").read_bytes():
+            sys.exit(f"ERROR (heldout_study): {other}/heldout/heldout.json:0: other held-out "
+                     "sets than this study's; copy this study's heldout/ there and rerun it")
     text = table(study.work, [p for p in args.policies.split(",") if p],
-                 [int(s) for s in args.seeds.split(",")], args.resamples, args.level,
-                 study.set_dir)
+                 floats(args.feature_ensemble), floats(args.regression_feature_ensemble),
+                 others, args.resamples, args.level, study.set_dir)
     (study.work / "table.md").write_text(text)
     print(text)
     return 0
