@@ -59,8 +59,8 @@ class CorpusConfig:
     # speakers and utterances. SEED and the regression baseline learn from (clean, corrupted)
     # pairs without speaker labels, and on voices training never saw they generalise with the
     # number of training voices, not utterances per voice: 800 x 1 against 40 x 20 (the same
-    # 800 utterances) took SEED from -8% to -14% EER at 0 dB + reverb and from +18% to +8% on
-    # clean speech of held-out voices (docs/heldout_study.md)
+    # 800 utterances) took SEED (feature_ensemble 1) from -8% to -14% EER at 0 dB + reverb and
+    # from +18% to +8% on clean speech of held-out voices (docs/heldout_study.md)
     num_train_speakers: int = 800
     train_utts_per_speaker: int = 1
     num_eval_speakers: int = 30
