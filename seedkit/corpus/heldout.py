@@ -86,8 +86,9 @@ def heldout_speakers(cfg: CorpusConfig, train: list[dict[str, Any]], n: int, see
     if not langs or not variants:
         raise SeedkitError(f"no held-out voices: {len(langs)} unused languages and "
                            f"{len(variants)} unused variants; the training set uses "
-                           f"{len(used_vars)} of {len(cfg.variants)} variants: use a corpus "
-                           "with fewer training speakers")
+                           f"{len(used_vars)} of {len(cfg.variants)} variants: remake the "
+                           "corpus with variants reserved (seedkit-make-mini-corpus "
+                           "--heldout-variants) or fewer training speakers")
     axes = (langs, variants, cfg.pitches, cfg.pitch_ranges, cfg.speeds, cfg.word_gaps)
     size = 1
     for a in axes:

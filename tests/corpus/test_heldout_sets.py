@@ -15,7 +15,7 @@ from seedkit.corpus.evalsets import trials_hint
 from seedkit.corpus.heldout import SETS, make_heldout_sets
 from seedkit.data.datadir import validate_data_dir
 from seedkit.data.trials import read_trials
-from seedkit.errors import OptionError, run_main
+from seedkit.errors import OptionError, SeedkitError, run_main
 
 
 def _config() -> CorpusConfig:
@@ -71,8 +71,10 @@ def test_default_size_keeps_held_out_variants():
     assert set(variants) == set(cfg.heldout_variants)
     assert {s.variant for s in held} <= set(cfg.heldout_variants)
     free = dataclasses.replace(cfg, heldout_variants=())
-    used = {s.variant for s in draw_speakers(free)["train"]}
-    assert used == set(cfg.variants)  # without the reservation no variant would be left
+    free_train = [s.to_dict() for s in draw_speakers(free)["train"]]
+    assert {s["variant"] for s in free_train} == set(cfg.variants)  # none would be left
+    with pytest.raises(SeedkitError, match="0 unused variants.*--heldout-variants"):
+        heldout_speakers(free, free_train, 30, seed=777)
 
 
 def test_environments_are_held_out(made):
